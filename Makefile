@@ -1,0 +1,65 @@
+# The two commands of the README:
+#   make run   set everything up on the embedded default (SQLite, tasks in-process,
+#              e-mail to var/mail/) and serve http://127.0.0.1:8000/
+#   make test  install and run the test suite (needs PostgreSQL and Redis; see README)
+
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+MANAGE := $(BIN)/python manage.py
+
+.PHONY: run setup install messages migrate data demo static test lint worker beat flower clean
+
+run: setup
+	@echo "Furusato: http://127.0.0.1:$(PORT)/  (demo accounts in README.md; e-mail in var/mail/)"
+	$(MANAGE) runserver 127.0.0.1:$(PORT) --noreload
+
+setup: install messages migrate data demo static
+
+# The environment is rebuilt whenever pyproject.toml changes.
+install: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+messages: install
+	$(MANAGE) compilemessages --ignore=$(VENV) --ignore=var -v0
+
+migrate: install
+	$(MANAGE) migrate --noinput -v0
+
+data: migrate
+	$(MANAGE) load_municipalities
+
+demo: data
+	$(MANAGE) load_demo_accounts
+
+static: install
+	$(MANAGE) collectstatic --noinput -v0
+
+# Runs on PostgreSQL and Redis (DATABASE_URL and REDIS_URL, defaulting to this machine's),
+# two processes in parallel.
+test: install messages
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Processes of the production topology, for a local run against Redis (REDIS_URL set).
+CELERY := PYTHONPATH=platform:. $(BIN)/celery -A config
+
+worker: install
+	$(CELERY) worker --queues=default,matching,notifications,stats --loglevel=INFO
+
+beat: install
+	$(CELERY) beat --loglevel=INFO --schedule=var/celerybeat-schedule
+
+flower: install
+	$(CELERY) flower --port=5555
+
+clean:
+	rm -rf var $(VENV)

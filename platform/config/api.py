@@ -1,0 +1,91 @@
+"""What the whole API shares: one error format and pagination.
+
+Every error, from DRF or from Django, reaches the client as::
+
+    {"error": {"status": 400, "code": "invalid", "message": "…",
+               "fields": {"capacity": ["…"]}}}
+
+``fields`` is present only for validation errors. Messages follow the request's language.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def _body(status_code: int, code: str, message: str, fields: dict | None = None) -> dict:
+    error = {"status": status_code, "code": code, "message": str(message)}
+    if fields:
+        error["fields"] = fields
+    return {"error": error}
+
+
+def _messages(detail) -> list[str] | dict:
+    if isinstance(detail, dict):
+        return {key: _messages(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        flat: list[str] = []
+        for item in detail:
+            value = _messages(item)
+            flat.extend(value if isinstance(value, list) else [value])
+        return flat
+    return [str(detail)]
+
+
+def exception_handler(exc, context):
+    """DRF's handler, then our shape. Django's ValidationError from services is a 400."""
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(_("見つかりませんでした。"))
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        logger.exception("Unhandled error in API view", exc_info=exc)
+        return Response(
+            _body(
+                500,
+                "server_error",
+                _("サーバーでエラーが起きました。時間をおいてやり直してください。"),
+            ),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        fields = _messages(detail)
+        message = _("入力内容を確認してください。")
+        general = fields.get("non_field_errors") or fields.get("detail")
+        if general:
+            message = general[0]
+        response.data = _body(response.status_code, "invalid", message, fields)
+    else:
+        response.data = _body(response.status_code, exc.default_code, str(exc.detail))
+    return response
+
+
+def json_error(request, status_code: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse(
+        _body(status_code, code, message),
+        status=status_code,
+        json_dumps_params={"ensure_ascii": False},
+    )

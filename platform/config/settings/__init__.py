@@ -1,0 +1,1 @@
+"""Layered settings: ``base`` (embedded default), ``test`` and ``production`` build on it."""

@@ -1,0 +1,38 @@
+"""Settings for the test suite: real PostgreSQL and Redis, as in production.
+
+``DATABASE_URL`` and ``REDIS_URL`` default to this machine's services. Each pytest-xdist
+worker gets its own Redis database, so parallel workers never share a broker.
+Tasks run in-process unless a test starts a real worker (``tests/platform/conftest.py``).
+"""
+
+import os
+
+from .base import *  # noqa: F403
+from .base import env
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/furusato"),
+}
+DATABASES["default"]["TEST"] = {"NAME": "test_furusato"}
+
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_redis_db = 1 + int(_worker.removeprefix("gw") or 0)
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
+REDIS_URL = f"{REDIS_URL}/{_redis_db}"
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_TASK_ALWAYS_EAGER = True
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+SECRET_KEY = "test-only-key-5b1e0d7c3a9f8e2d4c6b1a0f9e8d7c6b5a4f3e2d1c0b"  # noqa: S105
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_CLASSES": [],
+    "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None, "auth": "1000/min"},
+}

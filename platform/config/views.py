@@ -1,0 +1,113 @@
+"""Site-wide pages that belong to no one app: the home page and the health check."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpResponseServerError, JsonResponse
+from django.shortcuts import render
+from django.template import loader
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from places.models import Municipality, Prefecture
+
+from .api import json_error
+from .celery import app as celery_app
+
+logger = logging.getLogger(__name__)
+
+
+def home(request):
+    return render(
+        request,
+        "home.html",
+        {
+            "prefecture_count": Prefecture.objects.count(),
+            "municipality_count": Municipality.objects.count(),
+        },
+    )
+
+
+def _check_database() -> dict:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return {"status": "ok", "vendor": connection.vendor}
+    except Exception as exc:
+        logger.warning("Health: database unreachable: %s", exc)
+        return {"status": "error", "error": exc.__class__.__name__}
+
+
+def _check_broker() -> dict:
+    if not settings.CELERY_BROKER_URL:
+        return {"status": "in-process"}
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return {"status": "ok"}
+    except Exception as exc:
+        logger.warning("Health: broker unreachable: %s", exc)
+        return {"status": "error", "error": exc.__class__.__name__}
+
+
+def _check_workers(broker: dict) -> dict:
+    if broker["status"] == "in-process":
+        return {"status": "in-process", "workers": []}
+    if broker["status"] != "ok":
+        return {"status": "unknown", "workers": []}
+    replies = celery_app.control.ping(timeout=1.0) or []
+    names = sorted(name for reply in replies for name in reply)
+    return {"status": "ok" if names else "none", "workers": names}
+
+
+@never_cache
+@require_GET
+def health(request):
+    """Database, broker and workers. 503 only when the database is down."""
+    database = _check_database()
+    broker = _check_broker()
+    workers = _check_workers(broker)
+    healthy = all(part["status"] in ("ok", "in-process") for part in (database, broker, workers))
+    return JsonResponse(
+        {
+            "status": "ok" if healthy else "degraded",
+            "database": database,
+            "broker": broker,
+            "workers": workers,
+        },
+        status=200 if database["status"] == "ok" else 503,
+    )
+
+
+def _error(request, status_code: int, code: str, template: str, message: str):
+    if request.path.startswith("/api/"):
+        return json_error(request, status_code, code, message)
+    return render(request, template, {"message": message}, status=status_code)
+
+
+def bad_request(request, exception=None):
+    return _error(request, 400, "bad_request", "400.html", _("リクエストを処理できませんでした。"))
+
+
+def permission_denied(request, exception=None):
+    return _error(
+        request, 403, "permission_denied", "403.html", _("このページを見る権限がありません。")
+    )
+
+
+def page_not_found(request, exception=None):
+    return _error(
+        request, 404, "not_found", "404.html", _("お探しのページは見つかりませんでした。")
+    )
+
+
+def server_error(request):
+    """No request context: the database or session may be what failed."""
+    message = _("サーバーでエラーが起きました。時間をおいてやり直してください。")
+    if request.path.startswith("/api/"):
+        return json_error(request, 500, "server_error", message)
+    return HttpResponseServerError(loader.render_to_string("500.html", {"message": message}))

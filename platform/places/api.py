@@ -1,0 +1,138 @@
+"""``/api/prefectures/`` and ``/api/municipalities/`` (read-only, public)."""
+
+from __future__ import annotations
+
+import django_filters
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+
+from .models import Municipality, Prefecture, Region
+from .selectors import municipality_nearby, municipality_search, prefecture_list
+
+
+class PrefectureSerializer(serializers.ModelSerializer):
+    region_label = serializers.CharField(source="get_region_display", read_only=True)
+
+    class Meta:
+        model = Prefecture
+        fields = ["code", "lg_code", "name", "kana", "region", "region_label"]
+
+
+class PrefectureBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Prefecture
+        fields = ["code", "name"]
+
+
+class MunicipalitySerializer(serializers.ModelSerializer):
+    prefecture = PrefectureBriefSerializer(read_only=True)
+    region = serializers.CharField(source="prefecture.region", read_only=True)
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+
+    class Meta:
+        model = Municipality
+        fields = [
+            "code",
+            "name",
+            "kana",
+            "kind",
+            "kind_label",
+            "prefecture",
+            "region",
+            "latitude",
+            "longitude",
+        ]
+
+
+class NearbyMunicipalitySerializer(MunicipalitySerializer):
+    distance_km = serializers.FloatField(read_only=True)
+
+    class Meta(MunicipalitySerializer.Meta):
+        fields = [*MunicipalitySerializer.Meta.fields, "distance_km"]
+
+
+class MunicipalityFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(
+        method="filter_search",
+        max_length=100,
+        label=_("名称（漢字・かな・カナ）またはコード"),
+    )
+    prefecture = django_filters.ModelChoiceFilter(
+        queryset=Prefecture.objects.all(),
+        method="filter_prefecture",
+        label=_("都道府県コード（2桁）"),
+    )
+    region = django_filters.ChoiceFilter(
+        choices=Region.choices, method="filter_region", label=_("地方")
+    )
+
+    class Meta:
+        model = Municipality
+        fields = ["search", "prefecture", "region"]
+
+    def filter_queryset(self, queryset):
+        data = self.form.cleaned_data
+        return municipality_search(
+            query=data.get("search") or "",
+            prefecture_code=data["prefecture"].code if data.get("prefecture") else "",
+            region=data.get("region") or "",
+        )
+
+    # The three filters are applied together in filter_queryset.
+    def filter_search(self, queryset, name, value):
+        return queryset
+
+    filter_prefecture = filter_region = filter_search
+
+
+class NearbyQuerySerializer(serializers.Serializer):
+    km = serializers.FloatField(min_value=1, max_value=300, default=30, label=_("半径（km）"))
+
+
+@extend_schema_view(
+    list=extend_schema(summary="都道府県の一覧（JIS コード順）"),
+    retrieve=extend_schema(summary="都道府県"),
+)
+class PrefectureViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = PrefectureSerializer
+    permission_classes = [AllowAny]
+    lookup_field = "code"
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return prefecture_list()
+
+
+@extend_schema_view(
+    list=extend_schema(summary="市区町村の検索（漢字・かな・カナ・コード）"),
+    retrieve=extend_schema(summary="市区町村"),
+)
+class MunicipalityViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = MunicipalitySerializer
+    permission_classes = [AllowAny]
+    lookup_field = "code"
+    lookup_value_regex = r"[0-9]{6}"
+    filterset_class = MunicipalityFilter
+
+    def get_queryset(self):
+        return Municipality.objects.select_related("prefecture").order_by("code")
+
+    @extend_schema(
+        summary="近くの市区町村（距離つき、近い順）",
+        parameters=[OpenApiParameter("km", OpenApiTypes.FLOAT, description="半径（km）、1〜300")],
+        responses=NearbyMunicipalitySerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def nearby(self, request, code=None):
+        municipality = self.get_object()
+        query = NearbyQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = municipality_nearby(municipality=municipality, km=query.validated_data["km"])
+        for other, km in rows:
+            other.distance_km = round(km, 1)
+        page = self.paginate_queryset([other for other, _km in rows])
+        return self.get_paginated_response(NearbyMunicipalitySerializer(page, many=True).data)

@@ -1,0 +1,32 @@
+"""Shared fixtures: the reference data loaded once per test database, people with roles."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from places.models import Municipality
+from places.services import municipalities_load
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load all prefectures and municipalities once, after the test database is created."""
+    with django_db_blocker.unblock():
+        municipalities_load()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters and cached pages never leak from one test into the next."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def municipalities(django_db_blocker):
+    """For transactional tests: the flush between them empties the reference tables."""
+    with django_db_blocker.unblock():
+        if Municipality.objects.count() != 1741:
+            municipalities_load()

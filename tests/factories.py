@@ -1,0 +1,41 @@
+"""Factories for the objects tests make. People are created through the model manager."""
+
+from __future__ import annotations
+
+import factory
+from allauth.account.models import EmailAddress
+
+from accounts.models import Role, User
+from accounts.services import membership_grant
+from places.models import Municipality, Prefecture
+
+PASSWORD = "correct-horse-battery-9"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"person{n}@example.jp")
+    family_name = "山田"
+    given_name = factory.Sequence(lambda n: f"花子{n}")
+    password = factory.django.Password(PASSWORD)
+
+    @factory.post_generation
+    def verified(user, create, extracted, **kwargs):
+        """A verified primary e-mail address, as allauth leaves one after confirmation."""
+        if create and extracted is not False:
+            EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+
+
+def person_with_role(role: Role, where: str | None = None, **kwargs) -> User:
+    """A verified person holding ``role`` in the municipality or prefecture coded ``where``."""
+    user = UserFactory(**kwargs)
+    municipality = prefecture = None
+    if role == Role.PREFECTURE_STAFF:
+        prefecture = Prefecture.objects.get(code=where)
+    elif role != Role.NATIONAL_ADMIN:
+        municipality = Municipality.objects.get(code=where)
+    membership_grant(user=user, role=role, municipality=municipality, prefecture=prefecture)
+    return user

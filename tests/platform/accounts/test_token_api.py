@@ -1,0 +1,52 @@
+"""/api/auth/token/: token authentication for API clients."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_token_for_a_verified_person_authenticates_api_calls():
+    user = UserFactory()
+    api = APIClient()
+    response = api.post("/api/auth/token/", {"email": user.email, "password": PASSWORD})
+    assert response.status_code == 200
+    token = response.json()["token"]
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.delete("/api/auth/token/").status_code == 204
+    # The revoked token no longer authenticates.
+    assert api.delete("/api/auth/token/").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"email": "nobody@example.jp", "password": PASSWORD}, "non_field_errors"),
+        ({"email": "not-an-email", "password": PASSWORD}, "email"),
+        ({"password": PASSWORD}, "email"),
+    ],
+)
+def test_bad_credentials_are_refused_clearly(data, field):
+    response = APIClient().post("/api/auth/token/", data)
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"][field]
+
+
+def test_unverified_people_get_no_token():
+    user = UserFactory(verified=False)
+    response = APIClient().post("/api/auth/token/", {"email": user.email, "password": PASSWORD})
+    assert response.status_code == 400
+    assert "確認" in response.json()["error"]["message"]
+
+
+def test_wrong_password_in_english():
+    user = UserFactory()
+    response = APIClient().post(
+        "/api/auth/token/",
+        {"email": user.email, "password": "wrong"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    message = response.json()["error"]["message"]
+    assert message.isascii() and "password" in message.lower()

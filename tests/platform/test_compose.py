@@ -1,0 +1,52 @@
+"""docker-compose.yml: the production topology, valid, from one image, commands we test."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from django.conf import settings
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+
+
+def test_compose_file_is_valid_against_the_compose_specification():
+    checker = Path(sys.executable).with_name("check-jsonschema")
+    result = subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.compose-spec", str(REPO / "docker-compose.yml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_topology_has_web_workers_beat_postgres_and_redis_from_one_image():
+    services = COMPOSE["services"]
+    ours = {name: s for name, s in services.items() if name not in ("postgres", "redis")}
+    assert {"web", "beat", "migrate"} <= set(ours)
+    assert {s["image"] for s in ours.values()} == {"furusato:latest"}
+    assert {s["build"] for s in ours.values()} == {"."}
+    assert (REPO / "Dockerfile").exists()
+    assert services["web"]["command"][:2] == ["gunicorn", "config.wsgi"]
+    beats = [n for n, s in ours.items() if s["command"][:4] == ["celery", "-A", "config", "beat"]]
+    assert beats == ["beat"]
+
+
+def test_every_queue_has_a_worker():
+    consumed = set()
+    for service in COMPOSE["services"].values():
+        command = service.get("command") or []
+        if command[:4] == ["celery", "-A", "config", "worker"]:
+            queues = next(a for a in command if a.startswith("--queues="))
+            consumed |= set(queues.removeprefix("--queues=").split(","))
+    assert consumed == {q.name for q in settings.CELERY_TASK_QUEUES}
+
+
+def test_services_wait_for_healthy_databases():
+    for name in ("web", "worker-default", "worker-matching", "worker-notifications", "beat"):
+        depends = COMPOSE["services"][name]["depends_on"]
+        assert depends["postgres"]["condition"] == "service_healthy"
+        assert depends["redis"]["condition"] == "service_healthy"
+        assert depends["migrate"]["condition"] == "service_completed_successfully"
