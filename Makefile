@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run setup install messages migrate data demo static test lint worker beat flower clean
+.PHONY: run setup install messages migrate data demo static browser test lint worker beat flower clean
 
 run: setup
 	@echo "Furusato: http://127.0.0.1:$(PORT)/  (demo accounts in README.md; e-mail in var/mail/)"
@@ -40,9 +40,17 @@ demo: data
 static: install
 	$(MANAGE) collectstatic --noinput -v0
 
+# The browser tests drive Debian's Chromium (with Japanese fonts, for legible screenshots).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null; \
+	  else echo "Install Chromium first: sudo apt-get install chromium fonts-noto-cjk"; exit 1; fi; }
+
 # Runs on PostgreSQL and Redis (DATABASE_URL and REDIS_URL, defaulting to this machine's),
-# two processes in parallel.
-test: install messages
+# two processes in parallel. Screenshots of the browser tests go to test-artifacts/.
+test: install messages browser
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 lint: install

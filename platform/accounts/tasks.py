@@ -5,7 +5,7 @@ from django.utils import timezone
 BATCH = 5000
 
 
-@shared_task(name="accounts.clear_expired_sessions", queue="default", acks_late=True)
+@shared_task(name="accounts.clear_expired_sessions")
 def clear_expired_sessions() -> int:
     """Delete expired login sessions in bounded batches; safe to run any number of times."""
     deleted = 0

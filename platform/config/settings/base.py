@@ -231,15 +231,21 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
-# Named queues; each task names its own. docker-compose.yml runs a worker per group.
+# Named queues. docker-compose.yml runs a worker per group. A task goes to the queue its
+# name's prefix routes it to (task names are a contract: "<app>.<verb>"), else to default.
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = [Queue(name) for name in ("default", "matching", "notifications", "stats")]
 CELERY_TASK_CREATE_MISSING_QUEUES = False
+CELERY_TASK_ROUTES = {
+    "matching.*": {"queue": "matching"},
+    "notifications.*": {"queue": "notifications"},
+    "insights.*": {"queue": "stats"},
+    "*": {"queue": "default"},
+}
 CELERY_BEAT_SCHEDULE = {
     "accounts.clear_expired_sessions": {
         "task": "accounts.clear_expired_sessions",
         "schedule": 60 * 60 * 24,
-        "options": {"queue": "default"},
     },
 }
 

@@ -50,5 +50,7 @@ def test_swagger_bundles_reference_no_cdn(client):
     """The sidecar's bundle loads no further script or font from elsewhere at run time."""
     html = client.get("/api/docs/").content.decode()
     for url in re.findall(r"""src=["'](/static/[^"']+\.js)["']""", html):
-        body = b"".join(client.get(url).streaming_content).decode("utf-8", "replace")
+        response = client.get(url)
+        assert response.status_code == 200, url
+        body = b"".join(response.streaming_content).decode("utf-8", "replace")
         assert "cdn.jsdelivr.net" not in body and "unpkg.com" not in body, url
