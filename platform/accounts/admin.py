@@ -3,14 +3,51 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from .models import AuditEvent, Membership, User
+from .services import membership_grant, membership_revoke
 
 
 class MembershipInline(admin.TabularInline):
+    """Shown on the person; granted and revoked under Roles, where it is audited."""
+
     model = Membership
     fk_name = "user"
     extra = 0
-    autocomplete_fields = ["municipality", "prefecture"]
-    readonly_fields = ["granted_by", "created_at"]
+    can_delete = False
+    fields = readonly_fields = ["role", "municipality", "prefecture", "granted_by", "created_at"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    """Roles are granted and revoked through the services: checked and audited."""
+
+    list_display = ["user", "role", "municipality", "prefecture", "granted_by", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "municipality__name", "prefecture__name"]
+    autocomplete_fields = ["user", "municipality", "prefecture"]
+    fields = ["user", "role", "municipality", "prefecture"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None  # a role is revoked and granted anew, never edited
+
+    def save_model(self, request, obj, form, change) -> None:
+        granted = membership_grant(
+            user=obj.user,
+            role=obj.role,
+            municipality=obj.municipality,
+            prefecture=obj.prefecture,
+            granted_by=request.user,
+        )
+        obj.pk = granted.pk
+
+    def delete_model(self, request, obj) -> None:
+        membership_revoke(membership=obj, revoked_by=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for membership in queryset:
+            membership_revoke(membership=membership, revoked_by=request.user)
 
 
 @admin.register(User)
@@ -25,7 +62,6 @@ class UserAdmin(DjangoUserAdmin):
             _("氏名"),
             {"fields": ["family_name", "given_name", "family_name_kana", "given_name_kana"]},
         ),
-        (_("設定"), {"fields": ["language"]}),
         (_("権限"), {"fields": ["is_active", "is_staff", "is_superuser", "groups"]}),
         (_("日時"), {"fields": ["last_login", "date_joined"]}),
     ]

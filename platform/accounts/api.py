@@ -1,10 +1,11 @@
 """``/api/auth/token/``: exchange e-mail and password for an API token, or revoke it."""
 
+from allauth.account.adapter import get_adapter
 from allauth.account.models import EmailAddress
-from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -20,7 +21,18 @@ class TokenRequestSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         request = self.context["request"]
-        user = authenticate(request, email=attrs["email"], password=attrs["password"])
+        try:
+            # allauth's authentication counts failures per address and per account, as the
+            # login form does, and refuses once the limit is reached.
+            user = get_adapter(request).authenticate(
+                request, email=attrs["email"], password=attrs["password"]
+            )
+        except DjangoValidationError as exc:
+            raise exceptions.Throttled(
+                detail=_(
+                    "ログインの失敗が続いたため、しばらく受け付けません。時間をおいてやり直してください。"
+                )
+            ) from exc
         if user is None:
             raise serializers.ValidationError(
                 _("メールアドレスまたはパスワードが正しくありません。"), code="authorization"

@@ -39,9 +39,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     given_name = models.CharField(_("名"), max_length=50, blank=True)
     family_name_kana = models.CharField(_("セイ"), max_length=50, blank=True)
     given_name_kana = models.CharField(_("メイ"), max_length=50, blank=True)
-    language = models.CharField(
-        _("表示言語"), max_length=8, choices=settings.LANGUAGES, default="ja"
-    )
     is_active = models.BooleanField(_("有効"), default=True)
     is_staff = models.BooleanField(
         _("管理サイトに入れる"),

@@ -9,6 +9,7 @@ it is computed), so that no view can forget to limit what staff see::
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
@@ -111,7 +112,8 @@ def staff_scope(*, user) -> StaffScope:
 
 def staff_scope_forget(*, user) -> None:
     """Drop the cached scope after the person's roles changed."""
-    user.__dict__.pop(_CACHE_ATTR, None)
+    with suppress(AttributeError):
+        delattr(user, _CACHE_ATTR)  # also through request.user's lazy wrapper
 
 
 def memberships_of(*, user) -> QuerySet[Membership]:

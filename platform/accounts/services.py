@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from places.models import Municipality, Prefecture
 
 from .models import AuditEvent, Membership, Role, User
-from .selectors import staff_scope_forget
+from .selectors import staff_scope, staff_scope_forget
 
 
 def audit_record(
@@ -41,7 +41,15 @@ def membership_grant(
     prefecture: Prefecture | None = None,
     granted_by: User | None = None,
 ) -> Membership:
-    """Give ``user`` a role; refused with a ValidationError when the role does not fit."""
+    """Give ``user`` a role.
+
+    ``granted_by`` is the person acting (``None`` for the system itself, e.g. a management
+    command). A national administrator grants any role; a municipality's admin grants
+    host and editor roles in that municipality; nobody else grants anything
+    (PermissionDenied). A role that does not fit its place is a ValidationError.
+    """
+    if granted_by is not None and not _may_grant(granted_by, role, municipality):
+        raise PermissionDenied(_("この役割を付与する権限がありません。"))
     membership = Membership(
         user=user,
         role=role,
@@ -68,7 +76,25 @@ def membership_grant(
     return membership
 
 
+def _may_grant(actor: User, role: Role | str, municipality: Municipality | None) -> bool:
+    if actor.is_superuser:
+        return True
+    scope = staff_scope(user=actor)
+    if scope.national:
+        return True
+    return (
+        municipality is not None
+        and role in (Role.HOST, Role.MUNICIPALITY_EDITOR)
+        and scope.administers_municipality(municipality.code)
+    )
+
+
 def membership_revoke(*, membership: Membership, revoked_by: User | None = None) -> None:
+    """Take a role away; the same people who may grant it may revoke it."""
+    if revoked_by is not None and not _may_grant(
+        revoked_by, membership.role, membership.municipality
+    ):
+        raise PermissionDenied(_("この役割を取り消す権限がありません。"))
     with transaction.atomic():
         audit_record(
             actor=revoked_by,

@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
@@ -8,6 +9,9 @@ from accounts.api import AuthTokenView
 from places.api import MunicipalityViewSet, PrefectureViewSet
 
 from . import views
+
+# The admin logs in through allauth: verified e-mail and the same rate limits as the site.
+admin.site.login = secure_admin_login(admin.site.login)
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import render
@@ -64,23 +65,36 @@ def _check_workers(broker: dict) -> dict:
     return {"status": "ok" if names else "none", "workers": names}
 
 
-@never_cache
-@require_GET
-def health(request):
-    """Database, broker and workers. 503 only when the database is down."""
+HEALTH_CACHE_SECONDS = 10
+
+
+def _health() -> dict:
     database = _check_database()
     broker = _check_broker()
     workers = _check_workers(broker)
     healthy = all(part["status"] in ("ok", "in-process") for part in (database, broker, workers))
-    return JsonResponse(
-        {
-            "status": "ok" if healthy else "degraded",
-            "database": database,
-            "broker": broker,
-            "workers": workers,
-        },
-        status=200 if database["status"] == "ok" else 503,
-    )
+    return {
+        "status": "ok" if healthy else "degraded",
+        "database": database,
+        "broker": broker,
+        "workers": workers,
+    }
+
+
+@never_cache
+@require_GET
+def health(request):
+    """Database, broker and workers; 503 only when the database is down.
+
+    The answer is kept for a few seconds, so that a flood of probes cannot tie up the web
+    processes waiting on worker pings. A failing database is never kept.
+    """
+    body = cache.get("furusato:health")
+    if body is None:
+        body = _health()
+        if body["database"]["status"] == "ok":
+            cache.set("furusato:health", body, HEALTH_CACHE_SECONDS)
+    return JsonResponse(body, status=200 if body["database"]["status"] == "ok" else 503)
 
 
 def _error(request, status_code: int, code: str, template: str, message: str):

@@ -43,14 +43,16 @@ def _haversine(a: tuple[float, float], b: tuple[float, float]) -> float:
 def distances_from(code: str) -> dict[str, float]:
     """{code: km} from the municipality ``code`` to every municipality, nearest first."""
     points = _points()
+    if code not in points:  # loaded after this process first read them
+        forget()
+        points = _points()
     origin = points[code]
     pairs = sorted((_haversine(origin, p), c) for c, p in points.items())
     return {c: km for km, c in pairs}
 
 
 def km_between(a: str, b: str) -> float:
-    points = _points()
-    return _haversine(points[a], points[b])
+    return distances_from(a)[b]
 
 
 def within_km(code: str, km: float) -> dict[str, float]:

@@ -25,9 +25,11 @@ SECRET_KEY = env.str(
 )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
-SITE_URL = env.str("FURUSATO_SITE_URL", default="http://127.0.0.1:8000")
-# Demo accounts with published passwords may only be created where this is true.
-DEMO_CONTENT_ALLOWED = env.bool("FURUSATO_DEMO_CONTENT_ALLOWED", default=True)
+# Demo accounts with published passwords may only be created where this is true: by
+# default only on the embedded SQLite database, never on a configured one.
+DEMO_CONTENT_ALLOWED = env.bool(
+    "FURUSATO_DEMO_CONTENT_ALLOWED", default=not env.str("DATABASE_URL", default="")
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -184,7 +186,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    # Closed by default: a public endpoint says so itself (AllowAny).
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

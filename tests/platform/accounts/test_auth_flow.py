@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.core import mail
+from rest_framework.authtoken.models import Token
 
 from accounts.models import User
 
@@ -107,17 +108,21 @@ def test_pages_speak_the_chosen_language(client, language):
         assert "Sign up" in html and "Password" in html
 
 
-def test_change_password_when_logged_in(client):
+def test_change_password_when_logged_in_ends_api_tokens(client):
     client.post(
         "/accounts/signup/", {"email": "a@example.jp", "password1": PASSWORD, "password2": PASSWORD}
     )
     client.post(_link(mail.outbox[-1], "confirm-email"))
+    user = User.objects.get(email="a@example.jp")
+    Token.objects.create(user=user)
+    assert 'href="/accounts/password/change/"' in client.get("/").content.decode()
     response = client.post(
         "/accounts/password/change/",
         {"oldpassword": PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
     )
     assert response.status_code == 302
     assert User.objects.get(email="a@example.jp").check_password(NEW_PASSWORD)
+    assert not Token.objects.filter(user=user).exists()
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """Roles as memberships, and the scope that later apps filter by."""
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import AuditEvent, Membership, Role
 from accounts.selectors import staff_scope
@@ -117,3 +117,42 @@ def test_grant_and_revoke_are_audited_and_change_the_scope():
         AuditEvent.objects.filter(actor=granter).order_by("id").values_list("action", flat=True)
     )
     assert actions == ["membership.grant", "membership.revoke"]
+
+
+def test_only_those_with_power_may_grant_roles():
+    chizu = Municipality.objects.get(code=CHIZU)
+    town_admin = person_with_role(Role.MUNICIPALITY_ADMIN, CHIZU)
+    editor = person_with_role(Role.MUNICIPALITY_EDITOR, HIDA)
+    resident = UserFactory()
+    # A town's admin may make hosts and editors of that town …
+    membership_grant(user=UserFactory(), role=Role.HOST, municipality=chizu, granted_by=town_admin)
+    # … but not admins, not in another town; editors and residents grant nothing.
+    refused = [
+        (town_admin, Role.MUNICIPALITY_ADMIN, chizu),
+        (town_admin, Role.HOST, Municipality.objects.get(code=HIDA)),
+        (editor, Role.HOST, Municipality.objects.get(code=HIDA)),
+        (resident, Role.HOST, chizu),
+    ]
+    for actor, role, municipality in refused:
+        target = UserFactory()
+        with pytest.raises(PermissionDenied):
+            membership_grant(user=target, role=role, municipality=municipality, granted_by=actor)
+        assert not Membership.objects.filter(user=target).exists()
+
+
+def test_admin_site_grants_roles_through_the_audited_service(client):
+    admin = person_with_role(Role.NATIONAL_ADMIN, is_staff=True, is_superuser=True)
+    target = UserFactory()
+    client.force_login(admin)
+    response = client.post(
+        "/admin/accounts/membership/add/",
+        {"user": target.pk, "role": Role.MUNICIPALITY_EDITOR, "municipality": HIDA},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    membership = Membership.objects.get(user=target)
+    assert membership.granted_by == admin
+    assert AuditEvent.objects.filter(action="membership.grant", actor=admin).exists()
+    response = client.post(f"/admin/accounts/membership/{membership.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Membership.objects.filter(user=target).exists()
+    assert AuditEvent.objects.filter(action="membership.revoke", actor=admin).exists()

@@ -50,3 +50,23 @@ def test_wrong_password_in_english():
     )
     message = response.json()["error"]["message"]
     assert message.isascii() and "password" in message.lower()
+
+
+def test_failed_token_requests_are_rate_limited_per_account():
+    user = UserFactory()
+    api = APIClient()
+    for _ in range(5):
+        response = api.post("/api/auth/token/", {"email": user.email, "password": "wrong"})
+        assert response.status_code == 400
+    # Now even the right password is refused for a while, with a clear 429.
+    response = api.post("/api/auth/token/", {"email": user.email, "password": PASSWORD})
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "throttled"
+
+
+def test_api_is_closed_by_default():
+    """An endpoint without its own permission (here the router's default for writes) is
+    closed to anonymous callers: 401 with a challenge."""
+    response = APIClient().delete("/api/auth/token/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Token")

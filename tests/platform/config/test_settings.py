@@ -15,7 +15,7 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://furusato:secret@db.internal:5432/furusato",
     "REDIS_URL": "redis://redis.internal:6379/0",
     "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.jp:587",
-    "FURUSATO_SITE_URL": "https://furusato.example.jp",
+    "DEFAULT_FROM_EMAIL": "Furusato <no-reply@furusato.example.jp>",
 }
 
 
