@@ -13,7 +13,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 
-class TokenRequestSerializer(serializers.Serializer):
+class TokenCredentialsSerializer(serializers.Serializer):
     email = serializers.EmailField(label=_("メールアドレス"))
     password = serializers.CharField(
         label=_("パスワード"), trim_whitespace=False, style={"input_type": "password"}
@@ -57,10 +57,10 @@ class AuthTokenView(APIView):
         return [IsAuthenticated()] if self.request.method == "DELETE" else [AllowAny()]
 
     @extend_schema(
-        summary="API トークンを発行", request=TokenRequestSerializer, responses=TokenResponse
+        summary="API トークンを発行", request=TokenCredentialsSerializer, responses=TokenResponse
     )
     def post(self, request):
-        serializer = TokenRequestSerializer(data=request.data, context={"request": request})
+        serializer = TokenCredentialsSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
         return Response({"token": token.key})

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 class AccountsConfig(AppConfig):
     name = "accounts"
-    verbose_name = _("アカウントと役割")
+    verbose_name = _("利用者と役割")
 
     def ready(self) -> None:
         from . import signals  # noqa: F401

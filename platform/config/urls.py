@@ -12,6 +12,7 @@ from . import views
 
 # The admin logs in through allauth: verified e-mail and the same rate limits as the site.
 admin.site.login = secure_admin_login(admin.site.login)
+admin.site.site_header = admin.site.site_title = "Furusato 運営管理"
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False

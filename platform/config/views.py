@@ -113,6 +113,20 @@ def permission_denied(request, exception=None):
     )
 
 
+def csrf_failure(request, reason: str = ""):
+    """A form sent from an outdated page (or with cookies off): say so, and how to go on."""
+    return _error(
+        request,
+        403,
+        "csrf_failed",
+        "403.html",
+        _(
+            "ページの有効期限が切れたため、送信できませんでした。"
+            "ページを読み込み直してから、もう一度送信してください（Cookie を有効にしてください）。"
+        ),
+    )
+
+
 def page_not_found(request, exception=None):
     return _error(
         request, 404, "not_found", "404.html", _("お探しのページは見つかりませんでした。")

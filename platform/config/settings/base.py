@@ -144,6 +144,9 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Furusato] "
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
+CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", default="http")
 # Login rate limiting (allauth keeps the counters in the cache).
 ACCOUNT_RATE_LIMITS = {
@@ -154,9 +157,15 @@ ACCOUNT_RATE_LIMITS = {
 }
 
 # --- E-mail -----------------------------------------------------------------------------
-EMAIL_DIR = VAR_DIR / "mail"
-# EMAIL_URL as smtp://user:password@host:587/?tls=True, consolemail:// or filemail:///path.
-vars().update(env.email_url("EMAIL_URL", default=f"filemail://{EMAIL_DIR}"))
+# EMAIL_URL as smtp+tls://user:password@host:587, consolemail:// or filemail:///absolute/path.
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+if EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+    # django-environ drops the leading slash of filemail:///path: the path is absolute.
+    EMAIL_FILE_PATH = "/" + str(EMAIL_FILE_PATH).lstrip("/")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Furusato <no-reply@furusato.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -167,3 +167,33 @@ def test_failed_logins_are_rate_limited(client):
     response = client.post("/accounts/login/", {"login": "c@example.jp", "password": PASSWORD})
     assert "_auth_user_id" not in client.session
     assert response.status_code in (200, 429)
+
+
+def test_an_overlong_address_is_refused_not_cut_short(client):
+    email = "a" * 300 + "@example.jp"
+    response = client.post(
+        "/accounts/signup/", {"email": email, "password1": PASSWORD, "password2": PASSWORD}
+    )
+    assert response.status_code == 200
+    assert "254" in str(response.context["form"].errors["email"])
+    assert not User.objects.exists()
+    assert not mail.outbox
+
+
+def test_the_e_mail_speaks_as_furusato(client):
+    client.post(
+        "/accounts/signup/", {"email": "d@example.jp", "password1": PASSWORD, "password2": PASSWORD}
+    )
+    body = mail.outbox[-1].body
+    assert "Furusato" in body
+    assert "testserver です" not in body
+
+
+def test_a_form_from_an_outdated_page_gets_the_sites_own_explanation():
+    from django.test import Client
+
+    csrf_client = Client(enforce_csrf_checks=True)
+    response = csrf_client.post("/accounts/login/", {"login": "x@example.jp", "password": "x"})
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "有効期限" in html and 'class="site-header"' in html

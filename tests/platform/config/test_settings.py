@@ -64,3 +64,11 @@ def test_embedded_default_needs_no_environment(tmp_path):
     assert engine == "django.db.backends.sqlite3"
     assert eager == "True"
     assert email.endswith("filebased.EmailBackend")
+
+
+def test_embedded_e_mail_goes_to_the_absolute_var_mail_folder(tmp_path):
+    code = "from django.conf import settings as s; print(s.EMAIL_FILE_PATH)"
+    result = _manage("shell", "-c", code, env={}, home=tmp_path)
+    assert result.stdout.strip().splitlines()[-1] == str(tmp_path / "var" / "mail")
+    result = _manage("shell", "-c", code, env={"EMAIL_URL": "filemail:///srv/mail"}, home=tmp_path)
+    assert result.stdout.strip().splitlines()[-1] == "/srv/mail"
