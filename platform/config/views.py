@@ -97,20 +97,21 @@ def health(request):
     return JsonResponse(body, status=200 if body["database"]["status"] == "ok" else 503)
 
 
-def _error(request, status_code: int, code: str, template: str, message: str):
+def _error(request, status_code: int, code: str, message: str):
+    """JSON in the API's error format under /api/, the site's error page elsewhere."""
     if request.path.startswith("/api/"):
         return json_error(request, status_code, code, message)
-    return render(request, template, {"message": message}, status=status_code)
+    return render(
+        request, "error.html", {"message": message, "status": status_code}, status=status_code
+    )
 
 
 def bad_request(request, exception=None):
-    return _error(request, 400, "bad_request", "400.html", _("リクエストを処理できませんでした。"))
+    return _error(request, 400, "bad_request", _("リクエストを処理できませんでした。"))
 
 
 def permission_denied(request, exception=None):
-    return _error(
-        request, 403, "permission_denied", "403.html", _("このページを見る権限がありません。")
-    )
+    return _error(request, 403, "permission_denied", _("このページを見る権限がありません。"))
 
 
 def csrf_failure(request, reason: str = ""):
@@ -119,7 +120,6 @@ def csrf_failure(request, reason: str = ""):
         request,
         403,
         "csrf_failed",
-        "403.html",
         _(
             "ページの有効期限が切れたため、送信できませんでした。"
             "ページを読み込み直してから、もう一度送信してください（Cookie を有効にしてください）。"
@@ -128,9 +128,7 @@ def csrf_failure(request, reason: str = ""):
 
 
 def page_not_found(request, exception=None):
-    return _error(
-        request, 404, "not_found", "404.html", _("お探しのページは見つかりませんでした。")
-    )
+    return _error(request, 404, "not_found", _("お探しのページは見つかりませんでした。"))
 
 
 def server_error(request):
