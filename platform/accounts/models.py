@@ -197,13 +197,14 @@ class AuditEvent(models.Model):
         verbose_name=_("市区町村"),
     )
     detail = models.JSONField(_("詳細"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("日時"), default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("日時"), default=timezone.now)
 
     class Meta:
         verbose_name = _("監査ログ")
         verbose_name_plural = pgettext_lazy("plural", "監査ログ")
         ordering = ["-created_at", "-id"]
         indexes = [
+            models.Index(fields=["created_at"], name="accounts_audit_created_idx"),
             models.Index(fields=["actor", "created_at"], name="accounts_audit_actor_idx"),
             models.Index(fields=["target_type", "target_id"], name="accounts_audit_target_idx"),
         ]

@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 
 from .models import Municipality, Prefecture, Region
-from .selectors import municipality_nearby, municipality_search, prefecture_list
+from .selectors import municipalities_matching, municipality_nearby, prefecture_list
 
 
 class PrefectureSerializer(serializers.ModelSerializer):
@@ -62,31 +62,18 @@ class MunicipalityFilter(django_filters.FilterSet):
         label=_("名称（漢字・かな・カナ）またはコード"),
     )
     prefecture = django_filters.ModelChoiceFilter(
-        queryset=Prefecture.objects.all(),
-        method="filter_prefecture",
-        label=_("都道府県コード（2桁）"),
+        queryset=Prefecture.objects.all(), field_name="prefecture", label=_("都道府県コード（2桁）")
     )
     region = django_filters.ChoiceFilter(
-        choices=Region.choices, method="filter_region", label=_("地方")
+        choices=Region.choices, field_name="prefecture__region", label=_("地方")
     )
 
     class Meta:
         model = Municipality
         fields = ["search", "prefecture", "region"]
 
-    def filter_queryset(self, queryset):
-        data = self.form.cleaned_data
-        return municipality_search(
-            query=data.get("search") or "",
-            prefecture_code=data["prefecture"].code if data.get("prefecture") else "",
-            region=data.get("region") or "",
-        )
-
-    # The three filters are applied together in filter_queryset.
     def filter_search(self, queryset, name, value):
-        return queryset
-
-    filter_prefecture = filter_region = filter_search
+        return municipalities_matching(queryset, query=value)
 
 
 class NearbyQuerySerializer(serializers.Serializer):

@@ -53,12 +53,13 @@ class Prefecture(models.Model):
     lg_code = models.CharField(_("全国地方公共団体コード"), max_length=6, unique=True)
     name = models.CharField(_("名称"), max_length=8, unique=True)
     kana = models.CharField(_("よみがな（カナ）"), max_length=16)
-    region = models.CharField(_("地方"), max_length=16, choices=Region.choices, db_index=True)
+    region = models.CharField(_("地方"), max_length=16, choices=Region.choices)
 
     class Meta:
         verbose_name = _("都道府県")
         verbose_name_plural = pgettext_lazy("plural", "都道府県")
         ordering = ["code"]
+        indexes = [models.Index(fields=["region"], name="places_prefecture_region_idx")]
 
     def __str__(self) -> str:
         return self.name

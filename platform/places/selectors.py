@@ -20,14 +20,19 @@ def municipality_search(
 
     Exact names and names that start with the query come first, then JIS code order.
     """
-    qs = Municipality.objects.select_related("prefecture")
+    qs = Municipality.objects.select_related("prefecture").order_by("code")
     if prefecture_code:
         qs = qs.filter(prefecture_id=prefecture_code)
     if region:
         qs = qs.filter(prefecture__region=region)
+    return municipalities_matching(qs, query=query)
+
+
+def municipalities_matching(qs: QuerySet[Municipality], *, query: str) -> QuerySet[Municipality]:
+    """Narrow ``qs`` to the municipalities matching ``query``, best matches first."""
     key = search_key(query)
     if not key:
-        return qs.order_by("code")
+        return qs
     name = normalize(query)
     return (
         qs.filter(search_text__contains=key)
