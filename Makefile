@@ -45,7 +45,7 @@ browser:
 	@command -v chromium >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	      apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null; \
+	      apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	  else echo "Install Chromium first: sudo apt-get install chromium fonts-noto-cjk"; exit 1; fi; }
 
 # Runs on PostgreSQL and Redis (DATABASE_URL and REDIS_URL, defaulting to this machine's),

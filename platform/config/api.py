@@ -51,7 +51,12 @@ def _messages(detail) -> list[str] | dict:
 
 def exception_handler(exc, context):
     """DRF's handler, then our shape. Django's ValidationError from services is a 400."""
-    if isinstance(exc, Http404):
+    if isinstance(exc, exceptions.ParseError):
+        # DRF's text quotes the parser's English error; say it in the request's language.
+        exc = exceptions.ParseError(
+            _("リクエストの本文を読み取れませんでした。JSON の形式を確認してください。")
+        )
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound(_("見つかりませんでした。"))
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()

@@ -70,3 +70,17 @@ def test_api_is_closed_by_default():
     response = APIClient().delete("/api/auth/token/")
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Token")
+
+
+def test_malformed_json_is_explained_in_the_request_language():
+    for language, word in (("ja", "JSON の形式"), ("en", "JSON")):
+        response = APIClient().post(
+            "/api/auth/token/",
+            data='{"email": "a@example.jp", "password": ',
+            content_type="application/json",
+            HTTP_ACCEPT_LANGUAGE=language,
+        )
+        assert response.status_code == 400
+        error = response.json()["error"]
+        assert error["code"] == "parse_error" and word in error["message"]
+        assert error["message"].isascii() == (language == "en")
