@@ -1,34 +1,26 @@
 """Production: PostgreSQL, Redis, real SMTP, HTTPS behind a proxy.
 
-Refuses to start without its secrets: every ``env.*`` call below without a default raises
-``ImproperlyConfigured`` when the variable is missing.
+``base`` has already built the database, cache, broker and e-mail settings from the
+environment; production only insists that every one of them was given (a missing one
+raises ``ImproperlyConfigured`` naming it) and tightens what differs.
 """
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import DATABASES, env
+
+REQUIRED = (
+    "DJANGO_SECRET_KEY",
+    "DJANGO_ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "EMAIL_URL",
+    "DEFAULT_FROM_EMAIL",
+)
+for _name in REQUIRED:
+    env.str(_name)
 
 DEBUG = False
-SECRET_KEY = env.str("DJANGO_SECRET_KEY")
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
-DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-
-REDIS_URL = env.str("REDIS_URL")
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "furusato",
-    }
-}
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
-CELERY_TASK_ALWAYS_EAGER = False
-
-vars().update(env.email_url("EMAIL_URL"))
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL")
-SERVER_EMAIL = DEFAULT_FROM_EMAIL
 DEMO_CONTENT_ALLOWED = False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"
 
