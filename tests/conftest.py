@@ -30,3 +30,13 @@ def municipalities(django_db_blocker):
     with django_db_blocker.unblock():
         if Municipality.objects.count() != 1741:
             municipalities_load()
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, municipalities):
+    """A worker process started with docker-compose.yml's worker command, consuming every
+    queue, on this test's database and this xdist worker's Redis database."""
+    from tests.workers import celery_worker_process_running
+
+    with celery_worker_process_running() as name:
+        yield name

@@ -6,6 +6,7 @@ Tasks run in-process unless a test starts a real worker (``tests/platform/confte
 """
 
 import os
+import tempfile
 
 from .base import *  # noqa: F403
 from .base import env
@@ -13,7 +14,10 @@ from .base import env
 DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/furusato"),
 }
-DATABASES["default"]["TEST"] = {"NAME": "test_furusato"}
+# A name per run (pytest-django adds _gw0, _gw1 … per xdist worker), so that two suites
+# running at once on one machine never drop each other's database.
+_run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or str(os.getpid())
+DATABASES["default"]["TEST"] = {"NAME": f"test_furusato_{_run[:12]}"}
 
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 _redis_db = 1 + int(_worker.removeprefix("gw") or 0)
@@ -27,9 +31,16 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 SECRET_KEY = "test-only-key-5b1e0d7c3a9f8e2d4c6b1a0f9e8d7c6b5a4f3e2d1c0b"  # noqa: S105
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Uploaded files of the run go to a temporary folder, never into var/.
+_files = tempfile.mkdtemp(prefix="furusato-test-files-")
+MEDIA_ROOT = f"{_files}/media"
 STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "private": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": f"{_files}/private"},
+    },
 }
 # Static files straight from the finders: no collectstatic before the suite.
 WHITENOISE_USE_FINDERS = True
