@@ -46,6 +46,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text=_("運営者用の Django 管理サイトに入れるかどうか。"),
     )
     date_joined = models.DateTimeField(_("登録日時"), default=timezone.now)
+    # Set when the person deleted their account: the row stays, emptied of personal data,
+    # so that anonymised registrations still count as one person (実人数).
+    deleted_at = models.DateTimeField(_("退会日時"), null=True, blank=True, editable=False)
 
     objects = UserManager()
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
 
 from places.models import Municipality, Prefecture
 
 from .models import AuditEvent, Membership, Role, User
 from .selectors import staff_scope, staff_scope_forget
+from .signals import account_deleting, personal_data_requested
 
 
 def audit_record(
@@ -105,3 +110,81 @@ def membership_revoke(*, membership: Membership, revoked_by: User | None = None)
         )
         membership.delete()
     staff_scope_forget(user=membership.user)
+
+
+def personal_data_export(*, user: User) -> dict[str, Any]:
+    """Everything the platform keeps about ``user``, JSON-ready (APPI: disclosure on request)."""
+    data: dict[str, Any] = {
+        "account": {
+            "id": user.pk,
+            "email": user.email,
+            "family_name": user.family_name,
+            "given_name": user.given_name,
+            "family_name_kana": user.family_name_kana,
+            "given_name_kana": user.given_name_kana,
+            "date_joined": user.date_joined.isoformat(),
+            "last_login": user.last_login.isoformat() if user.last_login else None,
+            "email_addresses": [
+                {"email": address.email, "verified": address.verified, "primary": address.primary}
+                for address in EmailAddress.objects.filter(user=user).order_by("id")
+            ],
+            "roles": [
+                {
+                    "role": membership.role,
+                    "municipality": membership.municipality_id,
+                    "prefecture": membership.prefecture_id,
+                    "since": membership.created_at.isoformat(),
+                }
+                for membership in Membership.objects.filter(user=user).order_by("id")
+            ],
+        }
+    }
+    for _receiver, section in personal_data_requested.send(sender=User, user=user):
+        if section:
+            name, value = section
+            data[name] = value
+    return data
+
+
+def account_delete(*, user: User) -> None:
+    """Delete the person's account: every app removes or anonymises what it keeps about them,
+    then the account row is emptied (no name, no address, no password) and can never log in.
+
+    The emptied row stays so that anonymised registrations still count as one person in the
+    statistics (実人数); nothing in it identifies anyone.
+    """
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if user.deleted_at is not None:
+            return
+        account_deleting.send(sender=User, user=user)
+        EmailAddress.objects.filter(user=user).delete()
+        Token.objects.filter(user=user).delete()
+        user.memberships.all().delete()
+        user.email = f"deleted-{user.pk}@deleted.invalid"
+        user.family_name = user.given_name = ""
+        user.family_name_kana = user.given_name_kana = ""
+        user.set_unusable_password()
+        user.is_active = user.is_staff = user.is_superuser = False
+        user.last_login = None
+        user.deleted_at = timezone.now()
+        user.save()
+        user.groups.clear()
+        user.user_permissions.clear()
+        audit_record(actor=None, action="account.delete", target=user)
+    staff_scope_forget(user=user)
+
+
+NAME_FIELDS = ("family_name", "given_name", "family_name_kana", "given_name_kana")
+
+
+def user_names_update(*, user: User, **names: str) -> User:
+    """Change the person's 姓・名 and their furigana (NFKC-normalised, validated)."""
+    unknown = set(names) - set(NAME_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown name fields: {sorted(unknown)}")
+    for field, value in names.items():
+        setattr(user, field, unicodedata.normalize("NFKC", value or "").strip())
+    user.full_clean(exclude=["password", "email"], validate_constraints=False)
+    user.save(update_fields=list(names))
+    return user
