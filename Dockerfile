@@ -20,7 +20,7 @@ COPY . .
 # Build-time steps need no secrets: they run on the embedded settings.
 RUN DJANGO_SETTINGS_MODULE=config.settings.base python manage.py compilemessages -v0 \
     && DJANGO_SETTINGS_MODULE=config.settings.base python manage.py collectstatic --noinput -v0 \
-    && mkdir -p /var/lib/furusato/media \
+    && mkdir -p /var/lib/furusato/media /var/lib/furusato/private \
     && chown -R furusato /var/lib/furusato
 
 USER furusato

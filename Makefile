@@ -36,6 +36,7 @@ data: migrate
 
 demo: data
 	$(MANAGE) load_demo_accounts
+	$(MANAGE) load_demo_registry
 
 static: install
 	$(MANAGE) collectstatic --noinput -v0

@@ -49,6 +49,12 @@ def _messages(detail) -> list[str] | dict:
     return [str(detail)]
 
 
+def _flatten(fields) -> list[str]:
+    if isinstance(fields, dict):
+        return [message for value in fields.values() for message in _flatten(value)]
+    return list(fields)
+
+
 def exception_handler(exc, context):
     """DRF's handler, then our shape. Django's ValidationError from services is a 400."""
     if isinstance(exc, exceptions.ParseError):
@@ -59,7 +65,7 @@ def exception_handler(exc, context):
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound(_("見つかりませんでした。"))
     elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
+        exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
         detail["non_field_errors"] = detail.pop("__all__", [])
@@ -80,8 +86,11 @@ def exception_handler(exc, context):
         fields = _messages(detail)
         message = _("入力内容を確認してください。")
         general = fields.get("non_field_errors") or fields.get("detail")
+        every = _flatten(fields)
         if general:
             message = general[0]
+        elif len(every) == 1:
+            message = every[0]  # one problem: say it where clients show one message
         response.data = _body(response.status_code, "invalid", message, fields)
     else:
         response.data = _body(response.status_code, exc.default_code, str(exc.detail))

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import AuthTokenView
 from places.api import MunicipalityViewSet, PrefectureViewSet
+from registry import api as registry_api
 
 from . import views
 
@@ -18,11 +19,47 @@ router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("prefectures", PrefectureViewSet, basename="prefecture")
 router.register("municipalities", MunicipalityViewSet, basename="municipality")
+router.register("registrations", registry_api.RegistrationViewSet, basename="registration")
 
 api_urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("auth/token/", AuthTokenView.as_view(), name="api-auth-token"),
+    path("me/", registry_api.MeView.as_view(), name="api-me"),
+    path("me/export/", registry_api.MeExportView.as_view(), name="api-me-export"),
+    path("me/delete/", registry_api.MeDeleteView.as_view(), name="api-me-delete"),
+    path("cards/verify/", registry_api.CardVerifyView.as_view(), name="api-card-verify"),
+    path(
+        "municipalities/<str:code>/registrants/",
+        registry_api.RegistrantsView.as_view(),
+        name="api-registrants",
+    ),
+    path(
+        "municipalities/<str:code>/premium-applications/",
+        registry_api.PremiumQueueView.as_view(),
+        name="api-premium-queue",
+    ),
+    path(
+        "premium-applications/<int:pk>/decide/",
+        registry_api.PremiumDecideView.as_view(),
+        name="api-premium-decide",
+    ),
+    path(
+        "municipalities/<str:code>/activities/",
+        registry_api.ActivityQueueView.as_view(),
+        name="api-activity-queue",
+    ),
+    path(
+        "activities/<int:pk>/review/",
+        registry_api.ActivityReviewView.as_view(),
+        name="api-activity-review",
+    ),
+    path(
+        "municipalities/<str:code>/perks/",
+        registry_api.MunicipalityPerksView.as_view(),
+        name="api-perks",
+    ),
+    path("perks/<int:pk>/", registry_api.PerkDetailView.as_view(), name="api-perk"),
     *router.urls,
 ]
 
@@ -34,6 +71,7 @@ urlpatterns = [
     path("api/", include(api_urlpatterns)),
     path("admin/", admin.site.urls),
     path("", include("places.urls")),
+    path("", include("registry.urls")),
 ]
 
 if settings.DEBUG:

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     # Ours, lower rooms first.
     "places",
     "accounts",
+    "registry",
 ]
 
 MIDDLEWARE = [
@@ -156,6 +157,18 @@ ACCOUNT_RATE_LIMITS = {
     "confirm_email": "1/3m/key",
 }
 
+# --- Registry ---------------------------------------------------------------------------
+# The site's address for links in e-mail sent by workers (no request to take it from).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+REGISTRY_PREMIUM_LIMIT = env.int("REGISTRY_PREMIUM_LIMIT", default=3)
+REGISTRY_PREMIUM_MIN_ACTIVITIES = env.int("REGISTRY_PREMIUM_MIN_ACTIVITIES", default=3)
+REGISTRY_PREMIUM_REMIND_DAYS = env.int("REGISTRY_PREMIUM_REMIND_DAYS", default=30)
+REGISTRY_CARD_TOKEN_TTL = env.int("REGISTRY_CARD_TOKEN_TTL", default=60 * 60)  # seconds
+REGISTRY_IDENTITY_VERIFIER = env.str(
+    "REGISTRY_IDENTITY_VERIFIER", default="registry.verification.StaffReviewVerifier"
+)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
+
 # --- E-mail -----------------------------------------------------------------------------
 # EMAIL_URL as smtp+tls://user:password@host:587, consolemail:// or filemail:///absolute/path.
 if env.str("EMAIL_URL", default=""):
@@ -186,6 +199,11 @@ MEDIA_ROOT = VAR_DIR / "media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # Personal files (evidence of activities): never under MEDIA_URL, served by checked views.
+    "private": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env.str("FURUSATO_PRIVATE_ROOT", default=str(VAR_DIR / "private"))},
+    },
 }
 
 # --- API --------------------------------------------------------------------------------
@@ -218,6 +236,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None, "deepLinking": True},
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets that share a field name get names of their own in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "MunicipalityKindEnum": "places.models.MunicipalityKind",
+        "RegistrationStatusEnum": "registry.models.Status",
+        "ReviewStatusEnum": "registry.models.ReviewStatus",
+        "PerkKindEnum": "registry.models.PerkKind",
+        "CardStatusEnum": "registry.cards.CARD_STATUSES",
+    },
 }
 
 # --- Celery -----------------------------------------------------------------------------
@@ -259,6 +285,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.clear_expired_sessions",
         "schedule": 60 * 60 * 24,
     },
+    # Both are idempotent, so running them hourly only makes them prompt after an outage.
+    "registry.premium_expire_and_renew": {
+        "task": "registry.premium_expire_and_renew",
+        "schedule": 60 * 60,
+    },
+    "registry.premium_remind": {"task": "registry.premium_remind", "schedule": 60 * 60},
 }
 
 # --- Logging ----------------------------------------------------------------------------

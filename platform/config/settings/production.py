@@ -15,6 +15,7 @@ REQUIRED = (
     "REDIS_URL",
     "EMAIL_URL",
     "DEFAULT_FROM_EMAIL",
+    "SITE_URL",
 )
 for _name in REQUIRED:
     env.str(_name)

@@ -16,6 +16,7 @@ PRODUCTION_ENV = {
     "REDIS_URL": "redis://redis.internal:6379/0",
     "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.jp:587",
     "DEFAULT_FROM_EMAIL": "Furusato <no-reply@furusato.example.jp>",
+    "SITE_URL": "https://furusato.example.jp",
 }
 
 

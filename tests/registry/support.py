@@ -1,0 +1,66 @@
+"""Helpers the registry's API tests share: people with a profile, registrations made through
+the services (the rules are tested elsewhere), clients and the one error shape."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from places.models import Municipality
+from registry import flags, services
+from registry.models import Registration, RelationshipType
+from tests.factories import UserFactory
+
+HIDA, CHIZU, AMA = "212172", "313289", "325252"  # 飛騨市 (岐阜県), 智頭町 (鳥取県), 海士町 (島根県)
+SETAGAYA = "131121"  # 世田谷区: where our residents live
+TAKAYAMA = "212032"  # 高山市, another town of 岐阜県
+
+# The smallest valid PNG header and a few bytes: enough for the evidence check.
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(17)
+
+
+def resident(home: str = SETAGAYA, birth_year: int = 1985, **kwargs) -> User:
+    """A verified person whose profile is complete enough to register."""
+    user = UserFactory(**kwargs)
+    services.profile_update(
+        user=user,
+        home_municipality=Municipality.objects.get(code=home),
+        birth_year=birth_year,
+    )
+    return user
+
+
+def register(person: User, code: str, **consent: bool) -> Registration:
+    return services.registration_create(
+        person=person,
+        municipality=Municipality.objects.get(code=code),
+        types=flags.bit(RelationshipType, RelationshipType.HOBBY),
+        origin="visits",
+        consent=consent,
+    )
+
+
+def api_as(user: User | None, language: str | None = None) -> APIClient:
+    api = APIClient(HTTP_ACCEPT_LANGUAGE=language) if language else APIClient()
+    if user is not None:
+        api.force_authenticate(user)
+    return api
+
+
+def error_of(response, status: int, code: str = "invalid") -> dict:
+    """The API's one error shape; returns the inner ``error`` object."""
+    assert response.status_code == status, response.content[:500]
+    body = response.json()
+    assert set(body) == {"error"}
+    error = body["error"]
+    assert error["status"] == status
+    assert error["code"] == code
+    assert isinstance(error["message"], str) and error["message"]
+    if code == "invalid":
+        assert isinstance(error["fields"], dict) and error["fields"]
+    return error
+
+
+def this_year() -> int:
+    return timezone.localdate().year
