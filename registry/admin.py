@@ -14,6 +14,14 @@ from .models import (
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """Personal data: operators with full rights only (staff read it through audited pages)."""
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
     def has_add_permission(self, request) -> bool:
         return False
 

@@ -11,7 +11,7 @@ from django.contrib.auth import logout
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -39,7 +39,7 @@ from config.api import Pagination
 from places.models import Municipality
 
 from . import flags, selectors, services
-from .cards import CARD_STATUSES, card_qr_svg, card_token, card_token_expires_at
+from .cards import CARD_STATUSES, card_qr_svg, card_token, card_token_expires_at, card_verify_url
 from .exports import csv_response
 from .models import (
     Activity,
@@ -350,7 +350,11 @@ class RegistrationSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(PremiumApplicationSerializer(allow_null=True))
     def get_premium_application(self, registration):
-        application = registration.premium_applications.order_by("-applied_at", "-id").first()
+        # From the prefetched rows: no query per registration.
+        applications = sorted(
+            registration.premium_applications.all(), key=lambda a: (a.applied_at, a.pk)
+        )
+        application = applications[-1] if applications else None
         return PremiumApplicationSerializer(application).data if application else None
 
     @extend_schema_field(PerkSerializer(many=True))
@@ -387,7 +391,9 @@ class CardSerializer(serializers.Serializer):
     qr_svg = serializers.CharField()
     municipality = MunicipalityBriefSerializer()
     tier = serializers.CharField()
-    name = serializers.CharField()
+    name = serializers.CharField(
+        allow_null=True, help_text=gettext_lazy("氏名の提供に同意している場合だけ")
+    )
 
 
 class PremiumApplySerializer(serializers.Serializer):
@@ -476,7 +482,7 @@ class RegistrationViewSet(
         if not registration.is_active:
             raise ValidationError(_("取り下げた登録には登録証がありません。"))
         token = card_token(registration)
-        verify_url = request.build_absolute_uri(reverse("registry:card_verify")) + f"?token={token}"
+        verify_url = card_verify_url(request, token)
         return Response(
             CardSerializer(
                 {
@@ -486,7 +492,9 @@ class RegistrationViewSet(
                     "qr_svg": card_qr_svg(verify_url),
                     "municipality": registration.municipality,
                     "tier": registration.tier,
-                    "name": request.user.get_full_name(),
+                    "name": selectors.consented_name(request.user)
+                    if registration.share_name
+                    else None,
                 }
             ).data
         )
@@ -709,13 +717,24 @@ class ReviewApplicationSerializer(serializers.Serializer):
     applied_at = serializers.DateTimeField()
     message = serializers.CharField()
     verifier = serializers.CharField()
-    name = serializers.CharField(source="registration.person.get_full_name")
+    name = serializers.SerializerMethodField(
+        help_text=gettext_lazy("本人確認のため、申請者の氏名は審査する職員に示されます")
+    )
     name_kana = serializers.SerializerMethodField()
-    email = serializers.CharField(source="registration.person.email")
+    email = serializers.SerializerMethodField(
+        help_text=gettext_lazy("連絡先の提供に同意した場合だけ")
+    )
+
+    def get_name(self, application) -> str | None:
+        return selectors.consented_name(application.registration.person)
 
     def get_name_kana(self, application) -> str:
         person = application.registration.person
         return f"{person.family_name_kana} {person.given_name_kana}".strip()
+
+    def get_email(self, application) -> str | None:
+        registration = application.registration
+        return registration.person.email if registration.share_contact else None
 
 
 class DecisionSerializer(serializers.Serializer):
@@ -756,7 +775,7 @@ class PremiumDecideView(APIView):
         if not staff_scope(user=request.user).manages_municipality(
             application.registration.municipality_id
         ):
-            raise PermissionDenied
+            raise Http404  # another town's object is as unknown as a missing one
         serializer = DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         application = services.premium_decide(
@@ -806,7 +825,7 @@ class ActivityReviewView(APIView):
         if not staff_scope(user=request.user).manages_municipality(
             activity.registration.municipality_id
         ):
-            raise PermissionDenied
+            raise Http404  # another town's object is as unknown as a missing one
         serializer = DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         activity = services.activity_review(
@@ -879,5 +898,5 @@ class PerkDetailView(APIView):
     def _perk(self, request, pk: int) -> Perk:
         perk = get_object_or_404(Perk.objects.select_related("municipality"), pk=pk)
         if not staff_scope(user=request.user).manages_municipality(perk.municipality_id):
-            raise PermissionDenied
+            raise Http404
         return perk

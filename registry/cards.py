@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime
 import enum
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import segno
 from django.conf import settings
 from django.core import signing
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -56,6 +58,15 @@ def card_token(registration: Registration) -> str:
 
 def card_token_expires_at(now: datetime.datetime | None = None) -> datetime.datetime:
     return (now or timezone.now()) + datetime.timedelta(seconds=settings.REGISTRY_CARD_TOKEN_TTL)
+
+
+def card_verify_url(request, token: str) -> str:
+    """The address a card's QR code opens: the staff verification page with the token."""
+    return (
+        request.build_absolute_uri(reverse("registry:card_verify"))
+        + "?"
+        + urlencode({"token": token})
+    )
 
 
 def card_qr_svg(url: str) -> str:

@@ -278,7 +278,7 @@ class Registration(models.Model):
     guardian_name = models.CharField(_("保護者の氏名"), max_length=100, blank=True)
     guardian_consented_at = models.DateTimeField(_("保護者の同意日時"), null=True, blank=True)
     # Raised to revoke every card token issued before (a lost phone, a withdrawal).
-    card_serial = models.PositiveSmallIntegerField(default=1, editable=False)
+    card_serial = models.PositiveIntegerField(default=1, editable=False)
     last_activity_on = models.DateField(_("最後の活動日"), null=True, blank=True)
 
     class Meta:
@@ -321,7 +321,12 @@ class Registration(models.Model):
         ]
         indexes = [
             models.Index(fields=["person", "municipality"], name="registry_reg_person_idx"),
-            models.Index(fields=["municipality", "registered_at"], name="registry_reg_muni_idx"),
+            # The staff list: a town's active registrants, newest first.
+            models.Index(
+                fields=["municipality", "-registered_at", "-id"],
+                condition=Q(status="active"),
+                name="registry_reg_muni_idx",
+            ),
             models.Index(
                 fields=["premium_until"],
                 condition=Q(tier="premium"),

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import storages
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -96,6 +97,7 @@ def profile_update(*, user: User, **fields: Any) -> Profile:
     if unknown:
         raise TypeError(f"Unknown profile fields: {sorted(unknown)}")
     with transaction.atomic():
+        _lock_person(user)  # against a registration with the new home made meanwhile
         profile, _created = Profile.objects.select_for_update().get_or_create(user=user)
         for name, value in fields.items():
             setattr(profile, name, value)
@@ -429,6 +431,8 @@ def premium_decide(
         municipality.code
     ):
         raise PermissionDenied(_("この市区町村の申請を審査する権限がありません。"))
+    if decided_by is not None and decided_by.pk == application.registration.person_id:
+        raise PermissionDenied(_("自分の申請は審査できません。ほかの職員に依頼してください。"))
     note = note.strip()
     if not approve and not note:
         raise ValidationError({"note": _("却下する理由を書いてください。申請者に伝わります。")})
@@ -467,8 +471,13 @@ def premium_decide(
     return application
 
 
+# How long an ended term waits for staff to review evidence uploaded in it.
+PREMIUM_REVIEW_GRACE_DAYS = 30
+
+
 def premium_expire_and_renew(*, today: datetime.date | None = None, batch_size: int = 500) -> dict:
-    """Apply every premium term that has ended: renew it for a year when the registrant did
+    """Apply every premium term that has ended (``premium_until`` is its last day): renew it
+    for a year when the registrant did
     at least ``REGISTRY_PREMIUM_MIN_ACTIVITIES`` designated activities in it, else return the
     registration to basic. Idempotent: a second run finds nothing due."""
     today = today or timezone.localdate()
@@ -476,7 +485,7 @@ def premium_expire_and_renew(*, today: datetime.date | None = None, batch_size: 
     last_id = 0
     while True:
         due = list(
-            Registration.objects.filter(tier=Tier.PREMIUM, premium_until__lte=today, pk__gt=last_id)
+            Registration.objects.filter(tier=Tier.PREMIUM, premium_until__lt=today, pk__gt=last_id)
             .order_by("pk")
             .values_list("pk", flat=True)[:batch_size]
         )
@@ -493,21 +502,26 @@ def _premium_term_end(pk: int, today: datetime.date) -> str | None:
     with transaction.atomic():
         registration = (
             Registration.objects.select_for_update()
-            .filter(pk=pk, tier=Tier.PREMIUM, premium_until__lte=today)
+            .filter(pk=pk, tier=Tier.PREMIUM, premium_until__lt=today)
             .first()
         )
         if registration is None:
             return None  # done by another run meanwhile
-        done = Activity.objects.filter(
+        in_term = Activity.objects.filter(
             registration=registration,
             designated=True,
-            status=ReviewStatus.APPROVED,
             occurred_on__gte=registration.premium_since,
-            occurred_on__lt=registration.premium_until,
-        ).count()
-        if done >= settings.REGISTRY_PREMIUM_MIN_ACTIVITIES:
+            occurred_on__lte=registration.premium_until,
+        )
+        done = in_term.filter(status=ReviewStatus.APPROVED).count()
+        waiting = in_term.filter(status=ReviewStatus.PENDING).count()
+        needed = settings.REGISTRY_PREMIUM_MIN_ACTIVITIES
+        grace_ends = registration.premium_until + datetime.timedelta(days=PREMIUM_REVIEW_GRACE_DAYS)
+        if done < needed <= done + waiting and today <= grace_ends:
+            return None  # evidence under review decides it; premium stays meanwhile
+        if done >= needed:
             previous = registration.premium_until
-            registration.premium_since = previous
+            registration.premium_since = previous + datetime.timedelta(days=1)
             registration.premium_until = one_year_after(previous)
             registration.save(update_fields=["premium_since", "premium_until"])
             _event(
@@ -548,7 +562,12 @@ def premium_remind(*, today: datetime.date | None = None, batch_size: int = 500)
             return sent
         last_id = due[-1]
         for pk in due:
-            sent += _premium_remind_one(pk, today)
+            try:
+                sent += _premium_remind_one(pk, today)
+            except Exception:  # one failed mail must not stop the others
+                logger.exception(
+                    "Premium reminder for registration %s failed; retried next run", pk
+                )
 
 
 def _premium_remind_one(pk: int, today: datetime.date) -> int:
@@ -570,9 +589,9 @@ def _premium_remind_one(pk: int, today: datetime.date) -> int:
         ).count()
         registration.premium_reminded_for = registration.premium_until
         registration.save(update_fields=["premium_reminded_for"])
-        message = _premium_reminder_message(registration, done)
-        # Delivered after the commit. (The notification outbox of issue 5 will take this over.)
-        transaction.on_commit(lambda: send_mail(**message, fail_silently=False))
+        # Sent before the marker commits: a failed send leaves the row due for the next run.
+        # (The notification outbox of issue 5 will take this over.)
+        send_mail(**_premium_reminder_message(registration, done), fail_silently=False)
     return 1
 
 
@@ -715,6 +734,8 @@ def activity_review(
     municipality = activity.registration.municipality
     if not staff_scope(user=reviewer).manages_municipality(municipality.code):
         raise PermissionDenied(_("この市区町村の活動を審査する権限がありません。"))
+    if reviewer.pk == activity.registration.person_id:
+        raise PermissionDenied(_("自分の申告は審査できません。ほかの職員に依頼してください。"))
     if not accept and not note.strip():
         raise ValidationError({"note": _("認めない理由を書いてください。申告した人に伝わります。")})
     with transaction.atomic():
@@ -894,9 +915,18 @@ def registry_anonymise(*, user: User) -> None:
     """On account deletion: registrations stay for statistics, withdrawn and stripped of
     everything personal; evidence files and the profile are deleted."""
     now = timezone.now()
-    for activity in Activity.objects.filter(registration__person=user).exclude(evidence=""):
-        activity.evidence.delete(save=False)
-    Activity.objects.filter(registration__person=user).update(evidence="", note="", review_note="")
+    storage = storages["private"]
+    files = list(
+        Activity.objects.filter(registration__person=user)
+        .exclude(evidence="")
+        .values_list("evidence", flat=True)
+    )
+    # Files go once the deletion has committed: a rollback must not leave rows without files.
+    for name in files:
+        transaction.on_commit(lambda name=name: storage.delete(name))
+    Activity.objects.filter(registration__person=user).update(
+        title="-", evidence="", note="", review_note=""
+    )
     PremiumApplication.objects.filter(registration__person=user).update(
         message="", decision_note=""
     )

@@ -481,13 +481,11 @@ def card(request, pk: int):
     context = {"registration": registration}
     if registration.is_active:
         token = cards.card_token(registration)
-        verify_url = (
-            request.build_absolute_uri(reverse("registry:card_verify"))
-            + "?"
-            + urlencode({"token": token})
-        )
+        verify_url = cards.card_verify_url(request, token)
         context.update(
             token=token,
+            # Shown on the screen staff read: only with the person's consent to the name.
+            holder_name=selectors.consented_name(request.user) if registration.share_name else "",
             verify_url=verify_url,
             # segno draws the SVG from our own URL: no user markup can get into it.
             qr_svg=mark_safe(cards.card_qr_svg(verify_url)),  # noqa: S308
@@ -598,8 +596,9 @@ def _staff_municipality(request, code: str) -> Municipality:
 
 
 def _check_manages(request, municipality_code: str) -> None:
+    """An object of another town is as unknown as a missing one (ids are not enumerable)."""
     if not staff_scope(user=request.user).manages_municipality(municipality_code):
-        raise PermissionDenied(_("この市区町村の職員だけができる操作です。"))
+        raise Http404
 
 
 @staff_page

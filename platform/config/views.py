@@ -111,7 +111,11 @@ def bad_request(request, exception=None):
 
 
 def permission_denied(request, exception=None):
-    return _error(request, 403, "permission_denied", _("このページを見る権限がありません。"))
+    # A reason our own code gave (PermissionDenied("…")) is shown; otherwise the general one.
+    reason = str(exception) if exception is not None and exception.args else ""
+    return _error(
+        request, 403, "permission_denied", reason or _("このページを見る権限がありません。")
+    )
 
 
 def csrf_failure(request, reason: str = ""):

@@ -44,3 +44,9 @@ def jdatetime(value) -> str:
 def is_staff_member(user) -> bool:
     """Staff of a municipality or prefecture, or a national administrator."""
     return staff_scope(user=user).is_staff
+
+
+@register.filter
+def jlist(values) -> str:
+    """A list in the language's own way: 「、」 in Japanese, ", " otherwise."""
+    return ("、" if _japanese() else ", ").join(str(value) for value in values or [])

@@ -214,7 +214,8 @@ def test_premium_applied_for_and_approved_by_the_towns_staff(hida_staff):
     staff = api_as(hida_staff)
     queue = staff.get(f"/api/municipalities/{HIDA}/premium-applications/").json()
     assert [row["id"] for row in queue] == [application["id"]]
-    assert queue[0]["email"] == person.email  # the staff confirm who the person is
+    # The staff confirm who the person is by name; the address only with consent to contact.
+    assert queue[0]["name"] and queue[0]["email"] is None
 
     response = staff.post(
         f"/api/premium-applications/{application['id']}/decide/", {"approve": True}, format="json"
@@ -280,7 +281,7 @@ def test_staff_of_another_town_cannot_decide(role):
     response = api_as(person_with_role(*role)).post(
         f"/api/premium-applications/{application.pk}/decide/", {"approve": True}, format="json"
     )
-    error_of(response, 403, "permission_denied")
+    error_of(response, 404, "not_found")  # another town's application is not even named
     application.refresh_from_db()
     assert application.status == "pending"
     assert not AuditEvent.objects.filter(action__startswith="premium.").exists()
@@ -459,7 +460,7 @@ def test_uploaded_evidence_is_reviewed_by_the_towns_staff(hida_staff):
 
     other = api_as(person_with_role(Role.MUNICIPALITY_ADMIN, CHIZU))
     url = f"/api/activities/{activity['id']}/review/"
-    error_of(other.post(url, {"approve": True}, format="json"), 403, "permission_denied")
+    error_of(other.post(url, {"approve": True}, format="json"), 404, "not_found")
     error = error_of(staff.post(url, {"approve": False}, format="json"), 400)
     assert list(error["fields"]) == ["note"]
 
@@ -479,7 +480,7 @@ def test_uploaded_evidence_is_reviewed_by_the_towns_staff(hida_staff):
 
 def premium(person: User, code: str, since: datetime.date, until: datetime.date) -> Registration:
     """A premium registration (approved by an automatic verifier) whose term is moved to
-    [since, until)."""
+    [since, until], both days included."""
     registration = register(person, code)
     application = services.premium_apply(registration=registration)
     services.premium_decide(application=application, decided_by=None, approve=True)
@@ -500,13 +501,15 @@ def record(registration: Registration, day: datetime.date, *, designated: bool =
 
 
 def terms_due_today() -> tuple[Registration, Registration, Registration]:
-    """Three premium registrations: one earned its renewal, one did not, one is not due."""
+    """Three premium registrations: one earned its renewal, one did not, one is not due.
+    The two due ended yesterday (``premium_until`` is a term's last day)."""
     today = timezone.localdate()
+    yesterday = today - datetime.timedelta(days=1)
     since = today - datetime.timedelta(days=365)
-    earned = premium(resident(), HIDA, since, today)
+    earned = premium(resident(), HIDA, since, yesterday)
     for days in (10, 100, 364):
         record(earned, since + datetime.timedelta(days=days))
-    short = premium(resident(), CHIZU, since, today)
+    short = premium(resident(), CHIZU, since, yesterday)
     record(short, since + datetime.timedelta(days=20))
     record(short, since + datetime.timedelta(days=30))
     record(short, since + datetime.timedelta(days=40), designated=False)  # does not count
@@ -533,7 +536,8 @@ def test_expiry_renews_earned_terms_and_ends_the_others_once():
 
     earned.refresh_from_db()
     assert earned.tier == "premium"
-    assert (earned.premium_since, earned.premium_until) == (today, a_year_after(today))
+    yesterday = today - datetime.timedelta(days=1)
+    assert (earned.premium_since, earned.premium_until) == (today, a_year_after(yesterday))
     renewal = earned.events.get(kind="premium_renewed")
     assert renewal.detail["activities"] == 3
     short.refresh_from_db()
@@ -610,7 +614,8 @@ def test_expiry_through_a_real_worker_twice(celery_worker_process):
     assert first.get(timeout=60) == {"renewed": 1, "ended": 1}
     earned.refresh_from_db()
     short.refresh_from_db()
-    assert earned.tier == "premium" and earned.premium_until == a_year_after(today)
+    yesterday = today - datetime.timedelta(days=1)
+    assert earned.tier == "premium" and earned.premium_until == a_year_after(yesterday)
     assert short.tier == "basic" and short.premium_until is None
     after_first = state()
 
@@ -619,3 +624,103 @@ def test_expiry_through_a_real_worker_twice(celery_worker_process):
     assert state() == after_first
     running.refresh_from_db()
     assert running.tier == "premium"
+
+
+# --- Found by review ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_staff_cannot_decide_their_own_application_or_evidence():
+    """A town's staff member registered with their own town is not their own verifier."""
+    staff_person = person_with_role(Role.MUNICIPALITY_EDITOR, HIDA)
+    services.profile_update(
+        user=staff_person,
+        home_municipality=Municipality.objects.get(code="131121"),
+        birth_year=1980,
+    )
+    registration = register(staff_person, HIDA)
+    application = services.premium_apply(registration=registration)
+    response = api_as(staff_person).post(
+        f"/api/premium-applications/{application.pk}/decide/", {"approve": True}, format="json"
+    )
+    error_of(response, 403, "permission_denied")
+    application.refresh_from_db()
+    registration.refresh_from_db()
+    assert application.status == "pending" and registration.tier == "basic"
+
+    upload = SimpleUploadedFile("proof.png", PNG, content_type="image/png")
+    activity = services.activity_submit(
+        registration=registration,
+        title="草刈り",
+        occurred_on=timezone.localdate(),
+        evidence=upload,
+    )
+    response = api_as(staff_person).post(
+        f"/api/activities/{activity.pk}/review/", {"approve": True}, format="json"
+    )
+    error_of(response, 403, "permission_denied")
+    activity.refresh_from_db()
+    assert activity.status == "pending"
+
+
+@pytest.mark.django_db
+def test_an_ended_term_waits_for_evidence_still_under_review():
+    today = timezone.localdate()
+    yesterday = today - datetime.timedelta(days=1)
+    since = today - datetime.timedelta(days=365)
+    registration = premium(resident(), HIDA, since, yesterday)
+    record(registration, since + datetime.timedelta(days=10))
+    record(registration, since + datetime.timedelta(days=20))
+    third = services.activity_submit(
+        registration=registration,
+        title="祭りの準備",
+        occurred_on=yesterday,
+        evidence=SimpleUploadedFile("proof.png", PNG, content_type="image/png"),
+    )
+
+    assert services.premium_expire_and_renew() == {"renewed": 0, "ended": 0}
+    registration.refresh_from_db()
+    assert registration.tier == "premium"  # the third activity may still count
+
+    Activity.objects.filter(pk=third.pk).update(status="approved")
+    assert services.premium_expire_and_renew() == {"renewed": 1, "ended": 0}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deletion_removes_evidence_files_only_once_it_has_committed(municipalities):
+    person = resident()
+    registration = register(person, HIDA)
+    activity = services.activity_submit(
+        registration=registration,
+        title="祖母の畑を手伝った",
+        occurred_on=timezone.localdate(),
+        evidence=SimpleUploadedFile("proof.png", PNG, content_type="image/png"),
+    )
+    name = activity.evidence.name
+    storage = storages["private"]
+
+    from django.db import transaction
+
+    from accounts.services import account_delete
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        account_delete(user=person)
+        raise RuntimeError("rolled back")
+    assert storage.exists(name)  # the rollback left row and file together
+
+    account_delete(user=person)
+    activity.refresh_from_db()
+    assert not storage.exists(name)
+    assert activity.evidence.name == "" and activity.title == "-"
+
+
+@pytest.mark.django_db
+def test_a_failed_reminder_is_sent_again_on_the_next_run():
+    today = timezone.localdate()
+    registration = premium(resident(), HIDA, today, today + datetime.timedelta(days=5))
+    with mock.patch("registry.services.send_mail", side_effect=OSError("SMTP down")):
+        assert services.premium_remind() == 0
+    registration.refresh_from_db()
+    assert registration.premium_reminded_for is None
+    assert services.premium_remind() == 1
+    assert len(mail.outbox) == 1

@@ -192,7 +192,9 @@ def test_a_person_registers_shows_cards_and_exercises_their_rights(language, hid
             me, f"/registrations/{registration.pk}/", language
         )
         html = page(me, f"/registrations/{registration.pk}/card/", language)
-        assert "<svg" in html and "佐藤 美咲" in html
+        assert "<svg" in html
+        # The name is on the screen staff read only when the person agreed to share it.
+        assert ("佐藤 美咲" in html) == registration.share_name
         tokens[code] = card_token_on(html)
 
     # 飛騨市's staff check the 飛騨市 card: valid, the tier, the consented fields only.
@@ -598,7 +600,8 @@ def test_premium_review_through_the_queue(hida_staff, chizu_staff):
     staff = client_for(hida_staff)
 
     html = page(staff, "/staff/212172/premium/")
-    assert "鈴木 花" in html and person.email in html  # for the identity check
+    # The name for the identity check; the address only with consent to share contact.
+    assert "鈴木 花" in html and person.email not in html
     assert AuditEvent.objects.filter(actor=hida_staff, action="premium.queue.read").exists()
 
     prefix = f"application-{application.pk}"
@@ -610,7 +613,7 @@ def test_premium_review_through_the_queue(hida_staff, chizu_staff):
     assert application.status == ReviewStatus.PENDING
 
     other = client_for(chizu_staff).post(decide, {f"{prefix}-decision": "approve"})
-    assert other.status_code == 403
+    assert other.status_code == 404  # another town's application is not even named
 
     response = staff.post(decide, {f"{prefix}-decision": "approve", f"{prefix}-note": "窓口で確認"})
     assert response.status_code == 302
@@ -694,8 +697,9 @@ def test_perks_are_managed_by_the_towns_staff_and_shown_to_registrants(hida_staf
     assert "資料館の割引" in page(client_for(person), f"/registrations/{registration.pk}/")
 
     other = client_for(chizu_staff)
-    assert other.get(f"/staff/perks/{perk.pk}/edit/").status_code == 403
-    assert other.post(f"/staff/perks/{perk.pk}/delete/").status_code == 403
+    # Another town's perk is as unknown as a missing one.
+    assert other.get(f"/staff/perks/{perk.pk}/edit/").status_code == 404
+    assert other.post(f"/staff/perks/{perk.pk}/delete/").status_code == 404
     page(staff, f"/staff/perks/{perk.pk}/edit/")
     response = staff.post(
         f"/staff/perks/{perk.pk}/edit/",

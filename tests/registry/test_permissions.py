@@ -232,14 +232,15 @@ MATRIX = {
     ("api-registrants", "get"): (401, 403, 403, 403, 200, 200, 403, 403, 403),
     ("api-registrants", "get csv"): (401, 403, 403, 403, 200, 200, 403, 403, 403),
     ("api-premium-queue", "get"): (401, 403, 403, 403, 200, 200, 403, 403, 403),
-    ("api-premium-decide", "post"): (401, 403, 403, 403, 200, 200, 403, 403, 403),
+    # Deciding on an object by id: another town's is as unknown as a missing one (404).
+    ("api-premium-decide", "post"): (401, 404, 404, 404, 200, 200, 404, 404, 404),
     ("api-activity-queue", "get"): (401, 403, 403, 403, 200, 200, 403, 403, 403),
-    ("api-activity-review", "post"): (401, 403, 403, 403, 200, 200, 403, 403, 403),
+    ("api-activity-review", "post"): (401, 404, 404, 404, 200, 200, 404, 404, 404),
     # Perks are public to read; only the town's staff change them.
     ("api-perks", "get"): (200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("api-perks", "post"): (401, 403, 403, 403, 201, 201, 403, 403, 403),
-    ("api-perk", "patch"): (401, 403, 403, 403, 200, 200, 403, 403, 403),
-    ("api-perk", "delete"): (401, 403, 403, 403, 204, 204, 403, 403, 403),
+    ("api-perk", "patch"): (401, 404, 404, 404, 200, 200, 404, 404, 404),
+    ("api-perk", "delete"): (401, 404, 404, 404, 204, 204, 404, 404, 404),
 }
 
 CASES = [
