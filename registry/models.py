@@ -175,6 +175,7 @@ class Profile(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,  # registry_profile_home_idx serves (without a _like twin)
         verbose_name=_("住所の市区町村（住民票のあるまち）"),
     )
     birth_year = models.PositiveSmallIntegerField(_("生まれた年"), null=True, blank=True)
