@@ -18,7 +18,7 @@ def csv_cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, list):
-        value = " ".join(str(item) for item in value)
+        value = "; ".join(str(item) for item in value)  # a separator Excel users can split on
     elif isinstance(value, bool):
         value = "1" if value else "0"
     elif isinstance(value, datetime.datetime):
