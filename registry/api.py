@@ -31,7 +31,6 @@ from rest_framework.views import APIView
 from accounts.selectors import staff_scope
 from accounts.services import (
     account_delete,
-    audit_record,
     personal_data_export,
     user_names_update,
 )
@@ -742,7 +741,7 @@ class DecisionSerializer(serializers.Serializer):
     note = NormalisedCharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
-class PremiumQueueView(_StaffMunicipalityMixin, APIView):
+class PremiumQueueView(APIView):
     """Premium applications waiting for identity verification by this town's staff."""
 
     @extend_schema(
@@ -750,15 +749,8 @@ class PremiumQueueView(_StaffMunicipalityMixin, APIView):
         responses=ReviewApplicationSerializer(many=True),
     )
     def get(self, request, code: str):
-        municipality = self.municipality(code)
-        with transaction.atomic():
-            audit_record(
-                actor=request.user,
-                action="premium.queue.read",
-                target=municipality,
-                municipality=municipality,
-            )
-        queue = selectors.premium_queue(municipality=municipality)
+        municipality = get_object_or_404(Municipality, code=code)
+        queue = services.premium_queue_read(viewer=request.user, municipality=municipality)
         return Response(ReviewApplicationSerializer(queue, many=True).data)
 
 
@@ -794,21 +786,14 @@ class ReviewActivitySerializer(ActivitySerializer):
         fields = ["registration", *ActivitySerializer.Meta.fields]
 
 
-class ActivityQueueView(_StaffMunicipalityMixin, APIView):
+class ActivityQueueView(APIView):
     @extend_schema(
         summary="申告された担い手活動の審査待ち（自治体職員）",
         responses=ReviewActivitySerializer(many=True),
     )
     def get(self, request, code: str):
-        municipality = self.municipality(code)
-        with transaction.atomic():
-            audit_record(
-                actor=request.user,
-                action="activity.queue.read",
-                target=municipality,
-                municipality=municipality,
-            )
-        queue = selectors.activity_queue(municipality=municipality)
+        municipality = get_object_or_404(Municipality, code=code)
+        queue = services.activity_queue_read(viewer=request.user, municipality=municipality)
         return Response(ReviewActivitySerializer(queue, many=True).data)
 
 

@@ -41,7 +41,13 @@ from .models import (
     Tier,
     may_be_minor,
 )
-from .selectors import consented_name, premium_slots_used, registrants_of
+from .selectors import (
+    activity_queue,
+    consented_name,
+    premium_queue,
+    premium_slots_used,
+    registrants_of,
+)
 from .verification import identity_verifier
 
 logger = logging.getLogger(__name__)
@@ -778,6 +784,26 @@ def registrants_read(
             detail=detail or {},
         )
     return registrants_of(municipality=municipality)
+
+
+def premium_queue_read(*, viewer: User, municipality: Municipality):
+    """The premium applications waiting for this town's staff (names, for the identity
+    check): for its own staff only, and every read audited."""
+    _staff_read(viewer, municipality, "premium.queue.read")
+    return premium_queue(municipality=municipality)
+
+
+def activity_queue_read(*, viewer: User, municipality: Municipality):
+    """Reported activities waiting for this town's staff; audited like every staff read."""
+    _staff_read(viewer, municipality, "activity.queue.read")
+    return activity_queue(municipality=municipality)
+
+
+def _staff_read(viewer: User, municipality: Municipality, action: str) -> None:
+    if not staff_scope(user=viewer).manages_municipality(municipality.code):
+        raise PermissionDenied(_("この市区町村の職員だけが見られます。"))
+    with transaction.atomic():
+        audit_record(actor=viewer, action=action, target=municipality, municipality=municipality)
 
 
 # --- Perks -------------------------------------------------------------------------------

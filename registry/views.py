@@ -750,14 +750,7 @@ def registrants_csv(request, code: str):
 
 def _premium_queue_page(request, municipality, *, bound_pk=None, bound_form=None):
     """The queue shows names and contacts for identity checks: every view is audited."""
-    with transaction.atomic():
-        account_services.audit_record(
-            actor=request.user,
-            action="premium.queue.read",
-            target=municipality,
-            municipality=municipality,
-        )
-        queue = list(selectors.premium_queue(municipality=municipality))
+    queue = list(services.premium_queue_read(viewer=request.user, municipality=municipality))
     items = []
     for application in queue:
         form = (
@@ -812,14 +805,7 @@ def premium_decide(request, pk: int):
 
 
 def _activity_queue_page(request, municipality, *, bound_pk=None, bound_form=None):
-    with transaction.atomic():
-        account_services.audit_record(
-            actor=request.user,
-            action="activity.queue.read",
-            target=municipality,
-            municipality=municipality,
-        )
-        queue = list(selectors.activity_queue(municipality=municipality))
+    queue = list(services.activity_queue_read(viewer=request.user, municipality=municipality))
     items = []
     for activity in queue:
         form = (
