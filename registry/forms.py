@@ -436,6 +436,8 @@ class PerkForm(NormalisedInputMixin, forms.ModelForm):
         max_length=200,
         required=False,
         assume_scheme="https",
+        # A text input: the browser would refuse "www.city…" that the server completes.
+        widget=forms.TextInput(attrs={"inputmode": "url", "autocomplete": "url"}),
     )
 
     class Meta:

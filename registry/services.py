@@ -24,6 +24,7 @@ from accounts.selectors import staff_scope
 from accounts.services import audit_record
 from places.models import Municipality
 
+from . import flags
 from .cards import card_check
 from .models import (
     CONSENT_FIELDS,
@@ -36,6 +37,7 @@ from .models import (
     Profile,
     Registration,
     RegistrationEvent,
+    RelationshipType,
     ReviewStatus,
     Status,
     Tier,
@@ -481,15 +483,19 @@ def premium_decide(
 PREMIUM_REVIEW_GRACE_DAYS = 30
 
 
-def premium_expire_and_renew(*, today: datetime.date | None = None, batch_size: int = 500) -> dict:
+def premium_expire_and_renew(
+    *, today: datetime.date | None = None, batch_size: int = 500, max_rows: int = 20_000
+) -> dict:
     """Apply every premium term that has ended (``premium_until`` is its last day): renew it
     for a year when the registrant did
     at least ``REGISTRY_PREMIUM_MIN_ACTIVITIES`` designated activities in it, else return the
-    registration to basic. Idempotent: a second run finds nothing due."""
+    registration to basic. Idempotent: a second run finds nothing due. One run looks at no
+    more than ``max_rows`` terms, well inside a task's time limit; beat's next run goes on."""
     today = today or timezone.localdate()
     counts = {"renewed": 0, "ended": 0}
     last_id = 0
-    while True:
+    seen = 0
+    while seen < max_rows:
         due = list(
             Registration.objects.filter(tier=Tier.PREMIUM, premium_until__lt=today, pk__gt=last_id)
             .order_by("pk")
@@ -498,10 +504,12 @@ def premium_expire_and_renew(*, today: datetime.date | None = None, batch_size: 
         if not due:
             return counts
         last_id = due[-1]
+        seen += len(due)
         for pk in due:
             outcome = _premium_term_end(pk, today)
             if outcome:
                 counts[outcome] += 1
+    return counts
 
 
 def _premium_term_end(pk: int, today: datetime.date) -> str | None:
@@ -545,18 +553,21 @@ def _premium_term_end(pk: int, today: datetime.date) -> str | None:
         return "ended"
 
 
-def premium_remind(*, today: datetime.date | None = None, batch_size: int = 500) -> int:
+def premium_remind(
+    *, today: datetime.date | None = None, batch_size: int = 500, max_rows: int = 5_000
+) -> int:
     """E-mail each premium registrant once per term, ``REGISTRY_PREMIUM_REMIND_DAYS`` before
-    it ends, with how many designated activities count so far. Idempotent per term."""
+    it ends, with how many designated activities count so far. Idempotent per term; one run
+    sends at most ``max_rows`` (beat's next run goes on)."""
     today = today or timezone.localdate()
     horizon = today + datetime.timedelta(days=settings.REGISTRY_PREMIUM_REMIND_DAYS)
     sent = 0
     last_id = 0
-    while True:
+    while sent < max_rows:
         due = list(
             Registration.objects.filter(
                 tier=Tier.PREMIUM,
-                premium_until__gt=today,
+                premium_until__gte=today,  # the last day of a term is still in it
                 premium_until__lte=horizon,
                 pk__gt=last_id,
             )
@@ -574,6 +585,7 @@ def premium_remind(*, today: datetime.date | None = None, batch_size: int = 500)
                 logger.exception(
                     "Premium reminder for registration %s failed; retried next run", pk
                 )
+    return sent
 
 
 def _premium_remind_one(pk: int, today: datetime.date) -> int:
@@ -867,10 +879,8 @@ def registry_data_of(*, user: User) -> dict[str, Any]:
                 "types": registration.type_values(),
                 "origin": registration.origin,
                 "status": registration.status,
-                "registered_at": registration.registered_at.isoformat(),
-                "withdrawn_at": registration.withdrawn_at.isoformat()
-                if registration.withdrawn_at
-                else None,
+                "registered_at": _iso(registration.registered_at),
+                "withdrawn_at": _iso(registration.withdrawn_at),
                 "tier": registration.tier,
                 "premium_since": _iso(registration.premium_since),
                 "premium_until": _iso(registration.premium_until),
@@ -879,7 +889,7 @@ def registry_data_of(*, user: User) -> dict[str, Any]:
                 "guardian_consented_at": _iso(registration.guardian_consented_at),
                 "last_activity_on": _iso(registration.last_activity_on),
                 "history": [
-                    {"kind": event.kind, "at": event.at.isoformat(), "detail": event.detail}
+                    {"kind": event.kind, "at": _iso(event.at), "detail": _readable(event.detail)}
                     for event in registration.events.all()
                 ],
                 "activities": [
@@ -897,7 +907,7 @@ def registry_data_of(*, user: User) -> dict[str, Any]:
                 "premium_applications": [
                     {
                         "status": application.status,
-                        "applied_at": application.applied_at.isoformat(),
+                        "applied_at": _iso(application.applied_at),
                         "message": application.message,
                         "decided_at": _iso(application.decided_at),
                         "decision_note": application.decision_note,
@@ -925,7 +935,7 @@ def registry_data_of(*, user: User) -> dict[str, Any]:
             {
                 "prefecture": row.prefecture_id,
                 "status": row.status,
-                "registered_at": row.registered_at.isoformat(),
+                "registered_at": _iso(row.registered_at),
                 "withdrawn_at": _iso(row.withdrawn_at),
             }
             for row in PrefectureRegistration.objects.filter(person=user).order_by("id")
@@ -934,7 +944,17 @@ def registry_data_of(*, user: User) -> dict[str, Any]:
 
 
 def _iso(value) -> str | None:
+    """ISO 8601; times in Asia/Tokyo, as the API gives them."""
+    if isinstance(value, datetime.datetime):
+        value = timezone.localtime(value)
     return value.isoformat() if value else None
+
+
+def _readable(detail: dict) -> dict:
+    """An event's detail for the person: relationship types by name, not as a bitmask."""
+    if isinstance(detail.get("types"), int):
+        return {**detail, "types": flags.values_of(RelationshipType, detail["types"])}
+    return detail
 
 
 def registry_anonymise(*, user: User) -> None:

@@ -724,3 +724,24 @@ def test_a_failed_reminder_is_sent_again_on_the_next_run():
     assert registration.premium_reminded_for is None
     assert services.premium_remind() == 1
     assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_one_run_is_bounded_and_the_next_goes_on():
+    terms_due_today()  # two terms due, one not
+    first = services.premium_expire_and_renew(batch_size=1, max_rows=1)
+    assert sum(first.values()) == 1
+    second = services.premium_expire_and_renew(batch_size=1, max_rows=1)
+    assert sum(second.values()) == 1 and first != second
+    assert services.premium_expire_and_renew() == {"renewed": 0, "ended": 0}
+
+
+@pytest.mark.django_db
+def test_the_export_reads_in_local_time_and_by_name(client):
+    person = resident()
+    register(person, HIDA)
+    client.force_login(person)
+    data = client.get("/api/me/export/").json()
+    registration = data["registry"]["registrations"][0]
+    assert registration["registered_at"].endswith("+09:00")
+    assert registration["history"][0]["detail"]["types"] == ["hobby"]
