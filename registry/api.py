@@ -8,10 +8,9 @@ import json
 import unicodedata
 
 from django.contrib.auth import logout
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -31,7 +30,6 @@ from rest_framework.views import APIView
 from accounts.selectors import staff_scope
 from accounts.services import (
     account_delete,
-    personal_data_export,
     user_names_update,
 )
 from config.api import Pagination
@@ -39,7 +37,7 @@ from places.models import Municipality
 
 from . import flags, selectors, services
 from .cards import CARD_STATUSES, card_qr_svg, card_token, card_token_expires_at, card_verify_url
-from .exports import csv_response
+from .exports import csv_response, personal_data_response
 from .models import (
     Activity,
     AvailableDays,
@@ -52,7 +50,6 @@ from .models import (
     PremiumApplication,
     Registration,
     RelationshipType,
-    ReviewStatus,
     Skill,
     TieOrigin,
     Tier,
@@ -209,13 +206,7 @@ class MeExportView(APIView):
 
     @extend_schema(summary="自分のデータをすべて書き出す（JSON）", responses=OpenApiTypes.OBJECT)
     def get(self, request):
-        data = personal_data_export(user=request.user)
-        response = JsonResponse(
-            data, encoder=DjangoJSONEncoder, json_dumps_params={"ensure_ascii": False, "indent": 2}
-        )
-        stamp = timezone.localdate().isoformat()
-        response["Content-Disposition"] = f'attachment; filename="furusato-data-{stamp}.json"'
-        return response
+        return personal_data_response(request.user)
 
 
 class MeDeleteView(APIView):
@@ -491,9 +482,7 @@ class RegistrationViewSet(
                     "qr_svg": card_qr_svg(verify_url),
                     "municipality": registration.municipality,
                     "tier": registration.tier,
-                    "name": selectors.consented_name(request.user)
-                    if registration.share_name
-                    else None,
+                    "name": selectors.shared_name(registration),
                 }
             ).data
         )
@@ -518,12 +507,7 @@ class RegistrationViewSet(
     def premium(self, request, pk=None):
         registration = self.get_object()
         if request.method == "DELETE":
-            application = registration.premium_applications.filter(
-                status=ReviewStatus.PENDING
-            ).first()
-            if application is None:
-                raise ValidationError(_("審査待ちのプレミアム申請はありません。"))
-            services.premium_application_cancel(application=application, actor=request.user)
+            services.premium_application_cancel(registration=registration, actor=request.user)
             return Response(status=status.HTTP_204_NO_CONTENT)
         serializer = PremiumApplySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -653,15 +637,7 @@ def registrants_csv_response(rows, filename: str) -> StreamingHttpResponse:
     return csv_response(CSV_COLUMNS, ([row[c] for c in CSV_COLUMNS] for row in rows), filename)
 
 
-class _StaffMunicipalityMixin:
-    def municipality(self, code: str) -> Municipality:
-        municipality = get_object_or_404(Municipality, code=code)
-        if not staff_scope(user=self.request.user).manages_municipality(municipality.code):
-            raise PermissionDenied(_("この市区町村の職員だけが見られます。"))
-        return municipality
-
-
-class RegistrantsView(_StaffMunicipalityMixin, APIView):
+class RegistrantsView(APIView):
     """The municipality's registrants, for its own staff: consented fields only. Every read
     is audited. ``?format=csv`` (or ``Accept: text/csv``) exports all matching rows."""
 
@@ -676,7 +652,8 @@ class RegistrantsView(_StaffMunicipalityMixin, APIView):
         responses=RegistrantSerializer(many=True),
     )
     def get(self, request, code: str):
-        municipality = self.municipality(code)  # 404, then 403, before anything else
+        # 404, then 403, before anything else
+        municipality = selectors.managed_municipality(user=request.user, code=code)
         filters = RegistrantFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         criteria = filters.criteria()
@@ -725,7 +702,7 @@ class ReviewApplicationSerializer(serializers.Serializer):
     )
 
     def get_name(self, application) -> str | None:
-        return selectors.consented_name(application.registration.person)
+        return selectors.person_name(application.registration.person)
 
     def get_name_kana(self, application) -> str:
         person = application.registration.person
@@ -761,13 +738,12 @@ class PremiumDecideView(APIView):
         responses=PremiumApplicationSerializer,
     )
     def post(self, request, pk: int):
-        application = get_object_or_404(
-            PremiumApplication.objects.select_related("registration__municipality"), pk=pk
+        application = selectors.managed_object(
+            PremiumApplication.objects.select_related("registration__municipality"),
+            user=request.user,
+            pk=pk,
+            municipality_field="registration__municipality",
         )
-        if not staff_scope(user=request.user).manages_municipality(
-            application.registration.municipality_id
-        ):
-            raise Http404  # another town's object is as unknown as a missing one
         serializer = DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         application = services.premium_decide(
@@ -804,13 +780,12 @@ class ActivityReviewView(APIView):
         responses=ActivitySerializer,
     )
     def post(self, request, pk: int):
-        activity = get_object_or_404(
-            Activity.objects.select_related("registration__municipality"), pk=pk
+        activity = selectors.managed_object(
+            Activity.objects.select_related("registration__municipality"),
+            user=request.user,
+            pk=pk,
+            municipality_field="registration__municipality",
         )
-        if not staff_scope(user=request.user).manages_municipality(
-            activity.registration.municipality_id
-        ):
-            raise Http404  # another town's object is as unknown as a missing one
         serializer = DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         activity = services.activity_review(
@@ -881,7 +856,9 @@ class PerkDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _perk(self, request, pk: int) -> Perk:
-        perk = get_object_or_404(Perk.objects.select_related("municipality"), pk=pk)
-        if not staff_scope(user=request.user).manages_municipality(perk.municipality_id):
-            raise Http404
-        return perk
+        return selectors.managed_object(
+            Perk.objects.select_related("municipality"),
+            user=request.user,
+            pk=pk,
+            municipality_field="municipality",
+        )

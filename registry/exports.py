@@ -1,5 +1,6 @@
-"""CSV files for staff: streamed, UTF-8 with a BOM (Excel in Japan opens it as UTF-8),
-every cell text, and formulas defused (a cell starting with = + - @ gets a leading ')."""
+"""Files the registry hands out: the person's own data as JSON, and CSV for staff (streamed,
+UTF-8 with a BOM, which Excel in Japan opens as UTF-8; every cell text; formulas defused: a
+cell starting with = + - @ gets a leading ')."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import csv
 import datetime
 from collections.abc import Iterable
 
-from django.http import StreamingHttpResponse
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import JsonResponse, StreamingHttpResponse
 from django.utils import timezone
+
+from accounts.services import personal_data_export
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -45,4 +49,16 @@ def csv_response(header: list[str], rows: Iterable[list], filename: str) -> Stre
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def personal_data_response(user) -> JsonResponse:
+    """Everything the platform keeps about ``user``, as a JSON attachment."""
+    response = JsonResponse(
+        personal_data_export(user=user),
+        encoder=DjangoJSONEncoder,
+        json_dumps_params={"ensure_ascii": False, "indent": 2},
+    )
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="furusato-data-{stamp}.json"'
     return response

@@ -5,12 +5,16 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.selectors import staff_scope
 from places.models import Municipality
 
 from . import flags
@@ -134,11 +138,30 @@ def registrants_filter(queryset: QuerySet[Registration], **criteria: Any) -> Que
     return queryset
 
 
-def consented_name(person: User) -> str | None:
-    """The person's 姓 名 for those they consented to show it to; ``None`` when they have
-    none. Not ``get_full_name()``: it falls back to the e-mail address, which consent to
-    the name does not cover."""
+def person_name(person: User) -> str | None:
+    """The person's 姓 名, ``None`` when they have none. Not ``get_full_name()``: it falls
+    back to the e-mail address, which consent to the name does not cover."""
     return f"{person.family_name} {person.given_name}".strip() or None
+
+
+def shared_name(registration: Registration) -> str | None:
+    """The name the registrant agreed to show this registration's municipality, if any."""
+    return person_name(registration.person) if registration.share_name else None
+
+
+def managed_municipality(*, user: User, code: str) -> Municipality:
+    """The municipality of ``code`` for its own staff: 404 when unknown, 403 for anyone else."""
+    municipality = get_object_or_404(Municipality.objects.select_related("prefecture"), code=code)
+    if not staff_scope(user=user).manages_municipality(municipality.code):
+        raise PermissionDenied(_("この市区町村の職員だけが見られます。"))
+    return municipality
+
+
+def managed_object(queryset: QuerySet, *, user: User, pk: int, municipality_field: str):
+    """One object of a town ``user`` is staff of. Another town's is a 404 like a missing
+    one, so ids cannot be probed."""
+    codes = sorted(staff_scope(user=user).staff_municipality_codes)
+    return get_object_or_404(queryset.filter(**{f"{municipality_field}__in": codes}), pk=pk)
 
 
 def registrant_row(registration: Registration, today: datetime.date | None = None) -> dict:
@@ -158,7 +181,7 @@ def registrant_row(registration: Registration, today: datetime.date | None = Non
         "last_activity_on": registration.last_activity_on,
         "activities_this_year": getattr(registration, "activities_this_year", None),
         "allow_announcements": registration.allow_announcements,
-        "name": consented_name(person) if registration.share_name else None,
+        "name": shared_name(registration),
         "name_kana": (
             f"{person.family_name_kana} {person.given_name_kana}".strip()
             if registration.share_name

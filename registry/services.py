@@ -30,7 +30,11 @@ from .models import (
     CONSENT_FIELDS,
     Activity,
     ActivitySource,
+    AvailableDays,
+    Category,
     EventKind,
+    Language,
+    Month,
     Perk,
     PrefectureRegistration,
     PremiumApplication,
@@ -39,16 +43,17 @@ from .models import (
     RegistrationEvent,
     RelationshipType,
     ReviewStatus,
+    Skill,
     Status,
     Tier,
     may_be_minor,
 )
 from .selectors import (
     activity_queue,
-    consented_name,
     premium_queue,
     premium_slots_used,
     registrants_of,
+    shared_name,
 )
 from .verification import identity_verifier
 
@@ -351,7 +356,7 @@ def card_verify(*, token: str, viewer: User) -> dict[str, Any]:
         if check.status == "valid" and scope.manages_municipality(municipality.code):
             person = registration.person
             if registration.share_name:
-                result["name"] = consented_name(person)
+                result["name"] = shared_name(registration)
                 revealed.append("name")
             if registration.share_age_band:
                 band = profile_of(person).age_band()
@@ -413,13 +418,14 @@ def premium_apply(*, registration: Registration, message: str = "") -> PremiumAp
     return application
 
 
-def premium_application_cancel(*, application: PremiumApplication, actor: User) -> None:
+def premium_application_cancel(*, registration: Registration, actor: User) -> None:
+    """The person withdraws the registration's pending premium application."""
     with transaction.atomic():
         updated = PremiumApplication.objects.filter(
-            pk=application.pk, status=ReviewStatus.PENDING
+            registration=registration, status=ReviewStatus.PENDING
         ).update(status=ReviewStatus.CANCELLED, decided_at=timezone.now())
         if not updated:
-            raise ValidationError(_("この申請は審査待ちではないので取り消せません。"))
+            raise ValidationError(_("審査待ちのプレミアム申請はありません。"))
 
 
 def premium_decide(
@@ -916,19 +922,16 @@ def registry_data_of(*, user: User) -> dict[str, Any]:
                 ],
             }
         )
-    from .flags import values_of
-    from .models import AvailableDays, Category, Language, Month, Skill
-
     return {
         "profile": {
             "home_municipality": profile.home_municipality_id,
             "birth_year": profile.birth_year,
             "gender": profile.gender or None,
-            "interests": values_of(Category, profile.interests),
-            "skills": values_of(Skill, profile.skills),
-            "available_days": values_of(AvailableDays, profile.available_days),
-            "available_months": values_of(Month, profile.available_months),
-            "languages": values_of(Language, profile.languages),
+            "interests": flags.values_of(Category, profile.interests),
+            "skills": flags.values_of(Skill, profile.skills),
+            "available_days": flags.values_of(AvailableDays, profile.available_days),
+            "available_months": flags.values_of(Month, profile.available_months),
+            "languages": flags.values_of(Language, profile.languages),
         },
         "registrations": registrations,
         "prefecture_registrations": [

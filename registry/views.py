@@ -14,9 +14,8 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -32,7 +31,7 @@ from places.models import Municipality
 from places.selectors import municipality_search
 
 from . import cards, flags, forms, selectors, services
-from .exports import csv_response
+from .exports import csv_response, personal_data_response
 from .models import (
     CONSENT_FIELDS,
     Activity,
@@ -427,11 +426,8 @@ def premium_apply(request, pk: int):
 @require_POST
 def premium_cancel(request, pk: int):
     registration = _own_registration(request, pk)
-    application = registration.premium_applications.filter(status=ReviewStatus.PENDING).first()
     try:
-        if application is None:
-            raise ValidationError(_("審査待ちのプレミアム申請はありません。"))
-        services.premium_application_cancel(application=application, actor=request.user)
+        services.premium_application_cancel(registration=registration, actor=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -485,7 +481,7 @@ def card(request, pk: int):
         context.update(
             token=token,
             # Shown on the screen staff read: only with the person's consent to the name.
-            holder_name=selectors.consented_name(request.user) if registration.share_name else "",
+            holder_name=selectors.shared_name(registration),
             verify_url=verify_url,
             # segno draws the SVG from our own URL: no user markup can get into it.
             qr_svg=mark_safe(cards.card_qr_svg(verify_url)),  # noqa: S308
@@ -543,13 +539,7 @@ def export(request):
 @personal
 @get_only
 def export_download(request):
-    data = account_services.personal_data_export(user=request.user)
-    response = JsonResponse(
-        data, encoder=DjangoJSONEncoder, json_dumps_params={"ensure_ascii": False, "indent": 2}
-    )
-    stamp = timezone.localdate().isoformat()
-    response["Content-Disposition"] = f'attachment; filename="furusato-data-{stamp}.json"'
-    return response
+    return personal_data_response(request.user)
 
 
 @personal
@@ -588,17 +578,7 @@ def staff_page(view):
 
 
 def _staff_municipality(request, code: str) -> Municipality:
-    """The municipality of ``code``, only for its own staff (404 if unknown, else 403)."""
-    municipality = get_object_or_404(Municipality.objects.select_related("prefecture"), code=code)
-    if not staff_scope(user=request.user).manages_municipality(municipality.code):
-        raise PermissionDenied(_("この市区町村の職員だけが見られるページです。"))
-    return municipality
-
-
-def _check_manages(request, municipality_code: str) -> None:
-    """An object of another town is as unknown as a missing one (ids are not enumerable)."""
-    if not staff_scope(user=request.user).manages_municipality(municipality_code):
-        raise Http404
+    return selectors.managed_municipality(user=request.user, code=code)
 
 
 @staff_page
@@ -748,20 +728,26 @@ def registrants_csv(request, code: str):
     )
 
 
-def _premium_queue_page(request, municipality, *, bound_pk=None, bound_form=None):
-    """The queue shows names and contacts for identity checks: every view is audited."""
-    queue = list(services.premium_queue_read(viewer=request.user, municipality=municipality))
-    items = []
-    for application in queue:
-        form = (
-            bound_form
-            if application.pk == bound_pk
-            else forms.DecisionForm(prefix=f"application-{application.pk}")
-        )
-        items.append({"application": application, "form": form})
-    if bound_form is not None and bound_pk not in {a.pk for a in queue}:
+def _with_forms(request, queue, *, make_form, bound_pk=None, bound_form=None) -> list:
+    """(item, its decision form) for a review queue. The form just sent keeps its errors;
+    if its item has left the queue meanwhile, its errors become messages."""
+    queue = list(queue)
+    if bound_form is not None and bound_pk not in {item.pk for item in queue}:
         for error in bound_form.non_field_errors():
             messages.error(request, error)
+    return [(item, bound_form if item.pk == bound_pk else make_form(item)) for item in queue]
+
+
+def _premium_queue_page(request, municipality, *, bound_pk=None, bound_form=None):
+    """The queue shows names for identity checks: every view is audited (by the service)."""
+    pairs = _with_forms(
+        request,
+        services.premium_queue_read(viewer=request.user, municipality=municipality),
+        make_form=lambda application: forms.DecisionForm(prefix=f"application-{application.pk}"),
+        bound_pk=bound_pk,
+        bound_form=bound_form,
+    )
+    items = [{"application": application, "form": form} for application, form in pairs]
     return render(
         request,
         "registry/staff/premium_queue.html",
@@ -778,12 +764,13 @@ def premium_queue(request, code: str):
 @staff_page
 @require_POST
 def premium_decide(request, pk: int):
-    application = get_object_or_404(
+    application = selectors.managed_object(
         PremiumApplication.objects.select_related("registration__municipality__prefecture"),
+        user=request.user,
         pk=pk,
+        municipality_field="registration__municipality",
     )
     municipality = application.registration.municipality
-    _check_manages(request, municipality.code)
     form = forms.DecisionForm(request.POST, prefix=f"application-{application.pk}")
     if form.is_valid():
         try:
@@ -805,27 +792,17 @@ def premium_decide(request, pk: int):
 
 
 def _activity_queue_page(request, municipality, *, bound_pk=None, bound_form=None):
-    queue = list(services.activity_queue_read(viewer=request.user, municipality=municipality))
-    items = []
-    for activity in queue:
-        form = (
-            bound_form
-            if activity.pk == bound_pk
-            else forms.ActivityDecisionForm(prefix=f"activity-{activity.pk}")
-        )
-        registration = activity.registration
-        items.append(
-            {
-                "activity": activity,
-                "form": form,
-                "name": selectors.consented_name(registration.person)
-                if registration.share_name
-                else None,
-            }
-        )
-    if bound_form is not None and bound_pk not in {a.pk for a in queue}:
-        for error in bound_form.non_field_errors():
-            messages.error(request, error)
+    pairs = _with_forms(
+        request,
+        services.activity_queue_read(viewer=request.user, municipality=municipality),
+        make_form=lambda activity: forms.ActivityDecisionForm(prefix=f"activity-{activity.pk}"),
+        bound_pk=bound_pk,
+        bound_form=bound_form,
+    )
+    items = [
+        {"activity": activity, "form": form, "name": selectors.shared_name(activity.registration)}
+        for activity, form in pairs
+    ]
     return render(
         request,
         "registry/staff/activity_queue.html",
@@ -842,11 +819,13 @@ def activity_queue(request, code: str):
 @staff_page
 @require_POST
 def activity_review(request, pk: int):
-    activity = get_object_or_404(
-        Activity.objects.select_related("registration__municipality__prefecture"), pk=pk
+    activity = selectors.managed_object(
+        Activity.objects.select_related("registration__municipality__prefecture"),
+        user=request.user,
+        pk=pk,
+        municipality_field="registration__municipality",
     )
     municipality = activity.registration.municipality
-    _check_manages(request, municipality.code)
     form = forms.ActivityDecisionForm(request.POST, prefix=f"activity-{activity.pk}")
     if form.is_valid():
         try:
@@ -929,9 +908,12 @@ def perks(request, code: str):
 
 
 def _staff_perk(request, pk: int) -> Perk:
-    perk = get_object_or_404(Perk.objects.select_related("municipality__prefecture"), pk=pk)
-    _check_manages(request, perk.municipality_id)
-    return perk
+    return selectors.managed_object(
+        Perk.objects.select_related("municipality__prefecture"),
+        user=request.user,
+        pk=pk,
+        municipality_field="municipality",
+    )
 
 
 @staff_page
