@@ -49,9 +49,10 @@ def membership_grant(
     """Give ``user`` a role.
 
     ``granted_by`` is the person acting (``None`` for the system itself, e.g. a management
-    command). A national administrator grants any role; a municipality's admin grants
-    host and editor roles in that municipality; nobody else grants anything
-    (PermissionDenied). A role that does not fit its place is a ValidationError.
+    command). A national administrator grants any role; a municipality's admin grants its
+    editor role; any staff member of a municipality grants its host role (approving a host
+    application); nobody else grants anything (PermissionDenied). A role that does not fit
+    its place is a ValidationError.
     """
     if granted_by is not None and not _may_grant(granted_by, role, municipality):
         raise PermissionDenied(_("この役割を付与する権限がありません。"))
@@ -87,11 +88,11 @@ def _may_grant(actor: User, role: Role | str, municipality: Municipality | None)
     scope = staff_scope(user=actor)
     if scope.national:
         return True
-    return (
-        municipality is not None
-        and role in (Role.HOST, Role.MUNICIPALITY_EDITOR)
-        and scope.administers_municipality(municipality.code)
-    )
+    if municipality is None:
+        return False
+    if role == Role.HOST:  # every staff member of the town approves its hosts
+        return scope.manages_municipality(municipality.code)
+    return role == Role.MUNICIPALITY_EDITOR and scope.administers_municipality(municipality.code)
 
 
 def membership_revoke(*, membership: Membership, revoked_by: User | None = None) -> None:

@@ -5,7 +5,9 @@ Every error, from DRF or from Django, reaches the client as::
     {"error": {"status": 400, "code": "invalid", "message": "…",
                "fields": {"capacity": ["…"]}}}
 
-``fields`` is present only for validation errors. Messages follow the request's language.
+``fields`` is present only for validation errors: 400 ``invalid``, or 409 ``conflict`` when
+the input clashes with the state of things (a second sign-up for the same session).
+Messages follow the request's language.
 """
 
 from __future__ import annotations
@@ -69,7 +71,9 @@ def exception_handler(exc, context):
     elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
         detail["non_field_errors"] = detail.pop("__all__", [])
+        http_status = getattr(exc, "http_status", 400)  # 409 for a clash with the state
         exc = exceptions.ValidationError({k: v for k, v in detail.items() if v})
+        exc.status_code = http_status
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled error in API view", exc_info=exc)
@@ -91,7 +95,8 @@ def exception_handler(exc, context):
             message = general[0]
         elif len(every) == 1:
             message = every[0]  # one problem: say it where clients show one message
-        response.data = _body(response.status_code, "invalid", message, fields)
+        code = "conflict" if response.status_code == 409 else "invalid"
+        response.data = _body(response.status_code, code, message, fields)
     else:
         response.data = _body(response.status_code, exc.default_code, str(exc.detail))
     return response

@@ -1,4 +1,5 @@
-"""platform/ stays a plain folder, so the standard library's `platform` module is never shadowed."""
+"""The house keeps its shape: platform/ stays a plain folder (the standard library's `platform`
+module is never shadowed) and imports between our rooms point down."""
 
 import subprocess
 import sys
@@ -34,3 +35,42 @@ def test_manage_py_starts_from_the_repository_root(tmp_path):
         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "FURUSATO_VAR_DIR": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr
+
+
+# What each room may import of ours: arrows point down (STYLE.md, "The house"). ``config.api``
+# is the API plumbing every app shares; the rest of ``config`` wires everything and is
+# imported by nothing.
+MAY_IMPORT = {
+    "places": set(),
+    "accounts": {"places"},
+    "notifications": {"accounts", "places"},
+    "registry": {"notifications", "accounts", "places"},
+    "matching": {"registry", "notifications", "accounts", "places"},
+}
+OURS = {"config", "places", "accounts", "notifications", "registry", "matching", "insights"}
+
+
+def _imports(path: Path) -> set[str]:
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_arrows_point_down():
+    wrong = []
+    for app, allowed in MAY_IMPORT.items():
+        folder = REPO / app if (REPO / app).is_dir() else REPO / "platform" / app
+        assert folder.is_dir(), app
+        for path in folder.rglob("*.py"):
+            for name in _imports(path):
+                top = name.split(".")[0]
+                if top not in OURS or top == app or top in allowed or name == "config.api":
+                    continue
+                wrong.append(f"{path.relative_to(REPO)} imports {name}")
+    assert wrong == []

@@ -124,13 +124,16 @@ def test_only_those_with_power_may_grant_roles():
     town_admin = person_with_role(Role.MUNICIPALITY_ADMIN, CHIZU)
     editor = person_with_role(Role.MUNICIPALITY_EDITOR, HIDA)
     resident = UserFactory()
-    # A town's admin may make hosts and editors of that town …
+    # A town's admin may make hosts and editors of that town, and its editors approve hosts …
     membership_grant(user=UserFactory(), role=Role.HOST, municipality=chizu, granted_by=town_admin)
-    # … but not admins, not in another town; editors and residents grant nothing.
+    hida = Municipality.objects.get(code=HIDA)
+    membership_grant(user=UserFactory(), role=Role.HOST, municipality=hida, granted_by=editor)
+    # … but not admins, not in another town; editors make no editors; residents grant nothing.
     refused = [
         (town_admin, Role.MUNICIPALITY_ADMIN, chizu),
-        (town_admin, Role.HOST, Municipality.objects.get(code=HIDA)),
-        (editor, Role.HOST, Municipality.objects.get(code=HIDA)),
+        (town_admin, Role.HOST, hida),
+        (editor, Role.HOST, chizu),
+        (editor, Role.MUNICIPALITY_EDITOR, hida),
         (resident, Role.HOST, chizu),
     ]
     for actor, role, municipality in refused:
