@@ -6,6 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import AuthTokenView
+from matching import api as matching_api
+from notifications.api import NotificationViewSet
 from places.api import MunicipalityViewSet, PrefectureViewSet
 from registry import api as registry_api
 
@@ -20,6 +22,13 @@ router.include_root_view = False
 router.register("prefectures", PrefectureViewSet, basename="prefecture")
 router.register("municipalities", MunicipalityViewSet, basename="municipality")
 router.register("registrations", registry_api.RegistrationViewSet, basename="registration")
+router.register("tasks", matching_api.TaskViewSet, basename="task")
+router.register("sessions", matching_api.SessionViewSet, basename="session")
+router.register("signups", matching_api.SignupViewSet, basename="signup")
+router.register(
+    "host-applications", matching_api.HostApplicationViewSet, basename="host-application"
+)
+router.register("notifications", NotificationViewSet, basename="notification")
 
 api_urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -60,6 +69,11 @@ api_urlpatterns = [
         name="api-perks",
     ),
     path("perks/<int:pk>/", registry_api.PerkDetailView.as_view(), name="api-perk"),
+    path(
+        "municipalities/<str:code>/host-applications/",
+        matching_api.HostApplicationQueueView.as_view(),
+        name="api-host-application-queue",
+    ),
     *router.urls,
 ]
 
@@ -72,6 +86,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("places.urls")),
     path("", include("registry.urls")),
+    path("", include("matching.urls")),
+    path("", include("notifications.urls")),
 ]
 
 if settings.DEBUG:

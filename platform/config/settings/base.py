@@ -50,7 +50,9 @@ INSTALLED_APPS = [
     # Ours, lower rooms first.
     "places",
     "accounts",
+    "notifications",
     "registry",
+    "matching",
 ]
 
 MIDDLEWARE = [
@@ -80,6 +82,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "notifications.context_processors.unread",
             ],
         },
     },
@@ -169,6 +172,11 @@ REGISTRY_IDENTITY_VERIFIER = env.str(
 )
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 
+# --- The board --------------------------------------------------------------------------
+MATCHING_PHOTO_MAX_BYTES = env.int("MATCHING_PHOTO_MAX_BYTES", default=5 * 1024 * 1024)
+# "Near me" on the board, in kilometres, when the person does not choose.
+MATCHING_NEAR_KM = env.int("MATCHING_NEAR_KM", default=50)
+
 # --- E-mail -----------------------------------------------------------------------------
 # EMAIL_URL as smtp+tls://user:password@host:587, consolemail:// or filemail:///absolute/path.
 if env.str("EMAIL_URL", default=""):
@@ -243,6 +251,10 @@ SPECTACULAR_SETTINGS = {
         "ReviewStatusEnum": "registry.models.ReviewStatus",
         "PerkKindEnum": "registry.models.PerkKind",
         "CardStatusEnum": "registry.cards.CARD_STATUSES",
+        "TaskStatusEnum": "matching.models.TaskStatus",
+        "SessionStatusEnum": "matching.models.SessionStatus",
+        "SignupStatusEnum": "matching.models.SignupStatus",
+        "HostApplicationStatusEnum": "matching.models.HostApplicationStatus",
     },
 }
 
@@ -291,6 +303,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60 * 60,
     },
     "registry.premium_remind": {"task": "registry.premium_remind", "schedule": 60 * 60},
+    # Offers to the waiting list lapse on time; tasks close and complete by their dates.
+    "matching.offers_expire": {"task": "matching.offers_expire", "schedule": 5 * 60},
+    "matching.tasks_advance": {"task": "matching.tasks_advance", "schedule": 15 * 60},
 }
 
 # --- Logging ----------------------------------------------------------------------------

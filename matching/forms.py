@@ -1,0 +1,467 @@
+"""Forms of the board. They parse and normalise what people type; the rules live in
+``services`` and its refusals come back as errors of these forms.
+
+``TaskFilterForm`` is the one parser of the board's filters: the pages and ``/api/tasks/``
+both use it, so a filter means the same thing everywhere."""
+
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from places.models import Municipality, Prefecture
+from registry import flags
+from registry.forms import NormalisedInputMixin, date_field, municipality_by_code_or_name
+from registry.models import Category, Skill
+from registry.services import profile_of
+
+from .models import Task
+from .selectors import Sort, TaskQuery
+
+SORT_CHOICES = [
+    (Sort.DATE, _("開催日が近い順")),
+    (Sort.NEW, _("新着順")),
+    (Sort.DISTANCE, _("近い順（距離）")),
+]
+ONLINE_CHOICES = [("", _("すべて")), ("false", _("現地で")), ("true", _("オンライン"))]
+WITHIN_CHOICES = [
+    ("", _("距離を問わない")),
+    *((str(km), f"{km} km") for km in (10, 30, 50, 100, 200)),
+]
+
+
+class TaskFilterForm(NormalisedInputMixin, forms.Form):
+    """The board's filters, from a query string. ``near`` is a municipality code, or
+    ``home`` for the signed-in person's home municipality."""
+
+    search = forms.CharField(label=_("キーワード"), max_length=100, required=False)
+    prefecture = forms.CharField(label=_("都道府県"), max_length=2, required=False)
+    municipality = forms.CharField(label=_("市区町村コード"), max_length=6, required=False)
+    category = forms.ChoiceField(
+        label=_("カテゴリ"), choices=[("", _("すべて")), *Category.choices], required=False
+    )
+    date_from = date_field(_("この日から"), required=False)
+    date_to = date_field(_("この日まで"), required=False)
+    online = forms.ChoiceField(label=_("場所"), choices=ONLINE_CHOICES, required=False)
+    open = forms.BooleanField(label=_("空きのある回だけ"), required=False)
+    near = forms.CharField(label=_("距離の基準"), max_length=6, required=False)
+    within_km = forms.FloatField(
+        label=_("距離（km 以内）"), min_value=1, max_value=3000, required=False
+    )
+    include_past = forms.BooleanField(label=_("終わったお手伝いも表示"), required=False)
+    sort = forms.ChoiceField(label=_("並び順"), choices=SORT_CHOICES, required=False)
+
+    def __init__(self, data=None, *args, viewer=None, **kwargs):
+        self.viewer = viewer
+        super().__init__(data, *args, **kwargs)
+
+    def clean_prefecture(self):
+        code = self.cleaned_data["prefecture"].strip()
+        if code and len(code) == 1 and code.isdigit():
+            code = f"0{code}"
+        if code and not Prefecture.objects.filter(code=code).exists():
+            raise ValidationError(
+                _("都道府県コード「%(code)s」は見つかりません。"), params={"code": code}
+            )
+        return code
+
+    def clean_municipality(self):
+        code = self.cleaned_data["municipality"].strip()
+        if code and not Municipality.objects.filter(code=code).exists():
+            raise ValidationError(
+                _("市区町村コード「%(code)s」は見つかりません。"), params={"code": code}
+            )
+        return code
+
+    def clean_near(self):
+        near = self.cleaned_data["near"].strip()
+        if near == "home":
+            user = self.viewer
+            home = (
+                profile_of(user).home_municipality_id
+                if user is not None and user.is_authenticated
+                else None
+            )
+            if home is None:
+                raise ValidationError(
+                    _(
+                        "「自宅から」の距離には、ログインしてプロフィールに住所の市区町村を設定してください。"
+                    )
+                )
+            return home
+        if near and not Municipality.objects.filter(code=near).exists():
+            raise ValidationError(
+                _("市区町村コード「%(code)s」は見つかりません。"), params={"code": near}
+            )
+        return near
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", _("終わりの日は始まりの日より後にしてください。"))
+        if data.get("within_km") is not None and not data.get("near"):
+            self.add_error("near", _("距離で絞り込むには、基準の市区町村を選んでください。"))
+        if data.get("sort") == Sort.DISTANCE and not data.get("near"):
+            self.add_error("sort", _("近い順に並べるには、基準の市区町村を選んでください。"))
+        return data
+
+    def query(self) -> TaskQuery:
+        """The filters as the selector takes them (call after ``is_valid()``)."""
+        data = self.cleaned_data
+        online = {"true": True, "false": False}.get(data.get("online") or "")
+        return TaskQuery(
+            search=data.get("search") or "",
+            prefecture=data.get("prefecture") or "",
+            municipality=data.get("municipality") or "",
+            category=data.get("category") or "",
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            online=online,
+            open_only=bool(data.get("open")),
+            near=data.get("near") or "",
+            within_km=data.get("within_km"),
+            include_past=bool(data.get("include_past")),
+            sort=data.get("sort") or Sort.DATE,
+        )
+
+
+def default_near_km() -> int:
+    return settings.MATCHING_NEAR_KM
+
+
+# --- Signing up --------------------------------------------------------------------------
+
+
+class SignupForm(NormalisedInputMixin, forms.Form):
+    message = forms.CharField(
+        label=_("ヌシへのひとこと（任意）"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("参加のきっかけや、当日について伝えておきたいことなど。"),
+    )
+
+
+class ThanksForm(NormalisedInputMixin, forms.Form):
+    message = forms.CharField(
+        label=_("ヌシへのありがとうメッセージ"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+# --- Hosts -------------------------------------------------------------------------------
+
+
+class HostApplyForm(NormalisedInputMixin, forms.Form):
+    municipality = forms.CharField(
+        label=_("ヌシとして活動する市区町村"),
+        max_length=40,
+        help_text=_(
+            "市区町村名か6桁の市区町村コード（例：智頭町、313289）。上の検索で選ぶと入ります。"
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    organisation = forms.CharField(
+        label=_("団体名・屋号（任意）"),
+        max_length=100,
+        required=False,
+        help_text=_("個人で募集するときは空欄でかまいません。"),
+    )
+    message = forms.CharField(
+        label=_("困りごと・やりたいこと"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("どんなお手伝いを、いつごろ、どのくらいの人に頼みたいかを書いてください。"),
+    )
+
+    def clean_municipality(self) -> Municipality:
+        return municipality_by_code_or_name(self.cleaned_data["municipality"])
+
+
+class HostDecisionForm(NormalisedInputMixin, forms.Form):
+    decision = forms.ChoiceField(
+        label=_("審査"),
+        choices=[("approve", _("承認する")), ("refuse", _("承認しない"))],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label=_("申請した人へのコメント（任意）"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    @property
+    def approve(self) -> bool:
+        return self.cleaned_data["decision"] == "approve"
+
+
+# --- Tasks and sessions ------------------------------------------------------------------
+
+# The task form in groups, as the page shows it.
+TASK_FIELDSETS = [
+    (
+        _("お手伝いの内容"),
+        [
+            "title",
+            "category",
+            "description",
+            "host_message",
+            "host_name",
+            "schedule",
+            "skills",
+        ],
+    ),
+    (_("場所"), ["is_online", "address", "latitude", "longitude"]),
+    (
+        _("参加する人へ"),
+        [
+            "minimum_age",
+            "what_to_bring",
+            "reward",
+            "conditions",
+            "participant_costs",
+            "weather_policy",
+        ],
+    ),
+    (
+        _("申し込みとキャンセル"),
+        [
+            "signup_mode",
+            "signup_close_hours",
+            "cancel_close_hours",
+            "confirm_window_hours",
+            "designated",
+        ],
+    ),
+    (_("写真（任意）"), ["photo", "photo_alt"]),
+]
+HOURS_MAX = 24 * 90  # a deadline at most 90 days before a session
+
+
+def _rows(n: int) -> forms.Textarea:
+    return forms.Textarea(attrs={"rows": n})
+
+
+class TaskForm(NormalisedInputMixin, forms.ModelForm):
+    """Every field of a task a host or staff member writes. The form only parses: the
+    service checks the task as a whole, and its refusals come back as errors here."""
+
+    host_name = forms.CharField(
+        label=_("ヌシの名前（表示名）"),
+        max_length=100,
+        required=False,
+        help_text=_("団体名や屋号など。空欄ならあなたの名前（職員なら市区町村名）になります。"),
+    )
+    skills = flags.FlagsFormField(flag_choices=Skill, label=_("あると助かる技能"), required=False)
+    latitude = forms.FloatField(
+        label=_("緯度（任意）"),
+        min_value=20,
+        max_value=46,
+        required=False,
+        help_text=_("空欄なら市区町村の代表点を使います。例：35.2650"),
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+    longitude = forms.FloatField(
+        label=_("経度（任意）"),
+        min_value=122,
+        max_value=154,
+        required=False,
+        help_text=_("例：134.2270"),
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+    minimum_age = forms.IntegerField(
+        label=_("参加できる年齢（何歳以上・任意）"),
+        min_value=0,
+        max_value=100,
+        required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    signup_close_hours = forms.IntegerField(
+        label=_("申込締切（各回の開始の何時間前）"),
+        initial=Task._meta.get_field("signup_close_hours").default,
+        min_value=0,
+        max_value=HOURS_MAX,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    cancel_close_hours = forms.IntegerField(
+        label=_("キャンセル締切（各回の開始の何時間前）"),
+        initial=Task._meta.get_field("cancel_close_hours").default,
+        min_value=0,
+        max_value=HOURS_MAX,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    confirm_window_hours = forms.IntegerField(
+        label=_("繰り上げ後の確認期限（時間・任意）"),
+        min_value=1,
+        max_value=24 * 14,
+        required=False,
+        help_text=Task._meta.get_field("confirm_window_hours").help_text,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    photo = forms.FileField(
+        label=_("写真"),
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+
+    class Meta:
+        model = Task
+        fields = [name for _legend, names in TASK_FIELDSETS for name in names if name != "photo"]
+        widgets = {
+            "description": _rows(6),
+            "host_message": _rows(4),
+            "schedule": _rows(3),
+            "what_to_bring": _rows(2),
+            "reward": _rows(2),
+            "conditions": _rows(2),
+            "participant_costs": _rows(2),
+            "weather_policy": _rows(2),
+            "address": forms.TextInput(attrs={"autocomplete": "off"}),
+            "signup_mode": forms.RadioSelect,
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        megabytes = settings.MATCHING_PHOTO_MAX_BYTES // (1024 * 1024)
+        self.fields["photo"].help_text = _(
+            "JPEG・PNG・WebP、%(mb)dMB まで。撮影場所などの情報は取り除いて保存します。"
+        ) % {"mb": megabytes}
+        if self.instance.pk:
+            # A saved task keeps a name: the default applies when it is drafted.
+            self.fields["host_name"].required = True
+            self.fields["host_name"].help_text = ""
+            if self.instance.photo:
+                self.fields["photo"].label = _("写真を差し替える")
+
+    def _post_clean(self):
+        """The instance is left as it was: the service validates and saves the task."""
+
+    def fieldsets(self):
+        return [(legend, [self[name] for name in names]) for legend, names in TASK_FIELDSETS]
+
+    def task_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self._meta.fields}
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%H:%M")
+
+
+TIME_INPUT_FORMATS = ["%H:%M", "%H:%M:%S", "%H時%M分", "%H時"]
+
+
+class SessionForm(NormalisedInputMixin, forms.Form):
+    """One session as people think of it: a day, a start and an end time, a capacity."""
+
+    date = date_field(_("開催日"))
+    start_time = forms.TimeField(
+        label=_("開始時刻"), input_formats=TIME_INPUT_FORMATS, widget=TimeInput()
+    )
+    end_time = forms.TimeField(
+        label=_("終了時刻"), input_formats=TIME_INPUT_FORMATS, widget=TimeInput()
+    )
+    capacity = forms.IntegerField(
+        label=_("定員（人）"),
+        min_value=1,
+        max_value=10000,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+
+    # A service's refusal names the session's times; these fields show it.
+    aliases = {"starts_at": "date", "ends_at": "end_time"}
+
+    @classmethod
+    def initial_for(cls, session) -> dict:
+        starts, ends = timezone.localtime(session.starts_at), timezone.localtime(session.ends_at)
+        return {
+            "date": starts.date(),
+            "start_time": starts.time().replace(second=0, microsecond=0),
+            "end_time": ends.time().replace(second=0, microsecond=0),
+            "capacity": session.capacity,
+        }
+
+    def clean(self):
+        data = super().clean()
+        day, start, end = data.get("date"), data.get("start_time"), data.get("end_time")
+        if day and not datetime.date(2000, 1, 1) <= day <= datetime.date(2100, 12, 31):
+            self.add_error("date", _("開催日を確かめてください。"))
+            return data
+        if day and start:
+            starts_at = timezone.make_aware(datetime.datetime.combine(day, start))
+            if starts_at <= timezone.now():
+                self.add_error("date", _("開始日時は未来の日時にしてください。"))
+            if end and end <= start:
+                self.add_error("end_time", _("終了は開始より後の時刻にしてください。"))
+        return data
+
+    def session(self) -> dict:
+        """The session as the services take it."""
+        data = self.cleaned_data
+        return {
+            "starts_at": timezone.make_aware(
+                datetime.datetime.combine(data["date"], data["start_time"])
+            ),
+            "ends_at": timezone.make_aware(
+                datetime.datetime.combine(data["date"], data["end_time"])
+            ),
+            "capacity": data["capacity"],
+        }
+
+
+class BaseSessionFormSet(forms.BaseFormSet):
+    def sessions(self) -> list[dict]:
+        """The rows filled in (call after ``is_valid()``)."""
+        return [form.session() for form in self.forms if form.has_changed()]
+
+
+SessionFormSet = forms.formset_factory(
+    SessionForm,
+    formset=BaseSessionFormSet,
+    extra=2,
+    min_num=1,
+    max_num=100,
+    absolute_max=100,
+    validate_max=True,
+)
+
+
+class ReasonForm(NormalisedInputMixin, forms.Form):
+    reason = forms.CharField(
+        label=_("中止の理由"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("申し込んだ人に、このままお知らせとして伝わります。"),
+    )
+
+
+class ReturnForm(NormalisedInputMixin, forms.Form):
+    note = forms.CharField(
+        label=_("差し戻しの理由（ヌシに伝わります）"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ReportForm(NormalisedInputMixin, forms.Form):
+    report = forms.CharField(
+        label=_("活動レポート"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_("当日の様子、参加した人の数、まちにとっての成果など。公開されます。"),
+    )
+    photo = forms.FileField(
+        label=_("写真（任意）"),
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )

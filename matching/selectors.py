@@ -1,0 +1,381 @@
+"""Reads of the board. The caller's scope is an argument wherever what is shown depends on
+who asks, so that a page cannot forget it."""
+
+from __future__ import annotations
+
+import datetime
+import math
+from dataclasses import dataclass
+
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import ASin, Coalesce, Cos, Least, Power, Radians, Sin, Sqrt
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.selectors import staff_scope
+from places import distances
+from places.kana import search_key
+
+from .models import (
+    LIVE_STATUSES,
+    PUBLIC_STATUSES,
+    Attendance,
+    HostApplication,
+    HostApplicationStatus,
+    Session,
+    SessionStatus,
+    Signup,
+    SignupStatus,
+    Task,
+    TaskStatus,
+)
+
+
+class Sort:
+    DATE = "date"
+    NEW = "new"
+    DISTANCE = "distance"
+    ALL = (DATE, NEW, DISTANCE)
+
+
+@dataclass(frozen=True)
+class TaskQuery:
+    """What a person looks for on the board. Empty values do not filter."""
+
+    search: str = ""
+    prefecture: str = ""
+    municipality: str = ""
+    category: str = ""
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+    online: bool | None = None
+    open_only: bool = False
+    near: str = ""  # a municipality code: distances are measured from it
+    within_km: float | None = None
+    include_past: bool = False
+    sort: str = Sort.DATE
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _distance_km(code: str):
+    """Great-circle distance from the municipality ``code`` to each task's municipality, in
+    SQL, by the same formula and radius as ``places.distances``."""
+    lat0, lng0 = distances._points()[code]
+    lat = Radians(F("municipality__latitude"))
+    lng = Radians(F("municipality__longitude"))
+    h = Power(Sin((lat - Value(lat0)) / 2), 2) + Value(math.cos(lat0)) * Cos(lat) * Power(
+        Sin((lng - Value(lng0)) / 2), 2
+    )
+    return Value(2 * distances.EARTH_RADIUS_KM) * ASin(Least(Value(1.0), Sqrt(h)))
+
+
+def public_tasks() -> QuerySet[Task]:
+    return Task.objects.filter(status__in=PUBLIC_STATUSES)
+
+
+def task_search(query: TaskQuery, *, now: datetime.datetime | None = None) -> QuerySet[Task]:
+    """Public tasks matching ``query``, sorted as asked. Every filter is on an index; free
+    text is a substring of the normalised text (a trigram index on PostgreSQL), so that
+    草刈 finds 草刈り and ひだ finds ヒダ."""
+    now = now or timezone.now()
+    qs = public_tasks().select_related("municipality__prefecture", "prefecture")
+    if not query.include_past:
+        qs = qs.filter(status=TaskStatus.PUBLISHED, ends_at__gt=now)
+    key = search_key(query.search)
+    if key:
+        qs = qs.filter(search_text__contains=key)
+    if query.prefecture:
+        qs = qs.filter(prefecture_id=query.prefecture)
+    if query.municipality:
+        qs = qs.filter(municipality_id=query.municipality)
+    if query.category:
+        qs = qs.filter(category=query.category)
+    if query.online is not None:
+        qs = qs.filter(is_online=query.online)
+    if query.date_from or query.date_to:
+        sessions = Session.objects.filter(task=OuterRef("pk"), status=SessionStatus.SCHEDULED)
+        if query.date_from:
+            sessions = sessions.filter(starts_at__gte=_day_start(query.date_from))
+        if query.date_to and query.date_to < datetime.date.max:  # the last day has no next
+            sessions = sessions.filter(
+                starts_at__lt=_day_start(query.date_to + datetime.timedelta(days=1))
+            )
+        qs = qs.filter(Exists(sessions))
+    if query.open_only:
+        qs = qs.filter(
+            Exists(
+                Session.objects.filter(
+                    task=OuterRef("pk"),
+                    status=SessionStatus.SCHEDULED,
+                    # Still taking sign-ups: its deadline is hours before its own start.
+                    starts_at__gt=ExpressionWrapper(
+                        Value(now)
+                        + OuterRef("signup_close_hours") * Value(datetime.timedelta(hours=1)),
+                        output_field=DateTimeField(),
+                    ),
+                    taken__lt=F("capacity"),
+                )
+            ),
+            status=TaskStatus.PUBLISHED,
+            signup_closes_at__gt=now,
+        )
+    if query.near:
+        if query.within_km is not None:
+            codes = list(distances.within_km(query.near, query.within_km))
+            qs = qs.filter(municipality_id__in=codes, is_online=False)
+        qs = qs.annotate(distance_km=_distance_km(query.near))
+    if query.sort == Sort.NEW:
+        return qs.order_by(F("published_at").desc(nulls_last=True), "-id")
+    if query.sort == Sort.DISTANCE and query.near:
+        return qs.order_by(
+            "is_online", F("distance_km").asc(nulls_last=True), F("starts_at").asc(), "id"
+        )
+    return qs.order_by(F("starts_at").asc(nulls_last=True), "id")
+
+
+def task_visible_to(*, user) -> QuerySet[Task]:
+    """Tasks the person may open: every public task, one that was published and then called
+    off (its page says so; the notification of it links there), and the ones they manage."""
+    return Task.objects.filter(
+        Q(status__in=PUBLIC_STATUSES)
+        | Q(status=TaskStatus.CANCELLED, published_at__isnull=False)
+        | managed_q(user=user)
+    )
+
+
+def managed_q(*, user) -> Q:
+    """Tasks the person manages: their municipality's (staff) or their own (host)."""
+    scope = staff_scope(user=user)
+    q = Q(pk__in=[])
+    if scope.staff_municipality_codes:
+        q |= Q(municipality_id__in=sorted(scope.staff_municipality_codes))
+    if scope.host_municipality_codes:
+        q |= Q(host=user, municipality_id__in=sorted(scope.host_municipality_codes))
+    return q
+
+
+def tasks_managed_by(*, user, municipality_code: str = "", status: str = "") -> QuerySet[Task]:
+    qs = Task.objects.filter(managed_q(user=user)).select_related("municipality__prefecture")
+    if municipality_code:
+        qs = qs.filter(municipality_id=municipality_code)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-updated_at", "-id")
+
+
+def task_get(*, user, pk: int) -> Task:
+    """A task the person may see, or 404 (never telling a draft exists)."""
+    task = (
+        task_visible_to(user=user)
+        .select_related("municipality__prefecture", "host")
+        .filter(pk=pk)
+        .first()
+    )
+    if task is None:
+        raise Http404
+    return task
+
+
+def sessions_of(task: Task) -> QuerySet[Session]:
+    """The task's sessions with the length of their waiting lists."""
+    return (
+        Session.objects.filter(task=task)
+        .select_related("task")  # each session's deadlines read its task's hours
+        .annotate(
+            waiting=Count("signups", filter=Q(signups__status=SignupStatus.WAITLISTED)),
+            pending=Count("signups", filter=Q(signups__status=SignupStatus.PENDING)),
+        )
+        .order_by("starts_at", "id")
+    )
+
+
+def session_get(*, user, pk: int) -> Session:
+    session = (
+        Session.objects.select_related("task__municipality")
+        .filter(task__in=task_visible_to(user=user), pk=pk)
+        .first()
+    )
+    if session is None:
+        raise Http404
+    return session
+
+
+def participants_of(task: Task) -> QuerySet[Signup]:
+    """Every sign-up of the task (for its host and staff), with how often the person took
+    part in this municipality's tasks before: repeat participants stand out."""
+    earlier = (
+        Signup.objects.filter(
+            person=OuterRef("person"),
+            attendance=Attendance.ATTENDED,
+            session__task__municipality_id=task.municipality_id,
+            starts_at__lt=OuterRef("starts_at"),
+        )
+        .order_by()
+        .values("person")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        Signup.objects.filter(session__task=task)
+        .select_related("person", "session")
+        .annotate(times_before=Coalesce(Subquery(earlier), 0))
+        .order_by("session__starts_at", "session_id", "status", "id")
+    )
+
+
+def signups_of(*, user) -> QuerySet[Signup]:
+    """The person's own sign-ups, the next ones first."""
+    return (
+        Signup.objects.filter(person=user)
+        .select_related("session__task__municipality__prefecture")
+        .order_by("-starts_at", "-id")
+    )
+
+
+def signup_get(*, user, pk: int) -> Signup:
+    """The person's own sign-up, or 404."""
+    signup = signups_of(user=user).filter(pk=pk).first()
+    if signup is None:
+        raise Http404
+    return signup
+
+
+def signup_managed_get(*, user, pk: int) -> Signup:
+    """A sign-up of a task the person manages (host or staff), or 404."""
+    signup = (
+        Signup.objects.select_related("session__task__municipality", "person")
+        .filter(session__task__in=Task.objects.filter(managed_q(user=user)), pk=pk)
+        .first()
+    )
+    if signup is None:
+        raise Http404
+    return signup
+
+
+def waitlist_position(signup: Signup) -> int | None:
+    """1 for the next person to be promoted."""
+    if signup.status != SignupStatus.WAITLISTED:
+        return None
+    return (
+        Signup.objects.filter(
+            session_id=signup.session_id, status=SignupStatus.WAITLISTED, pk__lt=signup.pk
+        ).count()
+        + 1
+    )
+
+
+def live_signups_of(*, user, task: Task) -> dict[int, Signup]:
+    """{session id: the person's live sign-up} for one task's page."""
+    if not user.is_authenticated:
+        return {}
+    return {
+        s.session_id: s
+        for s in Signup.objects.filter(person=user, session__task=task, status__in=LIVE_STATUSES)
+    }
+
+
+def host_applications_pending(*, municipality_code: str) -> QuerySet[HostApplication]:
+    return (
+        HostApplication.objects.filter(
+            municipality_id=municipality_code, status=HostApplicationStatus.PENDING
+        )
+        .select_related("person", "municipality__prefecture")
+        .order_by("applied_at", "id")
+    )
+
+
+def host_applications_of(*, user) -> QuerySet[HostApplication]:
+    return HostApplication.objects.filter(person=user).select_related(
+        "person", "municipality__prefecture"
+    )
+
+
+def sessions_in_month(query: TaskQuery, *, month: datetime.date) -> QuerySet[Session]:
+    """The scheduled sessions of the tasks matching ``query`` in the month of ``month``."""
+    first = month.replace(day=1)
+    following = (first + datetime.timedelta(days=32)).replace(day=1)
+    tasks = task_search(query).order_by().values("pk")
+    return (
+        Session.objects.filter(
+            task__in=tasks,
+            status=SessionStatus.SCHEDULED,
+            starts_at__gte=_day_start(first),
+            starts_at__lt=_day_start(following),
+        )
+        .select_related("task__municipality")
+        .order_by("starts_at", "id")
+    )
+
+
+def task_counts_by_prefecture(query: TaskQuery) -> dict[str, int]:
+    """{prefecture code: number of matching tasks}, for the map of where tasks are."""
+    rows = (
+        task_search(query)
+        .order_by()
+        .values("prefecture_id")
+        .annotate(n=Count("pk"))
+        .values_list("prefecture_id", "n")
+    )
+    return dict(rows)
+
+
+def task_card_facts(tasks, *, now: datetime.datetime | None = None) -> dict[int, dict[str, object]]:
+    """{task id: its next session's start, places left and sessions to come} for a page of
+    tasks on the board, in one query whatever the number of tasks."""
+    now = now or timezone.now()
+    rows = (
+        Session.objects.filter(
+            task_id__in=[task.pk for task in tasks],
+            status=SessionStatus.SCHEDULED,
+            starts_at__gt=now,
+        )
+        .order_by()
+        .values("task_id")
+        .annotate(
+            next_starts_at=Min("starts_at"),
+            places_left=Sum(F("capacity") - F("taken")),
+            sessions=Count("pk"),
+        )
+    )
+    return {row.pop("task_id"): row for row in rows}
+
+
+def waitlist_positions(signups) -> dict[int, int]:
+    """{sign-up id: place on its waiting list (1 = next)} for the waitlisted ones among
+    ``signups``, in one query."""
+    waiting = [s.pk for s in signups if s.status == SignupStatus.WAITLISTED]
+    if not waiting:
+        return {}
+    ahead = (
+        Signup.objects.filter(
+            session_id=OuterRef("session_id"),
+            status=SignupStatus.WAITLISTED,
+            pk__lt=OuterRef("pk"),
+        )
+        .order_by()
+        .values("session_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    rows = (
+        Signup.objects.filter(pk__in=waiting)
+        .annotate(ahead=Coalesce(Subquery(ahead), 0))
+        .values_list("pk", "ahead")
+    )
+    return {pk: n + 1 for pk, n in rows}

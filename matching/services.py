@@ -1,0 +1,1194 @@
+"""Every write of the board. Each function is one transaction.
+
+Places are claimed under the session row's lock (``select_for_update``); the person's row
+is locked after it, to keep a person's confirmed sessions from overlapping. Lock order is
+always session, then person. Notifications are written to the inbox inside the same
+transaction as the change that causes them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max, Min
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Role, User
+from accounts.selectors import staff_scope
+from accounts.services import audit_record, membership_grant
+from notifications.services import notification_send
+from places.kana import search_key
+from places.models import Municipality
+from registry.services import activity_record, profile_of
+
+from .models import (
+    EDITABLE_STATUSES,
+    HOLDING_STATUSES,
+    LIVE_STATUSES,
+    Attendance,
+    HostApplication,
+    HostApplicationStatus,
+    Session,
+    SessionStatus,
+    Signup,
+    SignupMode,
+    SignupStatus,
+    Task,
+    TaskStatus,
+)
+from .photos import photo_clean
+
+logger = logging.getLogger(__name__)
+
+
+class Conflict(ValidationError):
+    """A request that clashes with the state of things (a second sign-up): HTTP 409."""
+
+    http_status = 409
+
+
+def _lock_session(session_id: int) -> Session:
+    return Session.objects.select_for_update(of=("self",)).select_related("task").get(pk=session_id)
+
+
+def _lock_person(person_id: int) -> None:
+    User.objects.select_for_update().filter(pk=person_id).exists()
+
+
+def _task_url(task: Task) -> str:
+    return reverse("matching:task_detail", args=[task.pk])
+
+
+def _task_context(task: Task, **extra: Any) -> dict[str, Any]:
+    return {
+        "task_id": task.pk,
+        "task_title": task.title,
+        "municipality": task.municipality.name,
+        **extra,
+    }
+
+
+def _session_context(session: Session) -> dict[str, Any]:
+    return {
+        "session_id": session.pk,
+        "starts_at": session.starts_at.isoformat(),
+        "ends_at": session.ends_at.isoformat(),
+    }
+
+
+# --- Hosts -------------------------------------------------------------------------------
+
+
+def host_apply(
+    *, person: User, municipality: Municipality, organisation: str = "", message: str
+) -> HostApplication:
+    """A person asks to host (ヌシ) for ``municipality``."""
+    message = message.strip()
+    if not message:
+        raise ValidationError(
+            {"message": _("どんなお手伝いを募集したいか、困りごとを書いてください。")}
+        )
+    if staff_scope(user=person).hosts_for(municipality.code):
+        raise Conflict(
+            {
+                "municipality": _("%(name)s のヌシとしてすでに承認されています。")
+                % {"name": municipality.name}
+            }
+        )
+    application = HostApplication(
+        person=person,
+        municipality=municipality,
+        organisation=organisation.strip(),
+        message=message,
+    )
+    application.full_clean(exclude=["person", "municipality"], validate_constraints=False)
+    try:
+        with transaction.atomic():
+            application.save()
+            audit_record(
+                actor=person, action="host.apply", target=application, municipality=municipality
+            )
+    except IntegrityError as exc:
+        raise Conflict(
+            {
+                "municipality": _("%(name)s へのヌシの申請はすでに審査中です。")
+                % {"name": municipality.name}
+            }
+        ) from exc
+    return application
+
+
+def _check_staff(actor: User, municipality: Municipality) -> None:
+    if not staff_scope(user=actor).manages_municipality(municipality.code):
+        raise PermissionDenied(_("この市区町村の職員だけができる操作です。"))
+
+
+def host_application_decide(
+    *, application: HostApplication, actor: User, approve: bool, note: str = ""
+) -> HostApplication:
+    """The municipality's staff approve (granting the host role) or refuse an application."""
+    _check_staff(actor, application.municipality)
+    if application.person_id == actor.pk:
+        raise PermissionDenied(_("自分の申請は審査できません。"))
+    with transaction.atomic():
+        application = HostApplication.objects.select_for_update().get(pk=application.pk)
+        if application.status != HostApplicationStatus.PENDING:
+            raise Conflict(_("この申請はすでに審査されています。"))
+        application.status = (
+            HostApplicationStatus.APPROVED if approve else HostApplicationStatus.REFUSED
+        )
+        application.decided_at = timezone.now()
+        application.decided_by = actor
+        application.decision_note = note.strip()[:1000]
+        application.save(update_fields=["status", "decided_at", "decided_by", "decision_note"])
+        if approve and not staff_scope(user=application.person).hosts_for(
+            application.municipality_id
+        ):
+            membership_grant(
+                user=application.person,
+                role=Role.HOST,
+                municipality=application.municipality,
+                granted_by=actor,
+            )
+        audit_record(
+            actor=actor,
+            action="host.approve" if approve else "host.refuse",
+            target=application,
+            municipality=application.municipality,
+        )
+        notification_send(
+            recipients=[application.person_id],
+            kind="host_approved" if approve else "host_refused",
+            key=f"host_application:{application.pk}:decided",
+            context={
+                "municipality": application.municipality.name,
+                "note": application.decision_note,
+            },
+            url=reverse("matching:host_home"),
+        )
+    return application
+
+
+# --- Tasks -------------------------------------------------------------------------------
+
+TASK_FIELDS = (
+    "host_name",
+    "title",
+    "description",
+    "host_message",
+    "schedule",
+    "category",
+    "skills",
+    "is_online",
+    "address",
+    "latitude",
+    "longitude",
+    "minimum_age",
+    "what_to_bring",
+    "reward",
+    "conditions",
+    "participant_costs",
+    "weather_policy",
+    "signup_mode",
+    "signup_close_hours",
+    "cancel_close_hours",
+    "confirm_window_hours",
+    "designated",
+    "photo_alt",
+)
+# A change to one of these, once published, is told to the people signed up.
+TOLD_FIELDS = (
+    "title",
+    "description",
+    "schedule",
+    "is_online",
+    "address",
+    "latitude",
+    "longitude",
+    "minimum_age",
+    "what_to_bring",
+    "reward",
+    "conditions",
+    "participant_costs",
+    "weather_policy",
+    "cancel_close_hours",
+)
+
+
+def may_manage_task(user: User, task: Task) -> bool:
+    """Staff of the task's municipality, or its host while they still host there."""
+    scope = staff_scope(user=user)
+    if scope.manages_municipality(task.municipality_id):
+        return True
+    return task.host_id == user.pk and scope.hosts_for(task.municipality_id)
+
+
+def _check_manage(actor: User, task: Task) -> None:
+    if not may_manage_task(actor, task):
+        raise PermissionDenied(_("このお手伝いを管理する権限がありません。"))
+
+
+def _search_text(task: Task) -> str:
+    parts = [task.title, task.description, task.host_message, task.host_name, task.address]
+    return search_key(" ".join(p for p in parts if p))
+
+
+def _clean_task(task: Task) -> None:
+    errors: dict[str, list[str]] = {}
+    if (task.latitude is None) != (task.longitude is None):
+        errors["latitude"] = [_("緯度と経度は両方を入力するか、両方を空にしてください。")]
+    if task.confirm_window_hours == 0:
+        errors["confirm_window_hours"] = [_("確認期限は1時間以上にするか、空欄にしてください。")]
+    if task.is_online:
+        task.latitude = task.longitude = None
+    try:
+        task.full_clean(exclude=["municipality", "host", "created_by", "prefecture"])
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _session_errors(starts_at, ends_at, capacity, now) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if starts_at is None:
+        errors["starts_at"] = [_("開始日時を入力してください。")]
+    elif starts_at <= now:
+        errors["starts_at"] = [_("開始日時は未来の日時にしてください。")]
+    if ends_at is None:
+        errors["ends_at"] = [_("終了日時を入力してください。")]
+    elif starts_at is not None and ends_at <= starts_at:
+        errors["ends_at"] = [_("終了は開始より後の時刻にしてください。")]
+    elif starts_at is not None and ends_at - starts_at > datetime.timedelta(days=14):
+        errors["ends_at"] = [_("1回の開催は14日以内にしてください。長い場合は回を分けてください。")]
+    if capacity is None or not isinstance(capacity, int) or capacity < 1:
+        errors["capacity"] = [_("定員は1人以上にしてください。")]
+    elif capacity > 10000:
+        errors["capacity"] = [_("定員は10000人以下にしてください。")]
+    return errors
+
+
+def _sessions_errors(sessions: list[dict], now) -> dict[str, Any]:
+    if not sessions:
+        return {"sessions": [_("開催回を1つ以上入力してください。")]}
+    if len(sessions) > 100:
+        return {"sessions": [_("開催回は100回までです。")]}
+    problems = [
+        _session_errors(s.get("starts_at"), s.get("ends_at"), s.get("capacity"), now)
+        for s in sessions
+    ]
+    if any(problems):
+        # One message per session, in the order they were given.
+        messages = []
+        for number, errors in enumerate(problems, start=1):
+            for message in (m for ms in errors.values() for m in ms):
+                messages.append(_("%(n)d回目: %(message)s") % {"n": number, "message": message})
+        return {"sessions": messages}
+    return {}
+
+
+def _task_dates_refresh(task_id: int) -> None:
+    """Keep the task's first start, last end and last moment to sign up."""
+    dates = Session.objects.filter(task_id=task_id, status=SessionStatus.SCHEDULED).aggregate(
+        first=Min("starts_at"), last=Max("ends_at"), last_start=Max("starts_at")
+    )
+    hours = Task.objects.filter(pk=task_id).values_list("signup_close_hours", flat=True).get()
+    last_start = dates["last_start"]
+    Task.objects.filter(pk=task_id).update(
+        starts_at=dates["first"],
+        ends_at=dates["last"],
+        signup_closes_at=(
+            last_start - datetime.timedelta(hours=hours) if last_start is not None else None
+        ),
+    )
+
+
+def task_create(
+    *,
+    actor: User,
+    municipality: Municipality,
+    sessions: list[dict],
+    photo=None,
+    **fields: Any,
+) -> Task:
+    """A host or staff member drafts a task with its sessions (``starts_at``, ``ends_at``,
+    ``capacity``). Staff may publish it at once; a host submits it for review."""
+    unknown = set(fields) - set(TASK_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown task fields: {sorted(unknown)}")
+    scope = staff_scope(user=actor)
+    is_staff = scope.manages_municipality(municipality.code)
+    if not (is_staff or scope.hosts_for(municipality.code)):
+        raise PermissionDenied(
+            _("%(name)s のお手伝いを作れるのは、その市区町村の職員と承認されたヌシだけです。")
+            % {"name": municipality.name}
+        )
+    now = timezone.now()
+    task = Task(
+        municipality=municipality,
+        prefecture_id=municipality.prefecture_id,
+        host=None if is_staff else actor,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+    if not task.host_name:
+        task.host_name = municipality.name if is_staff else actor.get_full_name()
+    errors: dict[str, Any] = {}
+    try:
+        _clean_task(task)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    errors.update(_sessions_errors(sessions, now))
+    if photo is not None:
+        try:
+            task.photo = photo_clean(photo)
+        except ValidationError as exc:
+            errors["photo"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    task.search_text = _search_text(task)
+    with transaction.atomic():
+        task.save()
+        Session.objects.bulk_create(
+            [
+                Session(
+                    task=task,
+                    starts_at=s["starts_at"],
+                    ends_at=s["ends_at"],
+                    capacity=s["capacity"],
+                )
+                for s in sorted(sessions, key=lambda s: s["starts_at"])
+            ]
+        )
+        _task_dates_refresh(task.pk)
+        audit_record(actor=actor, action="task.create", target=task, municipality=municipality)
+    task.refresh_from_db()
+    return task
+
+
+def task_update(*, task: Task, actor: User, photo=None, **fields: Any) -> Task:
+    """Change a task's content. Once published, its participants are told what changed."""
+    unknown = set(fields) - set(TASK_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown task fields: {sorted(unknown)}")
+    _check_manage(actor, task)
+    if task.status not in EDITABLE_STATUSES:
+        raise ValidationError(
+            _("「%(status)s」のお手伝いは変更できません。") % {"status": task.get_status_display()}
+        )
+    before = {name: getattr(task, name) for name in fields}
+    for name, value in fields.items():
+        setattr(task, name, value)
+    errors: dict[str, Any] = {}
+    try:
+        _clean_task(task)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if photo is not None:
+        try:
+            task.photo = photo_clean(photo)
+        except ValidationError as exc:
+            errors["photo"] = exc.messages
+    if errors:
+        task.refresh_from_db()
+        raise ValidationError(errors)
+    changed = [name for name in fields if before[name] != getattr(task, name)]
+    if photo is not None:
+        changed.append("photo")
+    if not changed:
+        return task
+    now = timezone.now()
+    task.updated_at = now
+    task.search_text = _search_text(task)
+    with transaction.atomic():
+        task.save(update_fields=[*changed, "updated_at", "search_text"])
+        if "signup_close_hours" in changed:
+            _task_dates_refresh(task.pk)
+        audit_record(
+            actor=actor,
+            action="task.update",
+            target=task,
+            municipality=task.municipality,
+            detail={"fields": changed},
+        )
+        told = [name for name in changed if name in TOLD_FIELDS]
+        if task.status == TaskStatus.PUBLISHED and told:
+            people = Signup.objects.filter(
+                session__task=task, status__in=LIVE_STATUSES
+            ).values_list("person_id", flat=True)
+            notification_send(
+                recipients=people,
+                kind="task_changed",
+                key=f"task:{task.pk}:changed:{now.isoformat()}",
+                context=_task_context(
+                    task, fields=[str(Task._meta.get_field(name).verbose_name) for name in told]
+                ),
+                url=_task_url(task),
+            )
+    return task
+
+
+def task_submit(*, task: Task, actor: User) -> Task:
+    """The host asks the municipality to review and publish the draft."""
+    _check_manage(actor, task)
+    with transaction.atomic():
+        task = Task.objects.select_for_update().get(pk=task.pk)
+        if task.status != TaskStatus.DRAFT:
+            raise ValidationError(_("審査を依頼できるのは下書きのお手伝いだけです。"))
+        _require_future_session(task)
+        task.status = TaskStatus.IN_REVIEW
+        task.submitted_at = timezone.now()
+        task.save(update_fields=["status", "submitted_at"])
+        audit_record(actor=actor, action="task.submit", target=task, municipality=task.municipality)
+        staff = User.objects.filter(
+            memberships__municipality=task.municipality,
+            memberships__role__in=[Role.MUNICIPALITY_ADMIN, Role.MUNICIPALITY_EDITOR],
+        ).values_list("pk", flat=True)
+        notification_send(
+            recipients=staff,
+            kind="task_submitted",
+            key=f"task:{task.pk}:submitted:{task.submitted_at.isoformat()}",
+            context=_task_context(task, host=task.host_name),
+            url=reverse("matching:staff_tasks", args=[task.municipality_id]),
+        )
+    return task
+
+
+def _require_future_session(task: Task) -> None:
+    if not Session.objects.filter(
+        task=task, status=SessionStatus.SCHEDULED, starts_at__gt=timezone.now()
+    ).exists():
+        raise ValidationError(_("これからの開催回がありません。開催回を追加してください。"))
+
+
+def task_publish(*, task: Task, actor: User) -> Task:
+    """The municipality's staff publish a draft or a task in review."""
+    _check_staff(actor, task.municipality)
+    with transaction.atomic():
+        task = Task.objects.select_for_update().get(pk=task.pk)
+        if task.status not in (TaskStatus.DRAFT, TaskStatus.IN_REVIEW):
+            raise ValidationError(_("公開できるのは下書きか審査中のお手伝いだけです。"))
+        _require_future_session(task)
+        task.status = TaskStatus.PUBLISHED
+        task.published_at = timezone.now()
+        task.review_note = ""
+        task.save(update_fields=["status", "published_at", "review_note"])
+        audit_record(
+            actor=actor, action="task.publish", target=task, municipality=task.municipality
+        )
+        if task.host_id and task.host_id != actor.pk:
+            notification_send(
+                recipients=[task.host_id],
+                kind="task_published",
+                key=f"task:{task.pk}:published",
+                context=_task_context(task),
+                url=_task_url(task),
+            )
+    return task
+
+
+def task_return(*, task: Task, actor: User, note: str) -> Task:
+    """Staff send a task in review back to its host as a draft, saying what to change."""
+    _check_staff(actor, task.municipality)
+    note = note.strip()
+    if not note:
+        raise ValidationError({"note": _("差し戻しの理由を書いてください。")})
+    with transaction.atomic():
+        task = Task.objects.select_for_update().get(pk=task.pk)
+        if task.status != TaskStatus.IN_REVIEW:
+            raise ValidationError(_("差し戻せるのは審査中のお手伝いだけです。"))
+        task.status = TaskStatus.DRAFT
+        task.review_note = note[:1000]
+        task.save(update_fields=["status", "review_note"])
+        audit_record(actor=actor, action="task.return", target=task, municipality=task.municipality)
+        notification_send(
+            recipients=[task.host_id],
+            kind="task_returned",
+            key=f"task:{task.pk}:returned:{timezone.now().isoformat()}",
+            context=_task_context(task, note=task.review_note),
+            url=_task_url(task),
+        )
+    return task
+
+
+def task_close(*, task: Task, actor: User) -> Task:
+    """Stop taking sign-ups; the people signed up keep their places."""
+    _check_manage(actor, task)
+    with transaction.atomic():
+        task = Task.objects.select_for_update().get(pk=task.pk)
+        if task.status != TaskStatus.PUBLISHED:
+            raise ValidationError(_("募集を締め切れるのは募集中のお手伝いだけです。"))
+        task.status = TaskStatus.CLOSED
+        task.save(update_fields=["status"])
+        audit_record(actor=actor, action="task.close", target=task, municipality=task.municipality)
+    return task
+
+
+def task_complete(*, task: Task, actor: User | None) -> Task:
+    """Mark the task done, once its last session has begun."""
+    if actor is not None:
+        _check_manage(actor, task)
+    with transaction.atomic():
+        task = Task.objects.select_for_update().get(pk=task.pk)
+        if task.status not in (TaskStatus.PUBLISHED, TaskStatus.CLOSED):
+            raise ValidationError(_("終了にできるのは募集中か募集終了のお手伝いだけです。"))
+        if Session.objects.filter(
+            task=task, status=SessionStatus.SCHEDULED, starts_at__gt=timezone.now()
+        ).exists():
+            raise ValidationError(_("まだ始まっていない開催回があります。"))
+        task.status = TaskStatus.COMPLETED
+        task.save(update_fields=["status"])
+        audit_record(
+            actor=actor, action="task.complete", target=task, municipality=task.municipality
+        )
+    return task
+
+
+def task_cancel(*, task: Task, actor: User, reason: str) -> Task:
+    """Call the whole task off: every sign-up for a session still to come is cancelled and
+    its person told. Sessions that have begun stay as they were."""
+    _check_manage(actor, task)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("中止の理由を書いてください。参加者に伝わります。")})
+    now = timezone.now()
+    with transaction.atomic():
+        task = Task.objects.select_for_update().get(pk=task.pk)
+        if task.status in (TaskStatus.COMPLETED, TaskStatus.CANCELLED):
+            raise ValidationError(
+                _("「%(status)s」のお手伝いは中止できません。")
+                % {"status": task.get_status_display()}
+            )
+        sessions = list(
+            Session.objects.select_for_update().filter(task=task).order_by("pk")
+        )  # the fixed order: sessions by id
+        # Sessions that have begun are history: their people took part (attendance may be
+        # marked, and counted in the registry); only the ones to come are called off.
+        upcoming = [s.pk for s in sessions if s.starts_at > now]
+        live = Signup.objects.filter(session_id__in=upcoming, status__in=LIVE_STATUSES)
+        people = list(live.values_list("person_id", flat=True))
+        live.update(status=SignupStatus.CANCELLED, cancelled_at=now, offer_expires_at=None)
+        Session.objects.filter(pk__in=upcoming).update(status=SessionStatus.CANCELLED, taken=0)
+        task.status = TaskStatus.CANCELLED
+        task.cancelled_at = now
+        task.cancel_reason = reason[:1000]
+        task.save(update_fields=["status", "cancelled_at", "cancel_reason"])
+        audit_record(actor=actor, action="task.cancel", target=task, municipality=task.municipality)
+        notification_send(
+            recipients=people,
+            kind="task_cancelled",
+            key=f"task:{task.pk}:cancelled",
+            context=_task_context(task, reason=task.cancel_reason),
+            url=_task_url(task),
+        )
+    return task
+
+
+def task_report_publish(*, task: Task, actor: User, report: str, photo=None) -> Task:
+    """The host publishes the activity report (活動レポート) after the event."""
+    _check_manage(actor, task)
+    report = report.strip()
+    if not report:
+        raise ValidationError({"report": _("レポートの本文を書いてください。")})
+    if len(report) > 5000:
+        raise ValidationError({"report": _("レポートは5000文字以内にしてください。")})
+    if (
+        task.status == TaskStatus.CANCELLED
+        or not Session.objects.filter(
+            task=task, status=SessionStatus.SCHEDULED, starts_at__lte=timezone.now()
+        ).exists()
+    ):
+        raise ValidationError(_("活動レポートは、開催回が始まった後に公開できます。"))
+    if photo is not None:
+        try:
+            task.report_photo = photo_clean(photo)
+        except ValidationError as exc:
+            raise ValidationError({"photo": exc.messages}) from exc
+    task.report = report
+    task.report_published_at = task.report_published_at or timezone.now()
+    with transaction.atomic():
+        task.save(update_fields=["report", "report_photo", "report_published_at"])
+        audit_record(actor=actor, action="task.report", target=task, municipality=task.municipality)
+    return task
+
+
+# --- Sessions ----------------------------------------------------------------------------
+
+
+def session_add(
+    *,
+    task: Task,
+    actor: User,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    capacity: int,
+) -> Session:
+    _check_manage(actor, task)
+    if task.status not in EDITABLE_STATUSES:
+        raise ValidationError(
+            _("「%(status)s」のお手伝いには開催回を追加できません。")
+            % {"status": task.get_status_display()}
+        )
+    errors = _session_errors(starts_at, ends_at, capacity, timezone.now())
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        session = Session.objects.create(
+            task=task, starts_at=starts_at, ends_at=ends_at, capacity=capacity
+        )
+        _task_dates_refresh(task.pk)
+        audit_record(
+            actor=actor, action="session.add", target=session, municipality=task.municipality
+        )
+    return session
+
+
+def session_update(
+    *,
+    session: Session,
+    actor: User,
+    starts_at: datetime.datetime | None = None,
+    ends_at: datetime.datetime | None = None,
+    capacity: int | None = None,
+) -> Session:
+    """Move a session or change its capacity. Its people are told of a new time; a larger
+    capacity promotes the waiting list; capacity below the places taken is refused."""
+    task = session.task
+    _check_manage(actor, task)
+    now = timezone.now()
+    with transaction.atomic():
+        session = _lock_session(session.pk)
+        if session.status != SessionStatus.SCHEDULED or task.status not in EDITABLE_STATUSES:
+            raise ValidationError(_("この開催回は変更できません。"))
+        if session.starts_at <= now:
+            raise ValidationError(_("始まった開催回は変更できません。"))
+        new_start = starts_at or session.starts_at
+        new_end = ends_at or session.ends_at
+        new_capacity = session.capacity if capacity is None else capacity
+        errors = _session_errors(new_start, new_end, new_capacity, now)
+        if not errors and new_capacity < session.taken:
+            errors["capacity"] = [
+                _("すでに%(taken)d人の参加が決まっているので、定員をそれより少なくできません。")
+                % {"taken": session.taken}
+            ]
+        if errors:
+            raise ValidationError(errors)
+        moved = (new_start, new_end) != (session.starts_at, session.ends_at)
+        session.starts_at, session.ends_at, session.capacity = new_start, new_end, new_capacity
+        session.save(update_fields=["starts_at", "ends_at", "capacity"])
+        if moved:
+            Signup.objects.filter(session=session).update(starts_at=new_start, ends_at=new_end)
+            _task_dates_refresh(task.pk)
+            notification_send(
+                recipients=Signup.objects.filter(
+                    session=session, status__in=LIVE_STATUSES
+                ).values_list("person_id", flat=True),
+                kind="session_moved",
+                key=f"session:{session.pk}:moved:{now.isoformat()}",
+                context=_task_context(task, **_session_context(session)),
+                url=_task_url(task),
+            )
+        _promote(session, now)
+        audit_record(
+            actor=actor, action="session.update", target=session, municipality=task.municipality
+        )
+    return session
+
+
+def session_cancel(*, session: Session, actor: User, reason: str) -> Session:
+    """Call one session off; its people are told. The task's other sessions go on."""
+    task = session.task
+    _check_manage(actor, task)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("中止の理由を書いてください。参加者に伝わります。")})
+    now = timezone.now()
+    with transaction.atomic():
+        session = _lock_session(session.pk)
+        if session.status != SessionStatus.SCHEDULED:
+            raise ValidationError(_("この開催回はすでに中止されています。"))
+        live = Signup.objects.filter(session=session, status__in=LIVE_STATUSES)
+        people = list(live.values_list("person_id", flat=True))
+        live.update(status=SignupStatus.CANCELLED, cancelled_at=now, offer_expires_at=None)
+        session.status = SessionStatus.CANCELLED
+        session.taken = 0
+        session.save(update_fields=["status", "taken"])
+        _task_dates_refresh(task.pk)
+        audit_record(
+            actor=actor, action="session.cancel", target=session, municipality=task.municipality
+        )
+        notification_send(
+            recipients=people,
+            kind="session_cancelled",
+            key=f"session:{session.pk}:cancelled",
+            context=_task_context(task, reason=reason[:1000], **_session_context(session)),
+            url=_task_url(task),
+        )
+    return session
+
+
+# --- Sign-ups ----------------------------------------------------------------------------
+
+
+def _overlapping(person_id: int, session: Session, exclude_signup: int | None = None):
+    qs = Signup.objects.filter(
+        person_id=person_id,
+        status__in=HOLDING_STATUSES,
+        starts_at__lt=session.ends_at,
+        ends_at__gt=session.starts_at,
+    )
+    if exclude_signup is not None:
+        qs = qs.exclude(pk=exclude_signup)
+    return qs.select_related("session__task").first()
+
+
+def _overlap_error(other: Signup) -> ValidationError:
+    return Conflict(
+        {
+            "session": _(
+                "同じ時間に「%(title)s」への参加が決まっています。重なる回には申し込めません。"
+            )
+            % {"title": other.session.task.title}
+        }
+    )
+
+
+def signup_create(*, session: Session, person: User, message: str = "") -> Signup:
+    """Sign ``person`` up for ``session``: a place if one is left (first come), else the
+    waiting list; on a host-approved task, a request the host accepts or declines."""
+    now = timezone.now()
+    message = message.strip()
+    if len(message) > 1000:
+        raise ValidationError({"message": _("メッセージは1000文字以内にしてください。")})
+    with transaction.atomic():
+        session = _lock_session(session.pk)
+        task = session.task
+        if task.status != TaskStatus.PUBLISHED:
+            raise ValidationError(
+                _("このお手伝いはいま申し込めません（%(status)s）。")
+                % {"status": task.get_status_display()}
+            )
+        if session.status != SessionStatus.SCHEDULED:
+            raise ValidationError(_("この開催回は中止になりました。"))
+        if now >= session.signup_closes_at():
+            raise ValidationError(_("この回の申し込みは締め切りました。"))
+        if task.minimum_age:
+            birth_year = profile_of(person).birth_year
+            if birth_year is None:
+                raise ValidationError(
+                    _("年齢の条件があるお手伝いです。プロフィールに生まれた年を設定してください。")
+                )
+            if timezone.localdate().year - birth_year < task.minimum_age:
+                raise ValidationError(
+                    _("このお手伝いは%(age)d歳以上の方が対象です。") % {"age": task.minimum_age}
+                )
+        _lock_person(person.pk)
+        if Signup.objects.filter(session=session, person=person, status__in=LIVE_STATUSES).exists():
+            raise Conflict({"session": _("この回にはすでに申し込んでいます。")})
+        signup = Signup(
+            session=session,
+            person=person,
+            starts_at=session.starts_at,
+            ends_at=session.ends_at,
+            message=message,
+            created_at=now,
+        )
+        if task.signup_mode == SignupMode.APPROVAL:
+            signup.status = SignupStatus.PENDING
+        elif session.taken < session.capacity:
+            other = _overlapping(person.pk, session)
+            if other is not None:
+                raise _overlap_error(other)
+            signup.status = SignupStatus.CONFIRMED
+            signup.confirmed_at = now
+            Session.objects.filter(pk=session.pk).update(taken=F("taken") + 1)
+        else:
+            signup.status = SignupStatus.WAITLISTED
+        try:
+            with transaction.atomic():
+                signup.save()
+        except IntegrityError as exc:  # cannot happen under the locks; the database agrees
+            raise Conflict({"session": _("この回にはすでに申し込んでいます。")}) from exc
+        _tell(signup, task, f"signup_{signup.status}")
+    return signup
+
+
+def _tell(signup: Signup, task: Task, kind: str) -> None:
+    notification_send(
+        recipients=[signup.person_id],
+        kind=kind,
+        key=f"signup:{signup.pk}:{kind}:{signup.status}",
+        context=_task_context(
+            task,
+            status=signup.status,
+            offer_expires_at=(
+                signup.offer_expires_at.isoformat() if signup.offer_expires_at else None
+            ),
+            **_session_context(signup.session),
+        ),
+        url=reverse("matching:my_signups"),
+    )
+
+
+def _promote(session: Session, now: datetime.datetime) -> int:
+    """Give free places to the waiting list, in order. Call with the session locked.
+
+    Someone now holding an overlapping session is passed over and stays on the list."""
+    task = session.task
+    if (
+        task.signup_mode != SignupMode.FIRST_COME
+        or task.status not in (TaskStatus.PUBLISHED, TaskStatus.CLOSED)
+        or session.status != SessionStatus.SCHEDULED
+        or session.starts_at <= now
+    ):
+        return 0
+    free = session.capacity - session.taken
+    promoted = 0
+    last_id = 0
+    while free > 0:
+        batch = list(
+            Signup.objects.filter(
+                session=session, status=SignupStatus.WAITLISTED, pk__gt=last_id
+            ).order_by("pk")[:50]
+        )
+        if not batch:
+            break
+        for signup in batch:
+            last_id = signup.pk
+            _lock_person(signup.person_id)
+            if _overlapping(signup.person_id, session) is not None:
+                continue
+            signup.session = session
+            if task.confirm_window_hours:
+                signup.status = SignupStatus.OFFERED
+                signup.offer_expires_at = min(
+                    now + datetime.timedelta(hours=task.confirm_window_hours), session.starts_at
+                )
+            else:
+                signup.status = SignupStatus.CONFIRMED
+                signup.confirmed_at = now
+            signup.save(update_fields=["status", "offer_expires_at", "confirmed_at"])
+            _tell(signup, task, "signup_promoted")
+            promoted += 1
+            free -= 1
+            if free == 0:
+                break
+    if promoted:
+        Session.objects.filter(pk=session.pk).update(taken=F("taken") + promoted)
+        session.taken += promoted
+    return promoted
+
+
+def _release(session: Session, now: datetime.datetime) -> None:
+    """One place was given back: count it, then offer it on."""
+    Session.objects.filter(pk=session.pk).update(taken=F("taken") - 1)
+    session.taken -= 1
+    _promote(session, now)
+
+
+def signup_cancel(*, signup: Signup, actor: User) -> Signup:
+    """The person cancels, until the task's cancellation deadline. A place given back goes
+    to the waiting list in the same transaction."""
+    if signup.person_id != actor.pk:
+        raise PermissionDenied(_("自分の申込だけをキャンセルできます。"))
+    now = timezone.now()
+    with transaction.atomic():
+        session = _lock_session(signup.session_id)
+        signup = Signup.objects.get(pk=signup.pk)
+        if signup.status not in LIVE_STATUSES:
+            raise ValidationError(
+                _("この申込はすでに終わっています（%(status)s）。")
+                % {"status": signup.get_status_display()}
+            )
+        held = signup.status in HOLDING_STATUSES
+        if session.starts_at <= now:
+            raise ValidationError(
+                _("始まった回はキャンセルできません。ヌシに直接連絡してください。")
+            )
+        if held and now >= session.cancel_closes_at():
+            raise ValidationError(
+                _(
+                    "キャンセルの締め切り（%(deadline)s）を過ぎています。"
+                    "参加できない場合は、ヌシに直接連絡してください。"
+                )
+                % {
+                    "deadline": timezone.localtime(session.cancel_closes_at()).strftime(
+                        "%Y-%m-%d %H:%M"
+                    )
+                }
+            )
+        signup.status = SignupStatus.CANCELLED
+        signup.cancelled_at = now
+        signup.offer_expires_at = None
+        signup.save(update_fields=["status", "cancelled_at", "offer_expires_at"])
+        if held:
+            _release(session, now)
+    return signup
+
+
+def signup_confirm(*, signup: Signup, actor: User) -> Signup:
+    """The person promoted from the waiting list takes the offered place."""
+    if signup.person_id != actor.pk:
+        raise PermissionDenied(_("自分の申込だけを確定できます。"))
+    now = timezone.now()
+    with transaction.atomic():
+        _lock_session(signup.session_id)
+        signup = Signup.objects.get(pk=signup.pk)
+        if signup.status != SignupStatus.OFFERED:
+            raise ValidationError(_("確定を待っている申込ではありません。"))
+        if signup.offer_expires_at <= now:
+            raise ValidationError(_("確認の期限を過ぎたため、この席は次の方に回りました。"))
+        signup.status = SignupStatus.CONFIRMED
+        signup.confirmed_at = now
+        signup.offer_expires_at = None
+        signup.save(update_fields=["status", "confirmed_at", "offer_expires_at"])
+    return signup
+
+
+def offers_expire(*, now: datetime.datetime | None = None, max_rows: int = 5000) -> int:
+    """Offers not confirmed in time lapse; each place passes to the next person. Idempotent,
+    one short transaction per offer (run by beat)."""
+    now = now or timezone.now()
+    expired = 0
+    for pk, session_id in (
+        Signup.objects.filter(status=SignupStatus.OFFERED, offer_expires_at__lte=now)
+        .order_by("offer_expires_at", "pk")
+        .values_list("pk", "session_id")[:max_rows]
+    ):
+        with transaction.atomic():
+            session = _lock_session(session_id)
+            changed = Signup.objects.filter(
+                pk=pk, status=SignupStatus.OFFERED, offer_expires_at__lte=now
+            ).update(status=SignupStatus.EXPIRED, offer_expires_at=None)
+            if not changed:
+                continue
+            signup = Signup.objects.get(pk=pk)
+            _tell(signup, session.task, "signup_expired")
+            _release(session, now)
+            expired += 1
+    return expired
+
+
+def signup_decide(*, signup: Signup, actor: User, accept: bool) -> Signup:
+    """On a host-approved task, the host (or staff) accepts a request while places are
+    left, or declines it."""
+    task = signup.session.task
+    _check_manage(actor, task)
+    now = timezone.now()
+    with transaction.atomic():
+        session = _lock_session(signup.session_id)
+        signup = Signup.objects.get(pk=signup.pk)
+        if signup.status != SignupStatus.PENDING:
+            raise ValidationError(_("承認待ちの申込ではありません。"))
+        if accept:
+            if session.taken >= session.capacity:
+                raise Conflict(_("この回は定員に達しています。"))
+            if session.starts_at <= now:
+                raise ValidationError(_("始まった回の申込は承認できません。"))
+            _lock_person(signup.person_id)
+            other = _overlapping(signup.person_id, session)
+            if other is not None:
+                raise Conflict(
+                    _("この方は同じ時間に別のお手伝い（%(title)s）への参加が決まっています。")
+                    % {"title": other.session.task.title}
+                )
+            signup.status = SignupStatus.CONFIRMED
+            signup.confirmed_at = now
+            Session.objects.filter(pk=session.pk).update(taken=F("taken") + 1)
+        else:
+            signup.status = SignupStatus.DECLINED
+        signup.save(update_fields=["status", "confirmed_at"])
+        audit_record(
+            actor=actor,
+            action="signup.accept" if accept else "signup.decline",
+            target=signup,
+            municipality=task.municipality,
+        )
+        _tell(signup, task, "signup_accepted" if accept else "signup_declined")
+    return signup
+
+
+def attendance_mark(*, signup: Signup, actor: User, attendance: str) -> Signup:
+    """The host marks a confirmed participant attended or no-show once the session began.
+
+    Attendance is reported to the registry: it counts as the person's activity with the
+    town (and as a designated activity when the task is one)."""
+    task = signup.session.task
+    _check_manage(actor, task)
+    if attendance not in Attendance.values:
+        raise ValidationError({"attendance": _("出欠は「参加した」か「欠席」で指定してください。")})
+    now = timezone.now()
+    with transaction.atomic():
+        signup = (
+            Signup.objects.select_for_update(of=("self",))
+            .select_related("session")
+            .get(pk=signup.pk)
+        )
+        if signup.status != SignupStatus.CONFIRMED:
+            raise ValidationError(_("出欠をつけられるのは参加が確定した人だけです。"))
+        if signup.session.starts_at > now:
+            raise ValidationError(_("出欠は開催回が始まってからつけてください。"))
+        if signup.attendance == Attendance.ATTENDED and attendance != Attendance.ATTENDED:
+            raise ValidationError(
+                _("参加の記録は活動実績として登録済みのため、欠席に変えられません。")
+            )
+        if signup.attendance == attendance:
+            return signup
+        signup.attendance = attendance
+        signup.attendance_marked_at = now
+        signup.save(update_fields=["attendance", "attendance_marked_at"])
+        audit_record(
+            actor=actor,
+            action="signup.attendance",
+            target=signup,
+            municipality=task.municipality,
+            detail={"attendance": attendance},
+        )
+        if attendance == Attendance.ATTENDED:
+            activity_record(
+                person=signup.person,
+                municipality=task.municipality,
+                title=task.title,
+                occurred_on=timezone.localdate(signup.session.starts_at),
+                designated=task.designated,
+                reference=f"signup:{signup.pk}",
+            )
+    return signup
+
+
+def signup_thank(*, signup: Signup, actor: User, message: str) -> Signup:
+    """A participant leaves a thank-you message for the host after taking part."""
+    if signup.person_id != actor.pk:
+        raise PermissionDenied(_("自分の申込にだけメッセージを残せます。"))
+    message = message.strip()
+    if not message:
+        raise ValidationError({"message": _("メッセージを書いてください。")})
+    if len(message) > 1000:
+        raise ValidationError({"message": _("メッセージは1000文字以内にしてください。")})
+    if signup.status != SignupStatus.CONFIRMED or signup.attendance == Attendance.NO_SHOW:
+        raise ValidationError(_("ありがとうメッセージは、参加した回に残せます。"))
+    if signup.session.starts_at > timezone.now():
+        raise ValidationError(_("ありがとうメッセージは、開催回が始まってから残せます。"))
+    with transaction.atomic():
+        signup.thanks = message
+        signup.thanks_at = timezone.now()
+        signup.save(update_fields=["thanks", "thanks_at"])
+        task = signup.session.task
+        notification_send(
+            recipients=[task.host_id or None],
+            kind="thanks_received",
+            key=f"signup:{signup.pk}:thanks",
+            context=_task_context(task, message=message),
+            url=_task_url(task),
+        )
+    return signup
+
+
+# --- Periodic ----------------------------------------------------------------------------
+
+
+def tasks_advance(*, now: datetime.datetime | None = None, max_rows: int = 5000) -> dict:
+    """Close published tasks whose every session stopped taking sign-ups, and complete
+    tasks whose last session has ended. Idempotent; bounded per run (run by beat)."""
+    now = now or timezone.now()
+    counts = {"closed": 0, "completed": 0}
+    ended = list(
+        Task.objects.filter(
+            status__in=[TaskStatus.PUBLISHED, TaskStatus.CLOSED], ends_at__lte=now
+        ).values_list("pk", flat=True)[:max_rows]
+    )
+    counts["completed"] = Task.objects.filter(
+        pk__in=ended, status__in=[TaskStatus.PUBLISHED, TaskStatus.CLOSED], ends_at__lte=now
+    ).update(status=TaskStatus.COMPLETED)
+    # Still published, but no session takes sign-ups any more.
+    closable = list(
+        Task.objects.filter(status=TaskStatus.PUBLISHED, signup_closes_at__lte=now).values_list(
+            "pk", flat=True
+        )[:max_rows]
+    )
+    counts["closed"] = Task.objects.filter(
+        pk__in=closable, status=TaskStatus.PUBLISHED, signup_closes_at__lte=now
+    ).update(status=TaskStatus.CLOSED)
+    return counts
+
+
+# --- A person's rights -------------------------------------------------------------------
+
+
+def board_data_of(*, user: User) -> dict[str, Any]:
+    """What the board keeps about the person, JSON-ready (their export)."""
+    signups = (
+        Signup.objects.filter(person=user)
+        .select_related("session__task__municipality")
+        .order_by("created_at", "id")
+    )
+    return {
+        "signups": [
+            {
+                "task": s.session.task.title,
+                "municipality": s.session.task.municipality_id,
+                "starts_at": s.session.starts_at.isoformat(),
+                "status": s.status,
+                "message": s.message,
+                "created_at": s.created_at.isoformat(),
+                "attendance": s.attendance,
+                "thanks": s.thanks,
+            }
+            for s in signups
+        ],
+        "host_applications": [
+            {
+                "municipality": a.municipality_id,
+                "organisation": a.organisation,
+                "message": a.message,
+                "status": a.status,
+                "applied_at": a.applied_at.isoformat(),
+            }
+            for a in HostApplication.objects.filter(person=user).order_by("applied_at", "id")
+        ],
+        "hosted_tasks": list(
+            Task.objects.filter(host=user).order_by("id").values_list("pk", flat=True)
+        ),
+    }
+
+
+def board_anonymise(*, user: User) -> None:
+    """On account deletion: the person's live sign-ups are cancelled (their places go to the
+    waiting lists), their messages blanked, pending host applications withdrawn, and tasks
+    they hosted stay with the municipality (whose staff manage them) under its name.
+
+    Runs inside ``account_delete``, which holds the person's row: a session is locked after
+    it here, against the usual order; a deadlock with a concurrent promotion of this very
+    person is detected by PostgreSQL and rolls the deletion back, to be tried again."""
+    now = timezone.now()
+    live = Signup.objects.filter(person=user, status__in=LIVE_STATUSES).order_by("session_id")
+    for signup_id, session_id in live.values_list("pk", "session_id"):
+        session = _lock_session(session_id)
+        signup = Signup.objects.get(pk=signup_id)
+        held = signup.status in HOLDING_STATUSES
+        signup.status = SignupStatus.CANCELLED
+        signup.cancelled_at = now
+        signup.offer_expires_at = None
+        signup.save(update_fields=["status", "cancelled_at", "offer_expires_at"])
+        if held:
+            _release(session, now)
+    Signup.objects.filter(person=user).update(message="", thanks="")
+    HostApplication.objects.filter(person=user, status=HostApplicationStatus.PENDING).update(
+        status=HostApplicationStatus.WITHDRAWN, decided_at=now
+    )
+    HostApplication.objects.filter(person=user).update(message="", organisation="")
+    name = user.get_full_name()
+    for task in Task.objects.filter(host=user).select_related("municipality"):
+        task.host = None
+        if task.host_name == name:
+            task.host_name = task.municipality.name
+        task.save(update_fields=["host", "host_name"])

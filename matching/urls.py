@@ -1,0 +1,44 @@
+"""The board's pages. The names are a contract: notifications and e-mails link to them."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "matching"
+
+urlpatterns = [
+    # Finding tasks (everyone)
+    path("tasks/", views.task_list, name="task_list"),
+    path("tasks/calendar/", views.task_calendar, name="task_calendar"),
+    path("tasks/map/", views.task_map, name="task_map"),
+    path("tasks/<int:pk>/", views.task_detail, name="task_detail"),
+    # Signing up (residents)
+    path("sessions/<int:pk>/signup/", views.signup_new, name="signup_new"),
+    path("me/signups/", views.my_signups, name="my_signups"),
+    path("me/signups/<int:pk>/cancel/", views.signup_cancel, name="signup_cancel"),
+    path("me/signups/<int:pk>/confirm/", views.signup_confirm, name="signup_confirm"),
+    path("me/signups/<int:pk>/thanks/", views.signup_thanks, name="signup_thanks"),
+    path("me/signups/<int:pk>/calendar.ics", views.signup_ical, name="signup_ical"),
+    # Hosts (ヌシ) and staff: tasks they manage
+    path("host/", views.host_home, name="host_home"),
+    path("host/apply/", views.host_apply, name="host_apply"),
+    path("tasks/new/<str:code>/", views.task_new, name="task_new"),
+    path("tasks/<int:pk>/edit/", views.task_edit, name="task_edit"),
+    path("tasks/<int:pk>/sessions/", views.task_sessions, name="task_sessions"),
+    path("sessions/<int:pk>/edit/", views.session_edit, name="session_edit"),
+    path("sessions/<int:pk>/cancel/", views.session_cancel, name="session_cancel"),
+    path("tasks/<int:pk>/status/<str:action>/", views.task_transition, name="task_transition"),
+    path("tasks/<int:pk>/cancel/", views.task_cancel, name="task_cancel"),
+    path("tasks/<int:pk>/report/", views.task_report, name="task_report"),
+    path("tasks/<int:pk>/participants/", views.participants, name="participants"),
+    path("signups/<int:pk>/attendance/", views.attendance, name="attendance"),
+    path("signups/<int:pk>/decide/", views.signup_decide, name="signup_decide"),
+    # Municipality staff
+    path("staff/<str:code>/tasks/", views.staff_tasks, name="staff_tasks"),
+    path("staff/<str:code>/hosts/", views.host_applications, name="host_applications"),
+    path(
+        "staff/host-applications/<int:pk>/decide/",
+        views.host_application_decide,
+        name="host_application_decide",
+    ),
+]
