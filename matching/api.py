@@ -251,8 +251,8 @@ class TaskWriteSerializer(serializers.Serializer):
     participant_costs = _text(1000)
     weather_policy = _text(1000)
     signup_mode = serializers.ChoiceField(choices=SignupMode.choices, required=False)
-    signup_close_hours = serializers.IntegerField(required=False, min_value=0, max_value=24 * 60)
-    cancel_close_hours = serializers.IntegerField(required=False, min_value=0, max_value=24 * 60)
+    signup_close_hours = serializers.IntegerField(required=False, min_value=0, max_value=24 * 90)
+    cancel_close_hours = serializers.IntegerField(required=False, min_value=0, max_value=24 * 90)
     confirm_window_hours = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=24 * 14
     )
@@ -313,7 +313,7 @@ class ParticipantSerializer(serializers.Serializer):
 
     id = serializers.IntegerField()
     session = serializers.IntegerField(source="session_id")
-    name = serializers.CharField(source="person.get_full_name")
+    name = serializers.CharField(source="person.public_name")
     status = serializers.ChoiceField(choices=SignupStatus.choices)
     status_label = serializers.CharField(source="get_status_display")
     message = serializers.CharField()
@@ -343,7 +343,7 @@ class AttendanceSerializer(serializers.Serializer):
 
 class HostApplicationSerializer(serializers.ModelSerializer):
     municipality = MunicipalityBriefSerializer(read_only=True)
-    person_name = serializers.CharField(source="person.get_full_name", read_only=True)
+    person_name = serializers.CharField(source="person.public_name", read_only=True)
 
     class Meta:
         model = HostApplication
@@ -398,6 +398,8 @@ FILTER_PARAMETERS = [
 class TaskViewSet(viewsets.GenericViewSet):
     """Help tasks: public to find and read; hosts and staff write them."""
 
+    lookup_value_regex = r"[0-9]+"
+
     queryset = Task.objects.none()  # for the schema; the selectors decide
     serializer_class = TaskSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
@@ -426,8 +428,11 @@ class TaskViewSet(viewsets.GenericViewSet):
             status_ = params.get("status", "")
             if status_ and status_ not in TaskStatus.values:
                 raise ValidationError({"status": _("状態の指定が正しくありません。")})
+            code = params.get("municipality", "")
+            if code and not (len(code) == 6 and code.isdigit()):
+                raise ValidationError({"municipality": _("市区町村コードは6桁の数字です。")})
             qs = selectors.tasks_managed_by(
-                user=request.user, municipality_code=params.get("municipality", ""), status=status_
+                user=request.user, municipality_code=code, status=status_
             )
         else:
             form = TaskFilterForm(params, viewer=request.user)
@@ -567,6 +572,8 @@ def _form_errors(form) -> dict[str, list[str]]:
 class SessionViewSet(viewsets.GenericViewSet):
     """A task's sessions: read by everyone who may see the task; changed by its managers."""
 
+    lookup_value_regex = r"[0-9]+"
+
     queryset = Session.objects.none()
     serializer_class = SessionSerializer
     filter_backends: list = []
@@ -639,6 +646,8 @@ class SessionViewSet(viewsets.GenericViewSet):
 
 class SignupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The signed-in person's sign-ups; hosts decide and mark attendance on their tasks'."""
+
+    lookup_value_regex = r"[0-9]+"
 
     serializer_class = SignupSerializer
     queryset = Signup.objects.none()  # for the schema; get_queryset decides
@@ -744,6 +753,8 @@ class SignupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
 class HostApplicationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Applying to host (ヌシ) for a municipality; the person's own applications."""
+
+    lookup_value_regex = r"[0-9]+"
 
     serializer_class = HostApplicationSerializer
     queryset = HostApplication.objects.none()  # for the schema; get_queryset decides

@@ -328,8 +328,13 @@ class TaskForm(NormalisedInputMixin, forms.ModelForm):
             "signup_mode": forms.RadioSelect,
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, designated_locked: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if designated_locked:
+            self.fields["designated"].disabled = True
+            self.fields["designated"].help_text = _(
+                "公開後の担い手活動の指定は、自治体職員だけが変えられます。"
+            )
         megabytes = settings.MATCHING_PHOTO_MAX_BYTES // (1024 * 1024)
         self.fields["photo"].help_text = _(
             "JPEG・PNG・WebP、%(mb)dMB まで。撮影場所などの情報は取り除いて保存します。"

@@ -7,6 +7,7 @@ import datetime
 import math
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import (
     Count,
     DateTimeField,
@@ -85,6 +86,19 @@ def _distance_km(code: str):
     return Value(2 * distances.EARTH_RADIUS_KM) * ASin(Least(Value(1.0), Sqrt(h)))
 
 
+def _still_taking_signups(now: datetime.datetime):
+    """The start a session must have after ``now`` to take sign-ups: its task's deadline is
+    ``signup_close_hours`` before it. SQLite cannot multiply an interval, so the embedded
+    mode asks only that the session has not begun; the task's own ``signup_closes_at``
+    (its last session's deadline) still holds there."""
+    if connection.vendor != "postgresql":
+        return Value(now)
+    return ExpressionWrapper(
+        Value(now) + OuterRef("signup_close_hours") * Value(datetime.timedelta(hours=1)),
+        output_field=DateTimeField(),
+    )
+
+
 def public_tasks() -> QuerySet[Task]:
     return Task.objects.filter(status__in=PUBLIC_STATUSES)
 
@@ -123,12 +137,7 @@ def task_search(query: TaskQuery, *, now: datetime.datetime | None = None) -> Qu
                 Session.objects.filter(
                     task=OuterRef("pk"),
                     status=SessionStatus.SCHEDULED,
-                    # Still taking sign-ups: its deadline is hours before its own start.
-                    starts_at__gt=ExpressionWrapper(
-                        Value(now)
-                        + OuterRef("signup_close_hours") * Value(datetime.timedelta(hours=1)),
-                        output_field=DateTimeField(),
-                    ),
+                    starts_at__gt=_still_taking_signups(now),
                     taken__lt=F("capacity"),
                 )
             ),
@@ -141,7 +150,7 @@ def task_search(query: TaskQuery, *, now: datetime.datetime | None = None) -> Qu
             qs = qs.filter(municipality_id__in=codes, is_online=False)
         qs = qs.annotate(distance_km=_distance_km(query.near))
     if query.sort == Sort.NEW:
-        return qs.order_by(F("published_at").desc(nulls_last=True), "-id")
+        return qs.order_by("-published_at", "-id")  # public tasks all have it: the index
     if query.sort == Sort.DISTANCE and query.near:
         return qs.order_by(
             "is_online", F("distance_km").asc(nulls_last=True), F("starts_at").asc(), "id"

@@ -262,6 +262,8 @@ def _session_errors(starts_at, ends_at, capacity, now) -> dict[str, list[str]]:
         errors["starts_at"] = [_("開始日時を入力してください。")]
     elif starts_at <= now:
         errors["starts_at"] = [_("開始日時は未来の日時にしてください。")]
+    elif starts_at > now + datetime.timedelta(days=3 * 366):
+        errors["starts_at"] = [_("開始日時は3年以内にしてください。")]
     if ends_at is None:
         errors["ends_at"] = [_("終了日時を入力してください。")]
     elif starts_at is not None and ends_at <= starts_at:
@@ -340,8 +342,8 @@ def task_create(
         updated_at=now,
         **fields,
     )
-    if not task.host_name:
-        task.host_name = municipality.name if is_staff else actor.get_full_name()
+    if not task.host_name:  # the host's own name, never their e-mail address
+        task.host_name = municipality.name if is_staff else actor.public_name
     errors: dict[str, Any] = {}
     try:
         _clean_task(task)
@@ -402,6 +404,21 @@ def task_update(*, task: Task, actor: User, photo=None, **fields: Any) -> Task:
         task.refresh_from_db()
         raise ValidationError(errors)
     changed = [name for name in fields if before[name] != getattr(task, name)]
+    if (
+        "signup_mode" in changed
+        and Signup.objects.filter(session__task=task, status__in=LIVE_STATUSES).exists()
+    ):
+        task.refresh_from_db()
+        raise ValidationError({"signup_mode": _("申込がある間は、参加の決め方を変えられません。")})
+    if (
+        "designated" in changed
+        and task.status == TaskStatus.PUBLISHED
+        and not staff_scope(user=actor).manages_municipality(task.municipality_id)
+    ):
+        task.refresh_from_db()
+        raise ValidationError(
+            {"designated": _("公開後の担い手活動の指定は、自治体職員だけが変えられます。")}
+        )
     if photo is not None:
         changed.append("photo")
     if not changed:
@@ -683,10 +700,34 @@ def session_update(
         if errors:
             raise ValidationError(errors)
         moved = (new_start, new_end) != (session.starts_at, session.ends_at)
+        if moved:
+            holders = list(
+                Signup.objects.filter(session=session, status__in=HOLDING_STATUSES)
+                .order_by("person_id")
+                .values_list("pk", "person_id")
+            )
+            list(
+                User.objects.select_for_update()
+                .filter(pk__in=[person for _pk, person in holders])
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            probe = Session(starts_at=new_start, ends_at=new_end)
+            if any(_overlapping(person, probe, exclude_signup=pk) for pk, person in holders):
+                raise ValidationError(
+                    {
+                        "starts_at": _(
+                            "この日時に動かすと、参加が決まっている方の別の参加と重なります。"
+                        )
+                    }
+                )
         session.starts_at, session.ends_at, session.capacity = new_start, new_end, new_capacity
         session.save(update_fields=["starts_at", "ends_at", "capacity"])
         if moved:
             Signup.objects.filter(session=session).update(starts_at=new_start, ends_at=new_end)
+            Signup.objects.filter(
+                session=session, status=SignupStatus.OFFERED, offer_expires_at__gt=new_start
+            ).update(offer_expires_at=new_start)
             _task_dates_refresh(task.pk)
             notification_send(
                 recipients=Signup.objects.filter(
@@ -858,13 +899,20 @@ def _promote(session: Session, now: datetime.datetime) -> int:
         batch = list(
             Signup.objects.filter(
                 session=session, status=SignupStatus.WAITLISTED, pk__gt=last_id
-            ).order_by("pk")[:50]
+            ).order_by("pk")[:500]
         )
         if not batch:
             break
+        # All of the batch's people at once, in id order: two promotions locking the same
+        # people never wait on each other in a cycle.
+        list(
+            User.objects.select_for_update()
+            .filter(pk__in=[s.person_id for s in batch])
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         for signup in batch:
             last_id = signup.pk
-            _lock_person(signup.person_id)
             if _overlapping(signup.person_id, session) is not None:
                 continue
             signup.session = session
@@ -945,7 +993,7 @@ def signup_confirm(*, signup: Signup, actor: User) -> Signup:
         signup = Signup.objects.get(pk=signup.pk)
         if signup.status != SignupStatus.OFFERED:
             raise ValidationError(_("確定を待っている申込ではありません。"))
-        if signup.offer_expires_at <= now:
+        if signup.offer_expires_at <= now or signup.starts_at <= now:
             raise ValidationError(_("確認の期限を過ぎたため、この席は次の方に回りました。"))
         signup.status = SignupStatus.CONFIRMED
         signup.confirmed_at = now
@@ -1168,9 +1216,12 @@ def board_anonymise(*, user: User) -> None:
 
     Runs inside ``account_delete``, which holds the person's row: a session is locked after
     it here, against the usual order; a deadlock with a concurrent promotion of this very
-    person is detected by PostgreSQL and rolls the deletion back, to be tried again."""
+    person is detected by PostgreSQL and rolls the deletion back; the person tries again."""
     now = timezone.now()
-    live = Signup.objects.filter(person=user, status__in=LIVE_STATUSES).order_by("session_id")
+    # Sessions that have begun keep their record (attendance counts for the statistics).
+    live = Signup.objects.filter(person=user, status__in=LIVE_STATUSES, starts_at__gt=now).order_by(
+        "session_id"
+    )
     for signup_id, session_id in live.values_list("pk", "session_id"):
         session = _lock_session(session_id)
         signup = Signup.objects.get(pk=signup_id)
@@ -1186,7 +1237,7 @@ def board_anonymise(*, user: User) -> None:
         status=HostApplicationStatus.WITHDRAWN, decided_at=now
     )
     HostApplication.objects.filter(person=user).update(message="", organisation="")
-    name = user.get_full_name()
+    name = user.public_name
     for task in Task.objects.filter(host=user).select_related("municipality"):
         task.host = None
         if task.host_name == name:

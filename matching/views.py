@@ -756,7 +756,7 @@ def task_new(request, code: str):
                 return redirect("matching:task_detail", task.pk)
     else:
         form = forms.TaskForm(
-            initial={"host_name": municipality.name if is_staff else request.user.get_full_name()}
+            initial={"host_name": municipality.name if is_staff else request.user.public_name}
         )
         formset = forms.SessionFormSet(prefix="sessions")
     return render(
@@ -777,8 +777,14 @@ def task_new(request, code: str):
 def task_edit(request, pk: int):
     task = _managed_task(request, pk)
     editable = task.status in EDITABLE_STATUSES
+    # Once published, only the town's staff change whether it is a designated activity.
+    locked = task.status == TaskStatus.PUBLISHED and not staff_scope(
+        user=request.user
+    ).manages_municipality(task.municipality_id)
     if request.method == "POST" and editable:
-        form = forms.TaskForm(request.POST, request.FILES, instance=task)
+        form = forms.TaskForm(
+            request.POST, request.FILES, instance=task, designated_locked=locked
+        )
         if form.is_valid():
             try:
                 services.task_update(
@@ -793,7 +799,7 @@ def task_edit(request, pk: int):
                 messages.success(request, _("お手伝いの内容を保存しました。"))
                 return redirect("matching:task_detail", task.pk)
     else:
-        form = forms.TaskForm(instance=task)
+        form = forms.TaskForm(instance=task, designated_locked=locked)
     return render(
         request,
         "matching/task_form.html",
@@ -1065,7 +1071,10 @@ def attendance(request, pk: int):
         messages.success(
             request,
             _("%(name)s さんの出欠を「%(attendance)s」にしました。")
-            % {"name": signup.person.get_full_name(), "attendance": Attendance(value).label},
+            % {
+                "name": (signup.person.public_name or _("（名前の登録なし）")),
+                "attendance": Attendance(value).label,
+            },
         )
     return redirect(_participants_url(signup))
 
@@ -1083,7 +1092,7 @@ def signup_decide(request, pk: int):
     except ValidationError as error:
         _refused(request, error)
     else:
-        name = signup.person.get_full_name()
+        name = signup.person.public_name or _("（名前の登録なし）")
         if decision == "accept":
             messages.success(request, _("%(name)s さんの参加を承認しました。") % {"name": name})
         else:
@@ -1175,7 +1184,7 @@ def host_application_decide(request, pk: int):
         except ValidationError as error:
             _put_errors(error, form)
         else:
-            name = application.person.get_full_name()
+            name = application.person.public_name or _("（名前の登録なし）")
             if form.approve:
                 done = _("%(name)s さんをヌシとして承認しました。") % {"name": name}
             else:

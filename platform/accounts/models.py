@@ -71,6 +71,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         # Japanese order: 姓 then 名.
         return f"{self.family_name} {self.given_name}".strip() or self.email
 
+    @property
+    def public_name(self) -> str:
+        """姓 名 as the person gave them, or "": never the e-mail address, which is what
+        ``get_full_name`` falls back to and what others must not see."""
+        return f"{self.family_name} {self.given_name}".strip()
+
     def get_short_name(self) -> str:
         return self.given_name or self.email
 

@@ -36,6 +36,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     serializer_class = NotificationSerializer
     pagination_class = Pagination
+    lookup_value_regex = r"[0-9]+"
     queryset = Notification.objects.none()  # for the schema; get_queryset decides
 
     def get_queryset(self):
