@@ -131,10 +131,6 @@ class TaskFilterForm(NormalisedInputMixin, forms.Form):
         )
 
 
-def default_near_km() -> int:
-    return settings.MATCHING_NEAR_KM
-
-
 # --- Signing up --------------------------------------------------------------------------
 
 

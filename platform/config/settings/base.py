@@ -174,8 +174,6 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 
 # --- The board --------------------------------------------------------------------------
 MATCHING_PHOTO_MAX_BYTES = env.int("MATCHING_PHOTO_MAX_BYTES", default=5 * 1024 * 1024)
-# "Near me" on the board, in kilometres, when the person does not choose.
-MATCHING_NEAR_KM = env.int("MATCHING_NEAR_KM", default=50)
 
 # --- E-mail -----------------------------------------------------------------------------
 # EMAIL_URL as smtp+tls://user:password@host:587, consolemail:// or filemail:///absolute/path.
@@ -204,6 +202,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "collected-static"
 MEDIA_URL = "media/"
 MEDIA_ROOT = VAR_DIR / "media"
+# Public uploads (task photos): the site serves them itself in the embedded mode; in
+# production the proxy serves MEDIA_ROOT at /media/.
+SERVE_MEDIA = env.bool("FURUSATO_SERVE_MEDIA", default=not env.str("DATABASE_URL", default=""))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

@@ -21,6 +21,7 @@ for _name in REQUIRED:
     env.str(_name)
 
 DEBUG = False
+SERVE_MEDIA = False  # the proxy serves /media/
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DEMO_CONTENT_ALLOWED = False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"
