@@ -114,6 +114,16 @@ def host_apply(
             audit_record(
                 actor=person, action="host.apply", target=application, municipality=municipality
             )
+            notification_send(
+                recipients=_staff_of(municipality.code),
+                kind="host_applied",
+                key=f"host_application:{application.pk}:applied",
+                context={
+                    "municipality": municipality.name,
+                    "organisation": application.organisation,
+                },
+                url=reverse("matching:host_applications", args=[municipality.code]),
+            )
     except IntegrityError as exc:
         raise Conflict(
             {
@@ -122,6 +132,16 @@ def host_apply(
             }
         ) from exc
     return application
+
+
+def _staff_of(municipality_code: str) -> list[int]:
+    """The ids of the municipality's staff, who review what its hosts send."""
+    return list(
+        User.objects.filter(
+            memberships__municipality_id=municipality_code,
+            memberships__role__in=[Role.MUNICIPALITY_ADMIN, Role.MUNICIPALITY_EDITOR],
+        ).values_list("pk", flat=True)
+    )
 
 
 def _check_staff(actor: User, municipality: Municipality) -> None:
@@ -466,12 +486,8 @@ def task_submit(*, task: Task, actor: User) -> Task:
         task.submitted_at = timezone.now()
         task.save(update_fields=["status", "submitted_at"])
         audit_record(actor=actor, action="task.submit", target=task, municipality=task.municipality)
-        staff = User.objects.filter(
-            memberships__municipality=task.municipality,
-            memberships__role__in=[Role.MUNICIPALITY_ADMIN, Role.MUNICIPALITY_EDITOR],
-        ).values_list("pk", flat=True)
         notification_send(
-            recipients=staff,
+            recipients=_staff_of(task.municipality_id),
             kind="task_submitted",
             key=f"task:{task.pk}:submitted:{task.submitted_at.isoformat()}",
             context=_task_context(task, host=task.host_name),

@@ -782,9 +782,7 @@ def task_edit(request, pk: int):
         user=request.user
     ).manages_municipality(task.municipality_id)
     if request.method == "POST" and editable:
-        form = forms.TaskForm(
-            request.POST, request.FILES, instance=task, designated_locked=locked
-        )
+        form = forms.TaskForm(request.POST, request.FILES, instance=task, designated_locked=locked)
         if form.is_valid():
             try:
                 services.task_update(

@@ -133,3 +133,22 @@ def test_ids_that_are_not_numbers_are_not_found(method, path):
 def test_a_managed_list_refuses_a_municipality_code_that_is_not_one():
     staff = User.objects.get(pk=staff_of().pk)
     error_of(api_as(staff).get("/api/tasks/?managed=true&municipality=%00"), 400)
+
+
+def test_the_towns_staff_hear_of_a_host_application_once():
+    from notifications.models import Notification
+    from places.models import Municipality
+
+    staff, other_town = staff_of(CHIZU), staff_of("325252")
+    application = services.host_apply(
+        person=resident(),
+        municipality=Municipality.objects.get(code=CHIZU),
+        organisation="智頭の森の会",
+        message="間伐材の搬出を手伝ってほしい",
+    )
+    inbox = Notification.objects.filter(kind="host_applied")
+    assert list(inbox.values_list("recipient_id", flat=True)) == [staff.pk]
+    assert "智頭の森の会" in inbox.get().body
+    assert inbox.get().url.endswith(f"/staff/{CHIZU}/hosts/")
+    assert not Notification.objects.filter(recipient=other_town).exists()
+    assert application.status == "pending"
