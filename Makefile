@@ -37,6 +37,7 @@ data: migrate
 demo: data
 	$(MANAGE) load_demo_accounts
 	$(MANAGE) load_demo_registry
+	$(MANAGE) load_demo_board
 
 static: install
 	$(MANAGE) collectstatic --noinput -v0

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
             model_name="task",
             index=models.Index(
                 condition=models.Q(("status", "published")),
-                fields=["starts_at", "id", "ends_at", "signup_closes_at"],
+                fields=["starts_at", "id", "ends_at", "signup_closes_at", "signup_close_hours"],
                 name="matching_task_live_idx",
             ),
         ),
