@@ -300,6 +300,9 @@ class SignupSerializer(serializers.Serializer):
     ical = serializers.SerializerMethodField()
 
     def get_waitlist_position(self, signup) -> int | None:
+        positions = self.context.get("waitlist_positions")  # a list's, in one query
+        if positions is not None:
+            return positions.get(signup.pk)
         return selectors.waitlist_position(signup)
 
     def get_ical(self, signup) -> str | None:
@@ -669,7 +672,9 @@ class SignupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         parameters=[OpenApiParameter("status", OpenApiTypes.STR, enum=SignupStatus.values)],
     )
     def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+        page = self.paginate_queryset(self.get_queryset())
+        context = {"waitlist_positions": selectors.waitlist_positions(page)}
+        return self.get_paginated_response(SignupSerializer(page, many=True, context=context).data)
 
     def _own(self):
         return selectors.signup_get(user=self.request.user, pk=self.kwargs["pk"])

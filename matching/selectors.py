@@ -278,15 +278,8 @@ def signup_managed_get(*, user, pk: int) -> Signup:
 
 
 def waitlist_position(signup: Signup) -> int | None:
-    """1 for the next person to be promoted."""
-    if signup.status != SignupStatus.WAITLISTED:
-        return None
-    return (
-        Signup.objects.filter(
-            session_id=signup.session_id, status=SignupStatus.WAITLISTED, pk__lt=signup.pk
-        ).count()
-        + 1
-    )
+    """1 for the next person to be promoted; ``None`` when not on a waiting list."""
+    return waitlist_positions([signup]).get(signup.pk)
 
 
 def live_signups_of(*, user, task: Task) -> dict[int, Signup]:

@@ -152,3 +152,30 @@ def test_the_towns_staff_hear_of_a_host_application_once():
     assert inbox.get().url.endswith(f"/staff/{CHIZU}/hosts/")
     assert not Notification.objects.filter(recipient=other_town).exists()
     assert application.status == "pending"
+
+
+def test_the_sign_up_list_gives_waiting_positions_in_a_fixed_number_of_queries():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    person = resident()
+
+    def wait_in_a_full_session():
+        task = published_task(capacity=1)
+        services.signup_create(session=task.sessions.get(), person=resident())
+        services.signup_create(session=task.sessions.get(), person=person)
+
+    def listed():
+        with CaptureQueriesContext(connection) as queries:
+            response = api_as(User.objects.get(pk=person.pk)).get("/api/signups/")
+        assert response.status_code == 200
+        return len(queries), [row["waitlist_position"] for row in response.json()["results"]]
+
+    wait_in_a_full_session()
+    one_count, positions = listed()
+    assert positions == [1]
+    for _ in range(3):
+        wait_in_a_full_session()
+    four_count, positions = listed()
+    assert positions == [1, 1, 1, 1]
+    assert four_count == one_count
