@@ -3,7 +3,7 @@ which check power, keep capacity and tell participants."""
 
 from django.contrib import admin
 
-from registry.admin import ReadOnlyAdmin
+from accounts.admin import ReadOnlyAdmin
 
 from .models import HostApplication, Session, Signup, Task
 

@@ -54,7 +54,11 @@ class Conflict(ValidationError):
 
 
 def _lock_session(session_id: int) -> Session:
-    return Session.objects.select_for_update(of=("self",)).select_related("task").get(pk=session_id)
+    return (
+        Session.objects.select_for_update(of=("self",))
+        .select_related("task__municipality")
+        .get(pk=session_id)
+    )
 
 
 def _lock_person(person_id: int) -> None:

@@ -16,7 +16,6 @@ from collections import defaultdict
 
 from django import forms as django_forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -25,15 +24,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST
 
 from accounts.selectors import staff_scope
+from config.pages import get_only, get_or_post, personal, put_errors, safe_next
 from places.models import Municipality
-from places.selectors import municipality_search, prefecture_list
-from registry.forms import MunicipalitySearchForm, municipality_by_code, nfkc
+from places.selectors import prefecture_list
+from registry.forms import municipality_by_code, municipality_picker, nfkc
 from registry.selectors import managed_municipality, managed_object
 from registry.services import profile_of
 from registry.templatetags.registry_tags import jdatetime
@@ -56,30 +54,6 @@ STAFF_TASKS_PER_PAGE = 30
 PAST_SIGNUPS_PER_PAGE = 20
 HOST_TASKS_LIMIT = 200
 CALENDAR_LIMIT = 500
-PICKER_LIMIT = 20
-
-get_only = require_http_methods(["GET"])
-get_or_post = require_http_methods(["GET", "POST"])
-
-
-def personal(view):
-    """A page of the signed-in person (their own data or what they manage): never cached."""
-    return login_required(never_cache(view))
-
-
-def _put_errors(error: ValidationError, *forms_, aliases: dict[str, str] | None = None) -> None:
-    """Show a service's refusal on the form that has the field (else at the top of the first)."""
-    aliases = aliases or {}
-    if not hasattr(error, "error_dict"):
-        forms_[0].add_error(None, error)
-        return
-    for name, errors in error.error_dict.items():
-        name = aliases.get(name, name)
-        target = next((form for form in forms_ if name in form.fields), None)
-        if target is None:
-            forms_[0].add_error(None, errors)
-        else:
-            target.add_error(name, errors)
 
 
 def _take_errors(error: ValidationError, name: str) -> tuple[list[str], ValidationError | None]:
@@ -94,15 +68,6 @@ def _take_errors(error: ValidationError, name: str) -> tuple[list[str], Validati
 def _refused(request, error: ValidationError) -> None:
     """A refusal of a button (no form to show it on) becomes a message."""
     messages.error(request, " ".join(error.messages))
-
-
-def _safe_next(request, fallback: str) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return fallback
 
 
 def _task_url(task) -> str:
@@ -474,7 +439,7 @@ def signup_new(request, pk: int):
                     session=session, person=request.user, message=form.cleaned_data["message"]
                 )
             except ValidationError as error:
-                _put_errors(error, form)
+                put_errors(error, form)
             else:
                 messages.success(request, _signup_done_message(signup))
                 return redirect("matching:my_signups")
@@ -584,7 +549,7 @@ def signup_thanks(request, pk: int):
                     signup=signup, actor=request.user, message=form.cleaned_data["message"]
                 )
             except ValidationError as error:
-                _put_errors(error, form)
+                put_errors(error, form)
             else:
                 messages.success(request, _("ヌシにありがとうメッセージを送りました。"))
                 return redirect("matching:my_signups")
@@ -670,7 +635,7 @@ def host_apply(request):
                     message=data["message"],
                 )
             except ValidationError as error:
-                _put_errors(error, form)
+                put_errors(error, form)
             else:
                 messages.success(
                     request,
@@ -690,12 +655,7 @@ def host_apply(request):
                 chosen = municipality_by_code(code)
             except ValidationError as error:
                 choice_error = error.messages[0]
-    search = MunicipalitySearchForm(request.GET if "q" in request.GET else None)
-    matches = None
-    if search.is_bound and search.is_valid() and search.cleaned_data["q"]:
-        matches = list(
-            municipality_search(query=search.cleaned_data["q"], prefecture_code="")[:PICKER_LIMIT]
-        )
+    search, matches = municipality_picker(request)
     return render(
         request,
         "matching/host_apply.html",
@@ -743,7 +703,7 @@ def task_new(request, code: str):
             except ValidationError as error:
                 session_errors, rest = _take_errors(error, "sessions")
                 if rest is not None:
-                    _put_errors(rest, form)
+                    put_errors(rest, form)
             else:
                 if is_staff:
                     done = _("下書きを保存しました。内容を確かめて「公開する」を押してください。")
@@ -792,7 +752,7 @@ def task_edit(request, pk: int):
                     **form.task_fields(),
                 )
             except ValidationError as error:
-                _put_errors(error, form)
+                put_errors(error, form)
             else:
                 messages.success(request, _("お手伝いの内容を保存しました。"))
                 return redirect("matching:task_detail", task.pk)
@@ -815,7 +775,7 @@ def task_sessions(request, pk: int):
             try:
                 services.session_add(task=task, actor=request.user, **form.session())
             except ValidationError as error:
-                _put_errors(error, form, aliases=forms.SessionForm.aliases)
+                put_errors(error, form, aliases=forms.SessionForm.aliases)
             else:
                 messages.success(request, _("開催回を追加しました。"))
                 return redirect("matching:task_sessions", task.pk)
@@ -853,7 +813,7 @@ def session_edit(request, pk: int):
             try:
                 services.session_update(session=session, actor=request.user, **form.session())
             except ValidationError as error:
-                _put_errors(error, form, aliases=forms.SessionForm.aliases)
+                put_errors(error, form, aliases=forms.SessionForm.aliases)
             else:
                 messages.success(
                     request,
@@ -882,7 +842,7 @@ def session_cancel(request, pk: int):
                     session=session, actor=request.user, reason=form.cleaned_data["reason"]
                 )
             except ValidationError as error:
-                _put_errors(error, form)
+                put_errors(error, form)
             else:
                 messages.success(
                     request, _("開催回を中止しました。申し込んだ人にお知らせしました。")
@@ -935,21 +895,21 @@ def task_transition(request, pk: int, action: str):
         _refused(request, error)
     else:
         messages.success(request, _transition_done(action))
-    return redirect(_safe_next(request, _task_url(task)))
+    return redirect(safe_next(request, _task_url(task)))
 
 
 def _task_return(request, task):
     """Staff send a task in review back to its host, saying what to change."""
     if not staff_scope(user=request.user).manages_municipality(task.municipality_id):
         raise PermissionDenied(_("この市区町村の職員だけができる操作です。"))
-    next_url = _safe_next(request, reverse("matching:staff_tasks", args=[task.municipality_id]))
+    next_url = safe_next(request, reverse("matching:staff_tasks", args=[task.municipality_id]))
     if request.method == "POST":
         form = forms.ReturnForm(request.POST, auto_id=f"return-{task.pk}-%s")
         if form.is_valid():
             try:
                 services.task_return(task=task, actor=request.user, note=form.cleaned_data["note"])
             except ValidationError as error:
-                _put_errors(error, form)
+                put_errors(error, form)
             else:
                 messages.success(request, _("お手伝いをヌシに差し戻しました。"))
                 return redirect(next_url)
@@ -972,7 +932,7 @@ def task_cancel(request, pk: int):
                     task=task, actor=request.user, reason=form.cleaned_data["reason"]
                 )
             except ValidationError as error:
-                _put_errors(error, form)
+                put_errors(error, form)
             else:
                 messages.success(
                     request, _("お手伝いを中止しました。申し込んだ人全員にお知らせしました。")
@@ -1007,7 +967,7 @@ def task_report(request, pk: int):
                 )
             except ValidationError as error:
                 task.refresh_from_db()
-                _put_errors(error, form)
+                put_errors(error, form)
             else:
                 messages.success(request, _("活動レポートを公開しました。"))
                 return redirect(_task_url(task) + "#report")
@@ -1180,7 +1140,7 @@ def host_application_decide(request, pk: int):
                 note=form.cleaned_data["note"],
             )
         except ValidationError as error:
-            _put_errors(error, form)
+            put_errors(error, form)
         else:
             name = application.person.public_name or _("（名前の登録なし）")
             if form.approve:

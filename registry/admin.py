@@ -3,6 +3,8 @@ power and record history; here registrations are read-only."""
 
 from django.contrib import admin
 
+from accounts.admin import ReadOnlyAdmin
+
 from .models import (
     Activity,
     Perk,
@@ -11,25 +13,6 @@ from .models import (
     Profile,
     Registration,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Personal data: operators with full rights only (staff read it through audited pages)."""
-
-    def has_module_permission(self, request) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Registration)

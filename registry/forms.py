@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from places.kana import to_katakana
 from places.models import Municipality
+from places.selectors import municipality_search
 
 from . import flags
 from .models import (
@@ -212,6 +213,21 @@ class MunicipalitySearchForm(NormalisedInputMixin, forms.Form):
         help_text=_("例：飛騨、ちづ、ｱﾏﾁｮｳ、325252"),
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
+
+
+PICKER_LIMIT = 20
+
+
+def municipality_picker(request) -> tuple[MunicipalitySearchForm, list | None]:
+    """The search that helps a person pick a municipality on a form: the search form from
+    ``?q=`` and its first matches (``None`` when nothing was searched)."""
+    search = MunicipalitySearchForm(request.GET if "q" in request.GET else None)
+    matches = None
+    if search.is_bound and search.is_valid() and search.cleaned_data["q"]:
+        matches = list(
+            municipality_search(query=search.cleaned_data["q"], prefecture_code="")[:PICKER_LIMIT]
+        )
+    return search, matches
 
 
 # --- Registrations -----------------------------------------------------------------------

@@ -19,16 +19,15 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST
 
 from accounts import services as account_services
 from accounts.selectors import staff_scope
+from config.pages import get_only, get_or_post, personal, put_errors, safe_next
 from places.models import Municipality
-from places.selectors import municipality_search
 
 from . import cards, flags, forms, selectors, services
 from .exports import csv_response, personal_data_response
@@ -51,50 +50,7 @@ from .models import (
     may_be_minor,
 )
 
-PICKER_LIMIT = 20
 REGISTRANTS_PER_PAGE = 50
-
-get_only = require_http_methods(["GET"])
-get_or_post = require_http_methods(["GET", "POST"])
-
-
-def personal(view):
-    """A page of the signed-in person's own data: login required, never cached."""
-    return login_required(never_cache(view))
-
-
-def _put_errors(error: ValidationError, *forms_, aliases: dict[str, str] | None = None) -> None:
-    """Show a service's refusal on the form that has the field (else at the top of the first)."""
-    aliases = aliases or {}
-    if not hasattr(error, "error_dict"):
-        forms_[0].add_error(None, error)
-        return
-    for name, errors in error.error_dict.items():
-        name = aliases.get(name, name)
-        target = next((form for form in forms_ if name in form.fields), None)
-        if target is None:
-            forms_[0].add_error(None, errors)
-        else:
-            target.add_error(name, errors)
-
-
-def _safe_next(request, fallback: str) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return fallback
-
-
-def _search_municipalities(request) -> tuple[forms.MunicipalitySearchForm, list | None]:
-    search = forms.MunicipalitySearchForm(request.GET if "q" in request.GET else None)
-    matches = None
-    if search.is_bound and search.is_valid() and search.cleaned_data["q"]:
-        matches = list(
-            municipality_search(query=search.cleaned_data["q"], prefecture_code="")[:PICKER_LIMIT]
-        )
-    return search, matches
 
 
 # --- The person's page and profile -------------------------------------------------------
@@ -156,7 +112,7 @@ def my_page(request):
 def profile_edit(request):
     user = request.user
     profile = services.profile_of(user)
-    next_url = _safe_next(request, reverse("registry:my_page"))
+    next_url = safe_next(request, reverse("registry:my_page"))
     if request.method == "POST":
         names_form = forms.NamesForm(request.POST)
         profile_form = forms.ProfileForm(request.POST)
@@ -167,7 +123,7 @@ def profile_edit(request):
                     services.profile_update(user=user, **profile_form.profile_fields())
             except ValidationError as error:
                 user.refresh_from_db()
-                _put_errors(error, profile_form, names_form, aliases={"home_municipality": "home"})
+                put_errors(error, profile_form, names_form, aliases={"home_municipality": "home"})
             else:
                 messages.success(request, _("プロフィールを保存しました。"))
                 return redirect(next_url)
@@ -188,7 +144,7 @@ def profile_edit(request):
                 "languages": profile.languages,
             }
         )
-    search, matches = _search_municipalities(request)
+    search, matches = forms.municipality_picker(request)
     return render(
         request,
         "registry/profile_edit.html",
@@ -238,7 +194,7 @@ def registration_new(request):
                     guardian_consent=bool(data.get("guardian_consent")),
                 )
             except ValidationError as error:
-                _put_errors(error, form)
+                put_errors(error, form)
             else:
                 messages.success(
                     request,
@@ -258,7 +214,7 @@ def registration_new(request):
                 chosen = forms.municipality_by_code(code)
             except ValidationError as error:
                 choice_error = error.messages[0]
-    search, matches = _search_municipalities(request)
+    search, matches = forms.municipality_picker(request)
     registered_codes = set(
         selectors.registrations_of(person=person).values_list("municipality_id", flat=True)
     )
@@ -361,7 +317,7 @@ def consent(request, pk: int):
         try:
             services.consent_change(registration=registration, actor=request.user, **form.consent())
         except ValidationError as error:
-            _put_errors(error, form)
+            put_errors(error, form)
         else:
             messages.success(request, _("同意の内容を変更しました。変更は履歴に残ります。"))
             return redirect(reverse("registry:registration_detail", args=[pk]) + "#consent")
@@ -394,7 +350,7 @@ def premium_apply(request, pk: int):
                     registration=registration, message=form.cleaned_data["message"]
                 )
             except ValidationError as error:
-                _put_errors(error, form)
+                put_errors(error, form)
             else:
                 messages.success(
                     request,
@@ -452,7 +408,7 @@ def activity_new(request, pk: int):
                     note=data["note"],
                 )
             except ValidationError as error:
-                _put_errors(error, form)
+                put_errors(error, form)
             else:
                 messages.success(
                     request,
@@ -781,7 +737,7 @@ def premium_decide(request, pk: int):
                 note=form.cleaned_data["note"],
             )
         except ValidationError as error:
-            _put_errors(error, form)
+            put_errors(error, form)
         else:
             messages.success(
                 request,
@@ -836,7 +792,7 @@ def activity_review(request, pk: int):
                 note=form.cleaned_data["note"],
             )
         except ValidationError as error:
-            _put_errors(error, form)
+            put_errors(error, form)
         else:
             messages.success(
                 request,
@@ -890,7 +846,7 @@ def perks(request, code: str):
             try:
                 services.perk_save(perk=perk, actor=request.user)
             except ValidationError as error:
-                _put_errors(error, form)
+                put_errors(error, form)
             else:
                 messages.success(request, _("特典「%(title)s」を追加しました。") % {"title": perk})
                 return redirect("registry:perks", code)
@@ -927,7 +883,7 @@ def perk_edit(request, pk: int):
             try:
                 services.perk_save(perk=form.save(commit=False), actor=request.user)
             except ValidationError as error:
-                _put_errors(error, form)
+                put_errors(error, form)
             else:
                 messages.success(request, _("特典を保存しました。"))
                 return redirect("registry:perks", perk.municipality_id)
