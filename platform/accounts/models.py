@@ -31,6 +31,13 @@ class UserManager(BaseUserManager):
         return self._create_user(email, password, **extra)
 
 
+class Language(models.TextChoices):
+    """The site's languages (``settings.LANGUAGES``), for what is sent to a person."""
+
+    JA = "ja", "日本語"
+    EN = "en", "English"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A person with an account. Every account is a resident; other roles are memberships."""
 
@@ -46,6 +53,14 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text=_("運営者用の Django 管理サイトに入れるかどうか。"),
     )
     date_joined = models.DateTimeField(_("登録日時"), default=timezone.now)
+    # The language of what is sent to the person (e-mail); pages follow the browser's.
+    language = models.CharField(
+        _("お知らせの言語"),
+        max_length=8,
+        choices=Language.choices,
+        default=Language.JA,
+        db_default=Language.JA,
+    )
     # Set when the person deleted their account: the row stays, emptied of personal data,
     # so that anonymised registrations still count as one person (実人数).
     deleted_at = models.DateTimeField(_("退会日時"), null=True, blank=True, editable=False)
