@@ -1,6 +1,6 @@
 # The two commands of the README:
-#   make run   set everything up on the embedded default (SQLite, tasks in-process,
-#              e-mail to var/mail/) and serve http://127.0.0.1:8000/
+#   make run   set everything up on the embedded default (SQLite, tasks and periodic jobs
+#              in-process, e-mail to var/mail/) and serve http://127.0.0.1:8000/
 #   make test  install and run the test suite (needs PostgreSQL and Redis; see README)
 
 PYTHON ?= python3.11
@@ -11,9 +11,12 @@ MANAGE := $(BIN)/python manage.py
 
 .PHONY: run setup install messages migrate data demo static browser test lint worker beat flower clean
 
+# Links in e-mail point at the site as served here (unless SITE_URL is set).
+export SITE_URL ?= http://127.0.0.1:$(PORT)
+
 run: setup
-	@echo "Furusato: http://127.0.0.1:$(PORT)/  (demo accounts in README.md; e-mail in var/mail/)"
-	$(MANAGE) runserver 127.0.0.1:$(PORT) --noreload
+	@echo "Furusato: http://127.0.0.1:$(PORT)/  (demo accounts in README.md; e-mail in $${FURUSATO_VAR_DIR:-var}/mail/)"
+	$(MANAGE) run_periodic_jobs & $(MANAGE) runserver 127.0.0.1:$(PORT) --noreload
 
 setup: install messages migrate data demo static
 

@@ -21,18 +21,20 @@ from rest_framework.response import Response
 from rest_framework.utils import html
 from rest_framework.views import APIView
 
+from config.api import Pagination
 from registry.api import (
     FlagsField,
     MunicipalityBriefSerializer,
     MunicipalityCodeField,
     NormalisedCharField,
 )
-from registry.models import Category, Skill
+from registry.models import Category, Profile, Skill
 from registry.selectors import managed_municipality, managed_object
 
 from . import selectors, services
 from .forms import TaskFilterForm
 from .ical import ical_response
+from .matcher import reason_codes, reason_texts
 from .models import (
     Attendance,
     HostApplication,
@@ -272,6 +274,11 @@ class TaskUpdateSerializer(TaskWriteSerializer):
 
 class NoteSerializer(serializers.Serializer):
     note = NormalisedCharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class WatchSerializer(serializers.Serializer):
+    task = serializers.IntegerField()
+    watching = serializers.BooleanField()
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -525,6 +532,20 @@ class TaskViewSet(viewsets.GenericViewSet):
         return self._transition(services.task_cancel, reason=serializer.validated_data["reason"])
 
     @extend_schema(
+        summary="空きが出たら知らせてもらう（見守る）／やめる",
+        request=None,
+        responses={200: WatchSerializer, 204: None},
+    )
+    @action(detail=True, methods=["post", "delete"])
+    def watch(self, request, pk=None):
+        task = self._task()
+        if request.method == "DELETE":
+            services.task_unwatch(task=task, person=request.user)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        services.task_watch(task=task, person=request.user)
+        return Response({"task": task.pk, "watching": True})
+
+    @extend_schema(
         summary="活動レポートを公開する",
         request={"application/json": ReportSerializer, "multipart/form-data": ReportSerializer},
         responses=TaskSerializer,
@@ -567,6 +588,47 @@ def _form_errors(form) -> dict[str, list[str]]:
     if "__all__" in errors:
         errors["non_field_errors"] = errors.pop("__all__")
     return errors
+
+
+# --- Recommendations ---------------------------------------------------------------------
+
+
+class RecommendationSerializer(serializers.Serializer):
+    task = TaskBriefSerializer()
+    score = serializers.FloatField()
+    distance_km = serializers.FloatField(allow_null=True)
+    reasons = serializers.ListField(child=serializers.CharField())
+    reason_codes = serializers.ListField(child=serializers.JSONField())
+
+
+class RecommendationsView(APIView):
+    """Tasks that suit the signed-in person, best first, with the reasons (the matcher's
+    scorer; refreshed when their profile, registrations or the tasks change)."""
+
+    @extend_schema(summary="あなたへのおすすめ", responses=RecommendationSerializer(many=True))
+    def get(self, request):
+        paginator = Pagination()
+        page = paginator.paginate_queryset(
+            selectors.recommendations_of(user=request.user), request, view=self
+        )
+        profile = Profile.objects.filter(user=request.user).first()
+        rows = []
+        for match in page:
+            codes = reason_codes(match, match.task, profile)
+            rows.append(
+                {
+                    "task": match.task,
+                    "score": round(match.score, 1),
+                    "distance_km": (
+                        None if match.distance_km is None else round(match.distance_km, 1)
+                    ),
+                    "reasons": reason_texts(codes),
+                    "reason_codes": codes,
+                }
+            )
+        return paginator.get_paginated_response(
+            RecommendationSerializer(rows, many=True, context={"request": request}).data
+        )
 
 
 # --- Sessions ----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ Lock order, everywhere: a session's row, then a person's row. Never the other wa
 from __future__ import annotations
 
 import datetime
+import enum
 
 from django.conf import settings
 from django.db import models
@@ -217,6 +218,15 @@ class Task(models.Model):
     signup_closes_at = models.DateTimeField(null=True, blank=True, editable=False)
     # NFKC, hiragana folded to katakana: what free-text search looks in (trigram index).
     search_text = models.TextField(blank=True, editable=False)
+    # The days (registry.AvailableDays bits) and months (registry.Month bits) of its
+    # scheduled sessions, kept by the services: matched against people's availability.
+    session_days = models.PositiveSmallIntegerField(default=0, editable=False)
+    session_months = models.PositiveSmallIntegerField(default=0, editable=False)
+    # The matcher's work, in the database (beat's sweep finds it if no broker took it):
+    # set when the task is published or changed, cleared when its matches are stored.
+    match_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # How wide the matcher casts its net: 1 when published, 2 once a session is understaffed.
+    match_wave = models.PositiveSmallIntegerField(default=1, editable=False)
 
     # 活動レポート, published by the host after the event.
     report = models.TextField(_("活動レポート"), max_length=5000, blank=True)
@@ -272,6 +282,11 @@ class Task(models.Model):
                 condition=Q(status="published"),
                 name="matching_task_live_idx",
             ),
+            models.Index(
+                fields=["match_requested_at"],
+                condition=Q(match_requested_at__isnull=False),
+                name="matching_task_match_due_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -313,6 +328,8 @@ class Session(models.Model):
     status = models.CharField(
         _("状態"), max_length=16, choices=SessionStatus.choices, default=SessionStatus.SCHEDULED
     )
+    # When its host and staff were told it is not filled, days before (once per session).
+    understaffed_alerted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("開催回")
@@ -409,6 +426,7 @@ class Signup(models.Model):
     attendance_marked_at = models.DateTimeField(_("出欠の記録日時"), null=True, blank=True)
     thanks = models.TextField(_("ありがとうメッセージ"), max_length=1000, blank=True)
     thanks_at = models.DateTimeField(_("メッセージの日時"), null=True, blank=True)
+    reminded_at = models.DateTimeField(_("リマインダーの日時"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("申込")
@@ -439,6 +457,12 @@ class Signup(models.Model):
                 condition=Q(status="offered"),
                 name="matching_signup_offer_idx",
             ),
+            # Reminders still to send, by when they fall due.
+            models.Index(
+                fields=["starts_at"],
+                condition=Q(status="confirmed", reminded_at__isnull=True),
+                name="matching_signup_remind_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -447,3 +471,73 @@ class Signup(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
+
+
+# --- The matcher -------------------------------------------------------------------------
+
+
+class Reason(enum.IntFlag):
+    """Why a task suits a person; a match stores the set as one integer."""
+
+    REGISTERED = 1  # registered with the task's municipality (the strongest signal)
+    PREFECTURE_REGISTERED = 2  # registered with another town of its prefecture
+    SAME_PREFECTURE = 4  # lives in its prefecture
+    NEIGHBOUR_PREFECTURE = 8  # lives in a neighbouring prefecture
+    NEAR = 16  # lives within the matcher's radius of it
+    INTEREST = 32  # its category is among the person's interests
+    SKILL = 64  # the person has a skill it asks for
+    DAYS = 128  # it falls on days the person is free (weekdays / weekends)
+    MONTH = 256  # it falls in a month the person is free
+    RETURNING = 512  # the person took part in this town before
+
+
+class Match(models.Model):
+    """A task that suits a person, with its score and reasons: written by the matcher,
+    read as the person's recommendations, and the list the matcher tells people from."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="matches")
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="matches"
+    )
+    score = models.FloatField(_("適合度"))
+    reasons = models.PositiveIntegerField(_("理由"))
+    distance_km = models.FloatField(_("自宅からの距離（km）"), null=True, blank=True)
+    scored_at = models.DateTimeField(_("計算日時"))
+    notified_at = models.DateTimeField(_("お知らせした日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("おすすめ")
+        verbose_name_plural = pgettext_lazy("plural", "おすすめ")
+        ordering = ["-score", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "person"], name="matching_match_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["task", "-score"], name="matching_match_task_idx"),
+            models.Index(fields=["person", "-score"], name="matching_match_person_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} → {self.person_id} ({self.score:.0f})"
+
+
+class TaskWatch(models.Model):
+    """A person watching a task, to hear when a place opens."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="watches")
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="task_watches"
+    )
+    created_at = models.DateTimeField(_("登録日時"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("空き待ちの見守り")
+        verbose_name_plural = pgettext_lazy("plural", "空き待ちの見守り")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "person"], name="matching_watch_unique"),
+        ]
+        indexes = [models.Index(fields=["person", "-created_at"], name="matching_watch_person_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} watches {self.task_id}"

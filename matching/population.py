@@ -14,8 +14,10 @@ What the rows keep, as the services and the database would:
 - a task's ``prefecture`` is its municipality's; ``search_text`` is
   ``places.kana.search_key`` of title, description, host's message, host name and address,
   as ``services`` computes it; ``starts_at``, ``ends_at`` and ``signup_closes_at`` are its
-  scheduled sessions' first start, last end and last start minus ``signup_close_hours``
-  (a cancelled task keeps the dates it had, as ``task_cancel`` leaves them);
+  scheduled sessions' first start, last end and last start minus ``signup_close_hours``,
+  and ``session_days``/``session_months`` the weekday/weekend and month bits of their
+  starts, local time (what the matcher compares with people's availability); a cancelled
+  task keeps the dates and bits it had, as ``task_cancel`` leaves them;
 - status by date, as ``tasks_advance`` would set it on the reference day: a task whose last
   session ended is completed (a few cancelled); one still to come is published, or closed
   once its last sign-up deadline passed; a few are drafts or cancelled;
@@ -25,6 +27,8 @@ What the rows keep, as the services and the database would:
   confirmed and offered sign-ups, never above the capacity; waiting lists only behind full
   sessions; offers only on tasks with a confirmation window; attendance only for confirmed
   sign-ups of sessions that ended; a minimum age is respected (by the birth year);
+  confirmed sign-ups of sessions that have begun were reminded a day before (``reminded_at``);
+  the matcher has not run (no ``Match`` rows, no request pending);
 - every description starts with ``generated_mark(seed)``: the rows say they are not real,
   and a seed is used once.
 
@@ -52,7 +56,7 @@ from django.utils import timezone
 from places.kana import search_key
 from places.models import Municipality, MunicipalityKind
 from registry import flags
-from registry.models import Category, Skill
+from registry.models import AvailableDays, Category, Month, Skill
 from registry.population import EMAIL_DOMAIN
 
 from .models import (
@@ -123,6 +127,10 @@ OFFER_SHARE = 0.5  # of full sessions with a waiting list, on tasks with a windo
 # Who signs up: a person's index drawn as n·u^ACTIVITY_SKEW (the earliest generated people
 # are the most active: about a quarter of the sign-ups fall to a tenth of the people).
 ACTIVITY_SKEW = 1.6
+
+# Confirmed people of sessions that have begun were reminded this long before (as
+# reminders_send does with MATCHING_REMINDER_HOURS at its default).
+REMINDED_BEFORE = 24 * 3600
 
 GENERATED_MARK = "ベンチマーク用の生成データ"
 
@@ -764,6 +772,13 @@ class _Generator:
         self.cadences = _Choice(list(CADENCES))
         self.capacities = _Choice(list(CAPACITIES))
         self.skill_bits = {skill: flags.bit(Skill, skill) for skill in Skill.values}
+        # A session's start as the matcher sees it (services._task_dates_refresh).
+        self.local = timezone.get_current_timezone()
+        self.weekday_bits = (
+            flags.bit(AvailableDays, AvailableDays.WEEKDAYS),
+            flags.bit(AvailableDays, AvailableDays.WEEKENDS),
+        )
+        self.month_bits = {month: flags.bit(Month, str(month)) for month in range(1, 13)}
         self.sessions: list[_Session] = []
         self.facts: list[_TaskFacts] = []
         # Sign-ups are drawn from their own stream, after every task is drawn.
@@ -826,6 +841,11 @@ class _Generator:
             for j in range(k):
                 midnight = ref + (first_day + j * cadence) * day
                 times.append((midnight + start_offset, midnight + end_offset))
+            session_days = session_months = 0
+            for start, _end in times:
+                local = stamp(start, self.local)
+                session_days |= self.weekday_bits[local.weekday() >= 5]
+                session_months |= self.month_bits[local.month]
             first_start, last_end = times[0][0], times[-1][1]
             last_start = times[-1][0]
             closes = last_start - close_hours * 3600
@@ -932,6 +952,10 @@ class _Generator:
                 "starts_at": stamp(first_start, utc),
                 "ends_at": stamp(last_end, utc),
                 "signup_closes_at": stamp(closes, utc),
+                "session_days": session_days,
+                "session_months": session_months,
+                "match_requested_at": None,  # the matcher has not run on generated tasks
+                "match_wave": 1,
                 "search_text": search_text,
                 "report": report,
                 "report_photo": "",
@@ -1063,10 +1087,13 @@ class _Generator:
                     None,  # attendance_marked_at
                     "",  # thanks
                     None,  # thanks_at
+                    None,  # reminded_at
                 ]
                 if holds:
                     confirmed = at if not facts.approval else min(deadline, at + 3600)
                     row[8] = stamp(confirmed, utc)
+                    if start <= ref:  # reminders_send ran the day before the session
+                        row[15] = stamp(max(confirmed, start - REMINDED_BEFORE), utc)
                     if past:
                         r = rand()
                         if r < ATTENDED + NO_SHOW:
@@ -1240,6 +1267,7 @@ def board_generate(
                         s.capacity,
                         taken[offset],
                         s.status,
+                        None,  # understaffed_alerted_at
                     ]
                 )
             first_signup = writer.reserve(Signup, len(signup_rows)) if signup_rows else 0

@@ -36,12 +36,14 @@ from .models import (
     Attendance,
     HostApplication,
     HostApplicationStatus,
+    Match,
     Session,
     SessionStatus,
     Signup,
     SignupStatus,
     Task,
     TaskStatus,
+    TaskWatch,
 )
 
 
@@ -381,3 +383,28 @@ def waitlist_positions(signups) -> dict[int, int]:
         .values_list("pk", "ahead")
     )
     return {pk: n + 1 for pk, n in rows}
+
+
+# --- Recommendations and watching ---------------------------------------------------------
+
+
+def recommendations_of(*, user, now: datetime.datetime | None = None) -> QuerySet[Match]:
+    """The person's matches on tasks still taking sign-ups that they have not signed up
+    for, best first."""
+    now = now or timezone.now()
+    return (
+        Match.objects.filter(
+            person=user, task__status=TaskStatus.PUBLISHED, task__signup_closes_at__gt=now
+        )
+        .exclude(
+            task__in=Signup.objects.filter(person=user, status__in=LIVE_STATUSES).values(
+                "session__task_id"
+            )
+        )
+        .select_related("task__municipality__prefecture", "task__prefecture")
+        .order_by("-score", "task__starts_at", "task_id")
+    )
+
+
+def is_watching(*, user, task: Task) -> bool:
+    return bool(user.is_authenticated) and TaskWatch.objects.filter(task=task, person=user).exists()

@@ -12,9 +12,10 @@ import datetime
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Min
+from django.db.models import F, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,9 +23,13 @@ from django.utils.translation import gettext as _
 from accounts.models import Role, User
 from accounts.selectors import staff_scope
 from accounts.services import audit_record, membership_grant
+from config.celery import enqueue_on_commit
+from notifications.models import Topic
 from notifications.services import notification_send
 from places.kana import search_key
 from places.models import Municipality
+from registry import flags
+from registry.models import AvailableDays, Month, Profile
 from registry.services import activity_record, profile_of
 
 from .models import (
@@ -34,6 +39,7 @@ from .models import (
     Attendance,
     HostApplication,
     HostApplicationStatus,
+    Match,
     Session,
     SessionStatus,
     Signup,
@@ -41,6 +47,7 @@ from .models import (
     SignupStatus,
     Task,
     TaskStatus,
+    TaskWatch,
 )
 from .photos import photo_clean
 
@@ -121,6 +128,7 @@ def host_apply(
             notification_send(
                 recipients=_staff_of(municipality.code),
                 kind="host_applied",
+                topic=Topic.HOSTING,
                 key=f"host_application:{application.pk}:applied",
                 context={
                     "municipality": municipality.name,
@@ -189,6 +197,7 @@ def host_application_decide(
         notification_send(
             recipients=[application.person_id],
             kind="host_approved" if approve else "host_refused",
+            topic=Topic.HOSTING,
             key=f"host_application:{application.pk}:decided",
             context={
                 "municipality": application.municipality.name,
@@ -321,18 +330,29 @@ def _sessions_errors(sessions: list[dict], now) -> dict[str, Any]:
 
 
 def _task_dates_refresh(task_id: int) -> None:
-    """Keep the task's first start, last end and last moment to sign up."""
-    dates = Session.objects.filter(task_id=task_id, status=SessionStatus.SCHEDULED).aggregate(
-        first=Min("starts_at"), last=Max("ends_at"), last_start=Max("starts_at")
+    """Keep the task's first start, last end, last moment to sign up, and the days and
+    months its sessions fall on (what the matcher compares with people's availability)."""
+    times = list(
+        Session.objects.filter(task_id=task_id, status=SessionStatus.SCHEDULED).values_list(
+            "starts_at", "ends_at"
+        )
     )
     hours = Task.objects.filter(pk=task_id).values_list("signup_close_hours", flat=True).get()
-    last_start = dates["last_start"]
+    days = months = 0
+    for starts_at, _ends_at in times:
+        local = timezone.localtime(starts_at)
+        weekend = AvailableDays.WEEKENDS if local.weekday() >= 5 else AvailableDays.WEEKDAYS
+        days |= flags.bit(AvailableDays, weekend)
+        months |= flags.bit(Month, str(local.month))
+    last_start = max((start for start, _end in times), default=None)
     Task.objects.filter(pk=task_id).update(
-        starts_at=dates["first"],
-        ends_at=dates["last"],
+        starts_at=min((start for start, _end in times), default=None),
+        ends_at=max((end for _start, end in times), default=None),
         signup_closes_at=(
             last_start - datetime.timedelta(hours=hours) if last_start is not None else None
         ),
+        session_days=days,
+        session_months=months,
     )
 
 
@@ -461,6 +481,8 @@ def task_update(*, task: Task, actor: User, photo=None, **fields: Any) -> Task:
             municipality=task.municipality,
             detail={"fields": changed},
         )
+        if task.status == TaskStatus.PUBLISHED:
+            _match_request(task)
         told = [name for name in changed if name in TOLD_FIELDS]
         if task.status == TaskStatus.PUBLISHED and told:
             people = Signup.objects.filter(
@@ -469,6 +491,7 @@ def task_update(*, task: Task, actor: User, photo=None, **fields: Any) -> Task:
             notification_send(
                 recipients=people,
                 kind="task_changed",
+                topic=Topic.CHANGES,
                 key=f"task:{task.pk}:changed:{now.isoformat()}",
                 context=_task_context(
                     task, fields=[str(Task._meta.get_field(name).verbose_name) for name in told]
@@ -493,6 +516,7 @@ def task_submit(*, task: Task, actor: User) -> Task:
         notification_send(
             recipients=_staff_of(task.municipality_id),
             kind="task_submitted",
+            topic=Topic.HOSTING,
             key=f"task:{task.pk}:submitted:{task.submitted_at.isoformat()}",
             context=_task_context(task, host=task.host_name),
             url=reverse("matching:staff_tasks", args=[task.municipality_id]),
@@ -522,10 +546,12 @@ def task_publish(*, task: Task, actor: User) -> Task:
         audit_record(
             actor=actor, action="task.publish", target=task, municipality=task.municipality
         )
+        _match_request(task)
         if task.host_id and task.host_id != actor.pk:
             notification_send(
                 recipients=[task.host_id],
                 kind="task_published",
+                topic=Topic.HOSTING,
                 key=f"task:{task.pk}:published",
                 context=_task_context(task),
                 url=_task_url(task),
@@ -550,6 +576,7 @@ def task_return(*, task: Task, actor: User, note: str) -> Task:
         notification_send(
             recipients=[task.host_id],
             kind="task_returned",
+            topic=Topic.HOSTING,
             key=f"task:{task.pk}:returned:{timezone.now().isoformat()}",
             context=_task_context(task, note=task.review_note),
             url=_task_url(task),
@@ -623,6 +650,7 @@ def task_cancel(*, task: Task, actor: User, reason: str) -> Task:
         notification_send(
             recipients=people,
             kind="task_cancelled",
+            topic=Topic.CHANGES,
             key=f"task:{task.pk}:cancelled",
             context=_task_context(task, reason=task.cancel_reason),
             url=_task_url(task),
@@ -686,6 +714,9 @@ def session_add(
         audit_record(
             actor=actor, action="session.add", target=session, municipality=task.municipality
         )
+        if task.status == TaskStatus.PUBLISHED:
+            _match_request(task)
+            _tell_watchers(session, timezone.now())
     return session
 
 
@@ -744,7 +775,9 @@ def session_update(
         session.starts_at, session.ends_at, session.capacity = new_start, new_end, new_capacity
         session.save(update_fields=["starts_at", "ends_at", "capacity"])
         if moved:
-            Signup.objects.filter(session=session).update(starts_at=new_start, ends_at=new_end)
+            Signup.objects.filter(session=session).update(
+                starts_at=new_start, ends_at=new_end, reminded_at=None
+            )
             Signup.objects.filter(
                 session=session, status=SignupStatus.OFFERED, offer_expires_at__gt=new_start
             ).update(offer_expires_at=new_start)
@@ -754,11 +787,15 @@ def session_update(
                     session=session, status__in=LIVE_STATUSES
                 ).values_list("person_id", flat=True),
                 kind="session_moved",
+                topic=Topic.CHANGES,
                 key=f"session:{session.pk}:moved:{now.isoformat()}",
                 context=_task_context(task, **_session_context(session)),
                 url=_task_url(task),
             )
         _promote(session, now)
+        _tell_watchers(session, now)
+        if moved and task.status == TaskStatus.PUBLISHED:
+            _match_request(task)
         audit_record(
             actor=actor, action="session.update", target=session, municipality=task.municipality
         )
@@ -787,9 +824,12 @@ def session_cancel(*, session: Session, actor: User, reason: str) -> Session:
         audit_record(
             actor=actor, action="session.cancel", target=session, municipality=task.municipality
         )
+        if task.status == TaskStatus.PUBLISHED:
+            _match_request(task)
         notification_send(
             recipients=people,
             kind="session_cancelled",
+            topic=Topic.CHANGES,
             key=f"session:{session.pk}:cancelled",
             context=_task_context(task, reason=reason[:1000], **_session_context(session)),
             url=_task_url(task),
@@ -887,6 +927,7 @@ def _tell(signup: Signup, task: Task, kind: str) -> None:
     notification_send(
         recipients=[signup.person_id],
         kind=kind,
+        topic=Topic.PROMOTIONS if kind == "signup_promoted" else Topic.SIGNUPS,
         key=f"signup:{signup.pk}:{kind}:{signup.status}",
         context=_task_context(
             task,
@@ -957,10 +998,12 @@ def _promote(session: Session, now: datetime.datetime) -> int:
 
 
 def _release(session: Session, now: datetime.datetime) -> None:
-    """One place was given back: count it, then offer it on."""
+    """One place was given back: count it, then offer it on (the waiting list first, then
+    the people watching the task)."""
     Session.objects.filter(pk=session.pk).update(taken=F("taken") - 1)
     session.taken -= 1
     _promote(session, now)
+    _tell_watchers(session, now)
 
 
 def signup_cancel(*, signup: Signup, actor: User) -> Signup:
@@ -1154,6 +1197,7 @@ def signup_thank(*, signup: Signup, actor: User, message: str) -> Signup:
         notification_send(
             recipients=[task.host_id or None],
             kind="thanks_received",
+            topic=Topic.HOSTING,
             key=f"signup:{signup.pk}:thanks",
             context=_task_context(task, message=message),
             url=_task_url(task),
@@ -1200,6 +1244,18 @@ def board_data_of(*, user: User) -> dict[str, Any]:
         .order_by("created_at", "id")
     )
     return {
+        "watching": [
+            {"task": title, "since": since.isoformat()}
+            for title, since in TaskWatch.objects.filter(person=user).values_list(
+                "task__title", "created_at"
+            )
+        ],
+        "recommendations": [
+            {"task": title, "score": round(score, 1), "reasons": int(reasons)}
+            for title, score, reasons in Match.objects.filter(person=user).values_list(
+                "task__title", "score", "reasons"
+            )
+        ],
         "signups": [
             {
                 "task": s.session.task.title,
@@ -1231,7 +1287,8 @@ def board_data_of(*, user: User) -> dict[str, Any]:
 
 def board_anonymise(*, user: User) -> None:
     """On account deletion: the person's live sign-ups are cancelled (their places go to the
-    waiting lists), their messages blanked, pending host applications withdrawn, and tasks
+    waiting lists), their messages blanked, their matches and watches deleted, pending host
+    applications withdrawn, and tasks
     they hosted stay with the municipality (whose staff manage them) under its name.
 
     Runs inside ``account_delete``, which holds the person's row: a session is locked after
@@ -1253,6 +1310,8 @@ def board_anonymise(*, user: User) -> None:
         if held:
             _release(session, now)
     Signup.objects.filter(person=user).update(message="", thanks="")
+    Match.objects.filter(person=user).delete()
+    TaskWatch.objects.filter(person=user).delete()
     HostApplication.objects.filter(person=user, status=HostApplicationStatus.PENDING).update(
         status=HostApplicationStatus.WITHDRAWN, decided_at=now
     )
@@ -1263,3 +1322,264 @@ def board_anonymise(*, user: User) -> None:
         if task.host_name == name:
             task.host_name = task.municipality.name
         task.save(update_fields=["host", "host_name"])
+
+
+# --- The matcher, reminders and the people watching --------------------------------------
+
+
+def _match_request(task: Task, *, wave: int | None = None) -> None:
+    """Ask the matcher to rank the task's people again, in the current transaction. The
+    request is a column: if no worker takes the queued job (broker down), beat's sweep
+    finds it."""
+    fields: dict[str, Any] = {"match_requested_at": timezone.now()}
+    if wave is not None:
+        fields["match_wave"] = wave
+    Task.objects.filter(pk=task.pk).update(**fields)
+    from .tasks import task_match_task  # the task module imports these services
+
+    enqueue_on_commit(task_match_task, task.pk)
+
+
+def task_match(*, task_id: int) -> dict[str, int]:
+    """Do a task's matcher request: rank and store its matches, then tell the best people
+    not yet told, within the wave's budget. Idempotent (one notification per person and
+    task, whatever the reruns); returns what it did."""
+    from .matcher import task_rank
+
+    task = Task.objects.select_related("municipality", "prefecture").filter(pk=task_id).first()
+    if task is None or task.match_requested_at is None:
+        return {"matches": 0, "told": 0}
+    requested = task.match_requested_at
+    matches = told = 0
+    if task.status == TaskStatus.PUBLISHED:
+        matches = task_rank(task, wave=task.match_wave)
+        told = _matches_tell(task)
+    else:
+        Match.objects.filter(task=task, notified_at__isnull=True).delete()
+    # Done, unless the task changed again meanwhile (then the newer request stays).
+    Task.objects.filter(pk=task.pk, match_requested_at=requested).update(match_requested_at=None)
+    return {"matches": matches, "told": told}
+
+
+def _open_places(task: Task, now: datetime.datetime) -> int:
+    sessions = Session.objects.filter(
+        task=task,
+        status=SessionStatus.SCHEDULED,
+        starts_at__gt=now + datetime.timedelta(hours=task.signup_close_hours),
+    ).aggregate(capacity=Sum("capacity"), taken=Sum("taken"))
+    return (sessions["capacity"] or 0) - (sessions["taken"] or 0)
+
+
+def _matches_tell(task: Task) -> int:
+    """Tell the best-matched people not yet told, best first: per open place
+    ``MATCHING_NOTIFY_PER_PLACE`` people (twice that in the wide net), at most
+    ``MATCHING_NOTIFY_MAX``; people over their weekly cap or who turned these off are
+    passed over."""
+    from .matcher import reason_codes
+
+    now = timezone.now()
+    places = _open_places(task, now)
+    if places <= 0:
+        return 0
+    limit = min(
+        settings.MATCHING_NOTIFY_MAX * task.match_wave,
+        settings.MATCHING_NOTIFY_PER_PLACE * places * task.match_wave,
+    )
+    budget = limit - Match.objects.filter(task=task, notified_at__isnull=False).count()
+    tried: set[int] = set()
+    told_count = 0
+    for _round in range(5):
+        if budget <= 0:
+            break
+        chunk = list(
+            Match.objects.filter(task=task, notified_at__isnull=True)
+            .exclude(person_id__in=tried)
+            .order_by("-score", "person_id")[:budget]
+        )
+        if not chunk:
+            break
+        tried.update(match.person_id for match in chunk)
+        profiles = Profile.objects.in_bulk([match.person_id for match in chunk])
+        with transaction.atomic():
+            told = notification_send(
+                recipients=[match.person_id for match in chunk],
+                kind="task_matched",
+                topic=Topic.MATCHES,
+                key=f"task:{task.pk}:matched",
+                context=_task_context(
+                    task,
+                    category=task.category,
+                    starts_at=task.starts_at.isoformat() if task.starts_at else None,
+                ),
+                personal={
+                    match.person_id: {
+                        "reasons": reason_codes(match, task, profiles.get(match.person_id))
+                    }
+                    for match in chunk
+                },
+                url=_task_url(task),
+                weekly_cap=settings.NOTIFICATIONS_MATCH_WEEKLY_CAP,
+            )
+            Match.objects.filter(task=task, person_id__in=told).update(notified_at=now)
+        told_count += len(told)
+        budget -= len(told)
+    return told_count
+
+
+def matches_sweep(*, now: datetime.datetime | None = None, max_rows: int = 500) -> int:
+    """Matcher requests no worker has taken (a broker that was down): queue them again."""
+    from .tasks import task_match_task
+
+    now = now or timezone.now()
+    due = list(
+        Task.objects.filter(
+            match_requested_at__lte=now - datetime.timedelta(seconds=settings.SWEEP_SECONDS / 2)
+        )
+        .order_by("match_requested_at")
+        .values_list("pk", flat=True)[:max_rows]
+    )
+    for pk in due:
+        task_match_task.delay(pk)
+    return len(due)
+
+
+def person_recommendations_refresh(*, person_id: int) -> int:
+    """Score the live tasks around a person again (their profile or registrations
+    changed)."""
+    from .matcher import person_rank
+
+    person = User.objects.filter(pk=person_id, is_active=True).first()
+    return person_rank(person) if person is not None else 0
+
+
+def reminders_send(*, now: datetime.datetime | None = None, max_rows: int = 5000) -> int:
+    """Remind confirmed participants ``MATCHING_REMINDER_HOURS`` before their session. Due
+    by the sign-up's own time in the database (beat picks them up every 15 minutes);
+    once per sign-up and time (a moved session is reminded again)."""
+    now = now or timezone.now()
+    horizon = now + datetime.timedelta(hours=settings.MATCHING_REMINDER_HOURS)
+    due = list(
+        Signup.objects.filter(
+            status=SignupStatus.CONFIRMED,
+            reminded_at__isnull=True,
+            starts_at__gt=now,
+            starts_at__lte=horizon,
+        )
+        .select_related("session__task__municipality")
+        .order_by("starts_at", "id")[:max_rows]
+    )
+    for start in range(0, len(due), 200):
+        batch = due[start : start + 200]
+        with transaction.atomic():
+            for signup in batch:
+                task = signup.session.task
+                notification_send(
+                    recipients=[signup.person_id],
+                    kind="session_reminder",
+                    topic=Topic.REMINDERS,
+                    key=f"signup:{signup.pk}:reminder:{signup.starts_at.isoformat()}",
+                    context=_task_context(
+                        task,
+                        address=task.address,
+                        is_online=task.is_online,
+                        what_to_bring=task.what_to_bring,
+                        weather_policy=task.weather_policy,
+                        **_session_context(signup.session),
+                    ),
+                    url=_task_url(task),
+                )
+            Signup.objects.filter(
+                pk__in=[signup.pk for signup in batch], reminded_at__isnull=True
+            ).update(reminded_at=now)
+    return len(due)
+
+
+def sessions_understaffed(*, now: datetime.datetime | None = None, max_rows: int = 500) -> int:
+    """Sessions a few days away with places left: their host and the town's staff are
+    told (once per session) and the matcher casts its wide net for the task."""
+    now = now or timezone.now()
+    horizon = now + datetime.timedelta(days=settings.MATCHING_UNDERSTAFFED_DAYS)
+    sessions = list(
+        Session.objects.filter(
+            status=SessionStatus.SCHEDULED,
+            understaffed_alerted_at__isnull=True,
+            starts_at__gt=now,
+            starts_at__lte=horizon,
+            task__status=TaskStatus.PUBLISHED,
+            taken__lt=F("capacity"),
+        )
+        .select_related("task__municipality")
+        .order_by("starts_at", "id")[:max_rows]
+    )
+    alerted = 0
+    for session in sessions:
+        task = session.task
+        with transaction.atomic():
+            if not Session.objects.filter(
+                pk=session.pk, understaffed_alerted_at__isnull=True
+            ).update(understaffed_alerted_at=now):
+                continue
+            notification_send(
+                recipients=[task.host_id, *_staff_of(task.municipality_id)],
+                kind="session_understaffed",
+                topic=Topic.HOSTING,
+                key=f"session:{session.pk}:understaffed",
+                context=_task_context(
+                    task,
+                    capacity=session.capacity,
+                    taken=session.taken,
+                    places_left=session.capacity - session.taken,
+                    **_session_context(session),
+                ),
+                url=reverse("matching:participants", args=[task.pk]),
+            )
+            _match_request(task, wave=2)
+        alerted += 1
+    return alerted
+
+
+def _tell_watchers(session: Session, now: datetime.datetime) -> int:
+    """A place is free and nobody waits for it: tell the people watching the task (once a
+    day per session). Call with the session locked."""
+    task = session.task
+    if (
+        session.taken >= session.capacity
+        or session.status != SessionStatus.SCHEDULED
+        or task.status != TaskStatus.PUBLISHED
+        or now >= session.signup_closes_at()
+        or Signup.objects.filter(session=session, status=SignupStatus.WAITLISTED).exists()
+    ):
+        return 0
+    watchers = (
+        TaskWatch.objects.filter(task=task)
+        .exclude(
+            person__in=Signup.objects.filter(session=session, status__in=LIVE_STATUSES).values(
+                "person_id"
+            )
+        )
+        .values_list("person_id", flat=True)
+    )
+    return len(
+        notification_send(
+            recipients=watchers,
+            kind="place_opened",
+            topic=Topic.PLACES,
+            key=f"session:{session.pk}:opened:{timezone.localdate(now).isoformat()}",
+            context=_task_context(
+                task, places_left=session.capacity - session.taken, **_session_context(session)
+            ),
+            url=_task_url(task),
+        )
+    )
+
+
+def task_watch(*, task: Task, person: User) -> TaskWatch:
+    """Watch a public task, to hear when a place opens. Watching twice is watching once."""
+    if task.status != TaskStatus.PUBLISHED:
+        raise ValidationError(_("募集中のお手伝いだけを見守れます。"))
+    watch, _created = TaskWatch.objects.get_or_create(task=task, person=person)
+    return watch
+
+
+def task_unwatch(*, task: Task, person: User) -> None:
+    TaskWatch.objects.filter(task=task, person=person).delete()

@@ -1,8 +1,12 @@
-"""The board's part in a person's rights: export and account deletion."""
+"""The board's part in a person's rights (export, account deletion), and recommendations that
+follow a person's profile and registrations."""
 
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from accounts.signals import account_deleting, personal_data_requested
+from config.celery import enqueue_on_commit
+from registry.models import Profile, Registration
 
 from .services import board_anonymise, board_data_of
 
@@ -15,3 +19,14 @@ def export_board_data(sender, user, **kwargs):
 @receiver(account_deleting)
 def anonymise_board_data(sender, user, **kwargs) -> None:
     board_anonymise(user=user)
+
+
+@receiver(post_save, sender=Profile)
+@receiver(post_save, sender=Registration)
+def recommendations_refresh(sender, instance, **kwargs) -> None:
+    """A person's profile or registrations changed: their recommendations follow."""
+    from .tasks import person_refresh_task
+
+    person_id = instance.user_id if sender is Profile else instance.person_id
+    if person_id is not None:
+        enqueue_on_commit(person_refresh_task, person_id)

@@ -1,17 +1,49 @@
-"""Periodic jobs of the board (beat runs them; both are idempotent and bounded)."""
+"""The board's workers: periodic jobs (beat) and the matcher (``matching`` queue). All are
+idempotent and bounded; what they do is due by rows in the database, so a run that is lost
+or repeated changes nothing."""
 
 from celery import shared_task
 
-from .services import offers_expire, tasks_advance
+from . import services
 
 
 @shared_task(name="matching.offers_expire")
 def offers_expire_task() -> int:
     """Offers to the waiting list not confirmed in time pass to the next person."""
-    return offers_expire()
+    return services.offers_expire()
 
 
 @shared_task(name="matching.tasks_advance")
 def tasks_advance_task() -> dict:
     """Close tasks past their last sign-up deadline; complete tasks that have ended."""
-    return tasks_advance()
+    return services.tasks_advance()
+
+
+@shared_task(name="matching.task_match")
+def task_match_task(task_id: int) -> dict:
+    """Rank the people a published or changed task suits, store them, tell the best."""
+    return services.task_match(task_id=task_id)
+
+
+@shared_task(name="matching.matches_sweep")
+def matches_sweep_task() -> int:
+    """Queue matcher requests that no worker took (the broker was down)."""
+    return services.matches_sweep()
+
+
+@shared_task(name="matching.person_refresh")
+def person_refresh_task(person_id: int) -> int:
+    """A person's recommendations, after their profile or registrations changed."""
+    return services.person_recommendations_refresh(person_id=person_id)
+
+
+@shared_task(name="matching.reminders_send")
+def reminders_send_task() -> int:
+    """Reminders before the sessions people are confirmed for."""
+    return services.reminders_send()
+
+
+@shared_task(name="matching.sessions_understaffed")
+def sessions_understaffed_task() -> int:
+    """Tell hosts and staff of sessions not filled days before; widen the matcher's net."""
+    return services.sessions_understaffed()

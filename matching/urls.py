@@ -9,9 +9,12 @@ app_name = "matching"
 urlpatterns = [
     # Finding tasks (everyone)
     path("tasks/", views.task_list, name="task_list"),
+    path("tasks/for-you/", views.for_you, name="for_you"),
     path("tasks/calendar/", views.task_calendar, name="task_calendar"),
     path("tasks/map/", views.task_map, name="task_map"),
     path("tasks/<int:pk>/", views.task_detail, name="task_detail"),
+    path("tasks/<int:pk>/watch/", views.task_watch, name="task_watch"),
+    path("tasks/<int:pk>/unwatch/", views.task_unwatch, name="task_unwatch"),
     # Signing up (residents)
     path("sessions/<int:pk>/signup/", views.signup_new, name="signup_new"),
     path("me/signups/", views.my_signups, name="my_signups"),

@@ -32,11 +32,13 @@ from config.pages import get_only, get_or_post, personal, put_errors, safe_next
 from places.models import Municipality
 from places.selectors import prefecture_list
 from registry.forms import municipality_by_code, municipality_picker, nfkc
+from registry.models import Status as RegistrationStatus
 from registry.selectors import managed_municipality, managed_object
 from registry.services import profile_of
 from registry.templatetags.registry_tags import jdatetime
 
 from . import forms, ical, selectors, services
+from .matcher import reason_codes, reason_texts
 from .models import (
     EDITABLE_STATUSES,
     LIVE_STATUSES,
@@ -50,6 +52,8 @@ from .models import (
 from .selectors import Sort
 
 TASKS_PER_PAGE = 20
+RECOMMENDATIONS_PER_PAGE = 20
+BOARD_RECOMMENDATIONS = 3
 STAFF_TASKS_PER_PAGE = 30
 PAST_SIGNUPS_PER_PAGE = 20
 HOST_TASKS_LIMIT = 200
@@ -174,25 +178,92 @@ def _filter_context(form, query) -> dict:
     }
 
 
-def _cards(tasks) -> list[dict]:
-    facts = selectors.task_card_facts(tasks)
+def _cards(tasks, facts=None) -> list[dict]:
+    facts = selectors.task_card_facts(tasks) if facts is None else facts
     return [{"task": task, **facts.get(task.pk, {"sessions": 0})} for task in tasks]
+
+
+def _recommendation_cards(matches, profile, facts) -> list[dict]:
+    """Cards of recommended tasks, each with the matcher's reasons in the reader's words."""
+    return [
+        {
+            "task": match.task,
+            **facts.get(match.task_id, {"sessions": 0}),
+            "reasons": reason_texts(reason_codes(match, match.task, profile)),
+        }
+        for match in matches
+    ]
+
+
+# Parameters that do not narrow the board: with only these, it is the plain board, where
+# the person's best recommendations are shown above the list.
+UNFILTERED_PARAMS = {"page", "sort"}
+
+
+def _board_recommendations(request, page) -> list:
+    """The best few recommendations, on the first page of the plain board (a search shows
+    just what was asked for). One query; none without a home, as there are no matches."""
+    if not request.user.is_authenticated or page is None or page.number != 1:
+        return []
+    if set(request.GET) - UNFILTERED_PARAMS:
+        return []
+    if profile_of(request.user).home_municipality_id is None:
+        return []
+    return list(selectors.recommendations_of(user=request.user)[:BOARD_RECOMMENDATIONS])
 
 
 @get_only
 def task_list(request):
     form, query = _filter_form(request)
-    page, cards = None, []
+    page, cards, recommended = None, [], []
     if query is not None:
         page = Paginator(selectors.task_search(query), TASKS_PER_PAGE).get_page(
             request.GET.get("page")
         )
-        cards = _cards(list(page.object_list))
+        tasks = list(page.object_list)
+        matches = _board_recommendations(request, page)
+        # One query for the facts of the page's tasks and the recommended ones together.
+        facts = selectors.task_card_facts(tasks + [match.task for match in matches])
+        cards = _cards(tasks, facts)
+        if matches:
+            recommended = _recommendation_cards(matches, profile_of(request.user), facts)
     return render(
         request,
         "matching/task_list.html",
-        {**_filter_context(form, query), "page": page, "cards": cards, "view": "list"},
+        {
+            **_filter_context(form, query),
+            "page": page,
+            "cards": cards,
+            "recommended": recommended,
+            "view": "list",
+        },
     )
+
+
+@personal
+@get_only
+def for_you(request):
+    """あなたへのおすすめ: the matcher's recommendations for the person, best first, each
+    with its reasons; when there are none, what would bring some."""
+    profile = profile_of(request.user)
+    page = Paginator(
+        selectors.recommendations_of(user=request.user), RECOMMENDATIONS_PER_PAGE
+    ).get_page(request.GET.get("page"))
+    matches = list(page.object_list)
+    cards = []
+    if matches:
+        facts = selectors.task_card_facts([match.task for match in matches])
+        cards = _recommendation_cards(matches, profile, facts)
+    context = {"page": page, "cards": cards}
+    if not cards:
+        context["missing"] = {
+            "home": profile.home_municipality_id is None,
+            "interests": not profile.interests,
+            "registrations": not request.user.registrations.filter(
+                status=RegistrationStatus.ACTIVE
+            ).exists(),
+        }
+    return render(request, "matching/for_you.html", context)
 
 
 MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -392,6 +463,10 @@ def task_detail(request, pk: int):
         )
     manages = services.may_manage_task(request.user, task)
     is_staff = staff_scope(user=request.user).manages_municipality(task.municipality_id)
+    # Watching is for people who have no place and want to hear when one opens.
+    may_watch = request.user.is_authenticated and not manages and not mine
+    watching = may_watch and selectors.is_watching(user=request.user, task=task)
+    to_come = [r for r in rows if r["open"]]
     return render(
         request,
         "matching/task_detail.html",
@@ -404,8 +479,39 @@ def task_detail(request, pk: int):
             if manages
             else {},
             "first_come": task.signup_mode == SignupMode.FIRST_COME,
+            "watch": {
+                "offered": may_watch and task.status == TaskStatus.PUBLISHED,
+                "watching": watching,
+                "full": bool(to_come) and not any(r["session"].places_left for r in to_come),
+            },
         },
     )
+
+
+@personal
+@require_POST
+def task_watch(request, pk: int):
+    task = selectors.task_get(user=request.user, pk=pk)
+    try:
+        services.task_watch(task=task, person=request.user)
+    except ValidationError as error:
+        _refused(request, error)
+    else:
+        messages.success(
+            request,
+            _("「%(title)s」を見守ります。空きが出たら、お知らせでお伝えします。")
+            % {"title": task.title},
+        )
+    return redirect(safe_next(request, _task_url(task) + "#watch"))
+
+
+@personal
+@require_POST
+def task_unwatch(request, pk: int):
+    task = selectors.task_get(user=request.user, pk=pk)
+    services.task_unwatch(task=task, person=request.user)
+    messages.success(request, _("「%(title)s」の見守りをやめました。") % {"title": task.title})
+    return redirect(safe_next(request, _task_url(task) + "#watch"))
 
 
 # --- Signing up --------------------------------------------------------------------------

@@ -333,6 +333,12 @@ class Registration(models.Model):
                 condition=Q(tier="premium"),
                 name="registry_reg_premium_until_idx",
             ),
+            # An announcement's audience, in person order (its fan-out pages on it).
+            models.Index(
+                fields=["municipality", "person"],
+                condition=Q(status="active", allow_announcements=True),
+                name="registry_reg_announce_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -618,6 +624,68 @@ class Perk(models.Model):
         verbose_name = _("特典")
         verbose_name_plural = pgettext_lazy("plural", "特典")
         ordering = ["municipality_id", "tier", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+# --- Announcements -----------------------------------------------------------------------
+
+
+class AnnouncementState(models.TextChoices):
+    SENDING = "sending", _("配信中")
+    SENT = "sent", _("配信済み")
+
+
+class Announcement(models.Model):
+    """A municipality's message to its registrants who agreed to hear from it
+    (``allow_announcements``). Fanned out in batches, in order of person id; ``cursor`` is
+    the last person reached, so a worker that dies resumes where it stopped."""
+
+    municipality = models.ForeignKey(
+        "places.Municipality",
+        on_delete=models.PROTECT,
+        related_name="announcements",
+        verbose_name=_("市区町村"),
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("書いた人"),
+    )
+    title = models.CharField(_("件名"), max_length=100)
+    body = models.TextField(_("本文"), max_length=5000)
+    state = models.CharField(
+        _("状態"),
+        max_length=8,
+        choices=AnnouncementState.choices,
+        default=AnnouncementState.SENDING,
+    )
+    created_at = models.DateTimeField(_("作成日時"), default=timezone.now)
+    sent_at = models.DateTimeField(_("配信完了日時"), null=True, blank=True)
+    cursor = models.PositiveBigIntegerField(default=0, editable=False)
+    recipients = models.PositiveIntegerField(_("届けた人数"), default=0)
+
+    class Meta:
+        verbose_name = _("自治体からのお知らせ")
+        verbose_name_plural = pgettext_lazy("plural", "自治体からのお知らせ")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                name="registry_announcement_sent_has_date",
+                condition=~Q(state="sent") | Q(sent_at__isnull=False),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["municipality", "-created_at"], name="registry_announce_muni_idx"),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(state="sending"),
+                name="registry_announce_sending_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title

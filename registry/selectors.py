@@ -21,6 +21,7 @@ from . import flags
 from .models import (
     Activity,
     AgeBand,
+    Announcement,
     Category,
     Perk,
     PrefectureRegistration,
@@ -220,3 +221,14 @@ def activity_queue(*, municipality: Municipality) -> QuerySet[Activity]:
         .select_related("registration__person")
         .order_by("submitted_at", "id")
     )
+
+
+def announcements_of(*, municipality: Municipality) -> QuerySet[Announcement]:
+    return Announcement.objects.filter(municipality=municipality).order_by("-created_at", "-id")
+
+
+def announcement_audience(*, municipality: Municipality) -> int:
+    """How many registrants would receive an announcement now."""
+    return Registration.objects.filter(
+        municipality=municipality, status=Status.ACTIVE, allow_announcements=True
+    ).count()

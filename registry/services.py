@@ -11,17 +11,18 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import storages
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.selectors import staff_scope
 from accounts.services import audit_record
+from config.celery import enqueue_on_commit
+from notifications.models import Topic
+from notifications.services import notification_send
 from places.models import Municipality
 
 from . import flags
@@ -30,6 +31,8 @@ from .models import (
     CONSENT_FIELDS,
     Activity,
     ActivitySource,
+    Announcement,
+    AnnouncementState,
     AvailableDays,
     Category,
     EventKind,
@@ -613,28 +616,22 @@ def _premium_remind_one(pk: int, today: datetime.date) -> int:
         ).count()
         registration.premium_reminded_for = registration.premium_until
         registration.save(update_fields=["premium_reminded_for"])
-        # Sent before the marker commits: a failed send leaves the row due for the next run.
-        # (The notification outbox of issue 5 will take this over.)
-        send_mail(**_premium_reminder_message(registration, done), fail_silently=False)
+        # Into the inbox and the outbox with the marker, in one transaction: the relay
+        # delivers the e-mail once, whatever happens to this run.
+        notification_send(
+            recipients=[registration.person_id],
+            kind="premium_reminder",
+            topic=Topic.REGISTRY,
+            key=f"registration:{registration.pk}:premium-reminder:{registration.premium_until}",
+            context={
+                "municipality": registration.municipality.name,
+                "premium_until": registration.premium_until.isoformat(),
+                "done": done,
+                "needed": settings.REGISTRY_PREMIUM_MIN_ACTIVITIES,
+            },
+            url=reverse("registry:registration_detail", args=[registration.pk]),
+        )
     return 1
-
-
-def _premium_reminder_message(registration: Registration, done: int) -> dict:
-    context = {
-        "registration": registration,
-        "done": done,
-        "needed": settings.REGISTRY_PREMIUM_MIN_ACTIVITIES,
-        "url": settings.SITE_URL + reverse("registry:registration_detail", args=[registration.pk]),
-    }
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = render_to_string("registry/email/premium_reminder_subject.txt", context).strip()
-        body = render_to_string("registry/email/premium_reminder.txt", context)
-    return {
-        "subject": subject,
-        "message": body,
-        "from_email": None,
-        "recipient_list": [registration.person.email],
-    }
 
 
 # --- Activities (engagement and premium evidence) ----------------------------------------
@@ -1010,3 +1007,122 @@ def registry_anonymise(*, user: User) -> None:
         status=Status.WITHDRAWN, withdrawn_at=now
     )
     Profile.objects.filter(user=user).delete()
+
+
+# --- Announcements -----------------------------------------------------------------------
+
+
+def announcement_create(
+    *, municipality: Municipality, actor: User, title: str, body: str
+) -> Announcement:
+    """The municipality's staff write to the registrants who agreed to hear from it. The
+    fan-out starts after the commit and goes on in batches (``announcement_fan_out``)."""
+    if not staff_scope(user=actor).manages_municipality(municipality.code):
+        raise PermissionDenied(_("この市区町村の職員だけがお知らせを送れます。"))
+    announcement = Announcement(
+        municipality=municipality, author=actor, title=title.strip(), body=body.strip()
+    )
+    errors: dict[str, list[str]] = {}
+    if not announcement.title:
+        errors["title"] = [_("件名を書いてください。")]
+    if not announcement.body:
+        errors["body"] = [_("本文を書いてください。")]
+    if errors:
+        raise ValidationError(errors)
+    announcement.full_clean()
+    with transaction.atomic():
+        # One at a time per town, so that a form sent twice is caught below.
+        Municipality.objects.select_for_update().filter(pk=municipality.pk).exists()
+        if Announcement.objects.filter(
+            municipality=municipality,
+            title=announcement.title,
+            body=announcement.body,
+            created_at__gte=timezone.now() - datetime.timedelta(minutes=10),
+        ).exists():
+            raise ValidationError(
+                _(
+                    "同じ件名と本文のお知らせを、10分以内にすでに送っています。二重に送られないよう止めました。"
+                )
+            )
+        announcement.save()
+        audit_record(
+            actor=actor,
+            action="announcement.create",
+            target=announcement,
+            municipality=municipality,
+            detail={"title": announcement.title},
+        )
+        from .tasks import announcement_fan_out_task  # the task module imports services
+
+        enqueue_on_commit(announcement_fan_out_task, announcement.pk)
+    return announcement
+
+
+def announcement_fan_out(*, announcement_id: int, batch_size: int | None = None) -> int:
+    """Put the announcement in each consenting registrant's inbox (and outbox), a batch per
+    transaction: the batch's notifications and the cursor past it commit together, so a
+    worker killed mid-way loses nothing and, resumed, repeats nothing. Runs at once are
+    serialised on the announcement's row. Returns how many people it reached now."""
+    batch_size = batch_size or settings.REGISTRY_ANNOUNCEMENT_BATCH
+    reached = 0
+    while True:
+        with transaction.atomic():
+            # Another run has it: let that one go on (a sweep's extra job returns at once).
+            announcement = (
+                Announcement.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("municipality")
+                .filter(pk=announcement_id)
+                .first()
+            )
+            if announcement is None or announcement.state == AnnouncementState.SENT:
+                return reached
+            people = list(
+                Registration.objects.filter(
+                    municipality_id=announcement.municipality_id,
+                    status=Status.ACTIVE,
+                    allow_announcements=True,
+                    person_id__gt=announcement.cursor,
+                )
+                .order_by("person_id")
+                .values_list("person_id", flat=True)[:batch_size]
+            )
+            told = notification_send(
+                recipients=people,
+                kind="announcement",
+                topic=Topic.ANNOUNCEMENTS,
+                key=f"announcement:{announcement.pk}",
+                context={
+                    "municipality": announcement.municipality.name,
+                    "title": announcement.title,
+                    "body": announcement.body,
+                },
+                url=reverse("places:municipality_detail", args=[announcement.municipality_id]),
+            )
+            announcement.recipients += len(told)
+            reached += len(told)
+            fields = ["recipients", "cursor"]
+            if people:
+                announcement.cursor = people[-1]
+            if len(people) < batch_size:
+                announcement.state = AnnouncementState.SENT
+                announcement.sent_at = timezone.now()
+                fields += ["state", "sent_at"]
+            announcement.save(update_fields=fields)
+            if announcement.state == AnnouncementState.SENT:
+                return reached
+
+
+def announcements_resume(*, max_rows: int = 100) -> int:
+    """Announcements still fanning out whose worker stopped (or never got the job): queue
+    them again. A run that is still going simply waits for the row and finds it done."""
+    from .tasks import announcement_fan_out_task
+
+    started_before = timezone.now() - datetime.timedelta(seconds=settings.SWEEP_SECONDS / 2)
+    pending = list(
+        Announcement.objects.filter(state=AnnouncementState.SENDING, created_at__lt=started_before)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:max_rows]
+    )
+    for pk in pending:
+        announcement_fan_out_task.delay(pk)
+    return len(pending)

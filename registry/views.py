@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django import forms as django_forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -21,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -51,6 +53,7 @@ from .models import (
 )
 
 REGISTRANTS_PER_PAGE = 50
+ANNOUNCEMENTS_PER_PAGE = 20
 
 
 # --- The person's page and profile -------------------------------------------------------
@@ -903,3 +906,68 @@ def perk_delete(request, pk: int):
     services.perk_delete(perk=perk, actor=request.user)
     messages.success(request, _("特典「%(title)s」を削除しました。") % {"title": title})
     return redirect("registry:perks", code)
+
+
+# --- Announcements -----------------------------------------------------------------------
+
+
+class AnnouncementForm(forms.NormalisedInputMixin, django_forms.Form):
+    """What staff write to their registrants; the service checks it again."""
+
+    title = django_forms.CharField(
+        label=gettext_lazy("件名"),
+        max_length=100,
+        help_text=gettext_lazy("メールの件名にもなります。"),
+        error_messages={"required": gettext_lazy("件名を書いてください。")},
+    )
+    body = django_forms.CharField(
+        label=gettext_lazy("本文"),
+        max_length=5000,
+        widget=django_forms.Textarea(attrs={"rows": 10}),
+        error_messages={"required": gettext_lazy("本文を書いてください。")},
+    )
+
+
+@staff_page
+@get_or_post
+def announcements(request, code: str):
+    """A town's staff write to the registrants who agreed to hear from the town, and see
+    what they sent before (being sent, or sent, and to how many)."""
+    municipality = _staff_municipality(request, code)
+    if request.method == "POST":
+        form = AnnouncementForm(request.POST)
+        if form.is_valid():
+            try:
+                announcement = services.announcement_create(
+                    municipality=municipality,
+                    actor=request.user,
+                    title=form.cleaned_data["title"],
+                    body=form.cleaned_data["body"],
+                )
+            except ValidationError as error:
+                put_errors(error, form)
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "お知らせ「%(title)s」の配信を始めました。"
+                        "受け取りに同意した登録者に順に届きます。"
+                    )
+                    % {"title": announcement.title},
+                )
+                return redirect("registry:announcements", municipality.code)
+    else:
+        form = AnnouncementForm()
+    page = Paginator(
+        selectors.announcements_of(municipality=municipality), ANNOUNCEMENTS_PER_PAGE
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "registry/staff/announcements.html",
+        {
+            "municipality": municipality,
+            "form": form,
+            "audience": selectors.announcement_audience(municipality=municipality),
+            "page": page,
+        },
+    )

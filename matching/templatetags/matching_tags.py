@@ -35,3 +35,11 @@ def span(session) -> str:
 def skill_labels(mask: int) -> list[str]:
     """The labels of a task's wanted skills (a bitmask)."""
     return labels_of(Skill, mask or 0)
+
+
+@register.filter
+def match_reasons(codes) -> list[str]:
+    """The matcher's reason codes (a notification's context, a match) in words."""
+    from matching.matcher import reason_texts
+
+    return reason_texts(codes or [])

@@ -7,7 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import AuthTokenView
 from matching import api as matching_api
-from notifications.api import NotificationViewSet
+from notifications.api import NotificationPreferencesView, NotificationViewSet
 from places.api import MunicipalityViewSet, PrefectureViewSet
 from registry import api as registry_api
 
@@ -73,6 +73,19 @@ api_urlpatterns = [
         "municipalities/<str:code>/host-applications/",
         matching_api.HostApplicationQueueView.as_view(),
         name="api-host-application-queue",
+    ),
+    path(
+        "notification-preferences/",
+        NotificationPreferencesView.as_view(),
+        name="api-notification-preferences",
+    ),
+    path(
+        "recommendations/", matching_api.RecommendationsView.as_view(), name="api-recommendations"
+    ),
+    path(
+        "municipalities/<str:code>/announcements/",
+        registry_api.AnnouncementsView.as_view(),
+        name="api-announcements",
     ),
     *router.urls,
 ]

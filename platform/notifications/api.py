@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from accounts.models import Language
 from config.api import Pagination
 
 from . import selectors, services
-from .models import Notification
+from .models import Channel, Frequency, Notification, Topic
 
 
 class NotificationSerializer(serializers.Serializer):
@@ -65,3 +68,68 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def read_all(self, request):
         services.notifications_mark_read(user=request.user)
         return Response({"unread": 0})
+
+
+# --- Preferences -------------------------------------------------------------------------
+
+
+class PreferenceRowSerializer(serializers.Serializer):
+    topic = serializers.ChoiceField(choices=Topic.choices)
+    topic_label = serializers.CharField(read_only=True)
+    inbox = serializers.ChoiceField(choices=Frequency.choices, required=False)
+    email = serializers.ChoiceField(choices=Frequency.choices, required=False)
+
+
+class PreferencesSerializer(serializers.Serializer):
+    language = serializers.ChoiceField(choices=Language.choices, required=False)
+    match_weekly_cap = serializers.IntegerField(read_only=True)
+    preferences = PreferenceRowSerializer(many=True, required=False)
+
+
+def _preferences_data(user) -> dict:
+    chosen = services.preferences_of(user=user)
+    return {
+        "language": user.language,
+        "match_weekly_cap": settings.NOTIFICATIONS_MATCH_WEEKLY_CAP,
+        "preferences": [
+            {"topic": topic, "topic_label": str(label), **chosen[topic]}
+            for topic, label in Topic.choices
+        ],
+    }
+
+
+class NotificationPreferencesView(APIView):
+    """The signed-in person's choices: per topic, how the inbox and e-mail receive it
+    (``immediately``/``daily``/``weekly``/``never``; the inbox has no digests), and the
+    language of e-mail. PUT and PATCH change only the rows and fields they name."""
+
+    @extend_schema(summary="お知らせの設定", responses=PreferencesSerializer)
+    def get(self, request):
+        return Response(_preferences_data(request.user))
+
+    @extend_schema(
+        summary="お知らせの設定を変える",
+        request=PreferencesSerializer,
+        responses=PreferencesSerializer,
+    )
+    def patch(self, request):
+        serializer = PreferencesSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        changes = [
+            (row["topic"], channel, row[channel])
+            for row in serializer.validated_data.get("preferences", [])
+            for channel in Channel.values
+            if channel in row
+        ]
+        services.preferences_set(
+            user=request.user, changes=changes, language=serializer.validated_data.get("language")
+        )
+        return Response(_preferences_data(request.user))
+
+    @extend_schema(
+        summary="お知らせの設定を変える",
+        request=PreferencesSerializer,
+        responses=PreferencesSerializer,
+    )
+    def put(self, request):
+        return self.patch(request)

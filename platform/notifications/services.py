@@ -1,45 +1,164 @@
-"""Every write of the inbox. Call ``notification_send`` inside the transaction of the change
-that causes the notification: it is then written exactly when the change is."""
+"""Every write of the inbox, the outbox and the preferences.
+
+Call ``notification_send`` inside the transaction of the change that causes the
+notification: the inbox row and the outbox e-mail are then written exactly when the change
+is, and the relay (``email_relay``) delivers the e-mail after the commit, never twice.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import datetime
+import logging
+import smtplib
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.mail import get_connection
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from .models import Notification
+from accounts.models import Language, User
+from config.celery import enqueue_on_commit
+
+from .models import (
+    CHANNEL_FREQUENCIES,
+    DIGEST_FREQUENCIES,
+    Channel,
+    Email,
+    EmailState,
+    Frequency,
+    Notification,
+    Preference,
+    Topic,
+    default_frequency,
+)
+
+logger = logging.getLogger(__name__)
+
+
+# --- Sending -----------------------------------------------------------------------------
+
+
+def frequencies_of(*, person_ids: Iterable[int], topic: str) -> dict[int, tuple[str, str]]:
+    """{person: (inbox frequency, e-mail frequency)} for ``topic``, defaults filled in."""
+    ids = list(person_ids)
+    chosen: dict[tuple[int, str], str] = {}
+    for start in range(0, len(ids), 5000):
+        for person, channel, frequency in Preference.objects.filter(
+            person_id__in=ids[start : start + 5000], topic=topic
+        ).values_list("person_id", "channel", "frequency"):
+            chosen[(person, channel)] = frequency
+    return {
+        pk: (
+            chosen.get((pk, Channel.INBOX), default_frequency(topic, Channel.INBOX)),
+            chosen.get((pk, Channel.EMAIL), default_frequency(topic, Channel.EMAIL)),
+        )
+        for pk in ids
+    }
+
+
+def _over_weekly_cap(ids: list[int], topic: str, cap: int, now: datetime.datetime) -> set[int]:
+    since = now - datetime.timedelta(days=7)
+    over: set[int] = set()
+    for start in range(0, len(ids), 5000):
+        rows = (
+            Notification.objects.filter(
+                recipient_id__in=ids[start : start + 5000], topic=topic, created_at__gte=since
+            )
+            .values("recipient_id")
+            .annotate(n=Count("id"))
+            .filter(n__gte=cap)
+            .values_list("recipient_id", flat=True)
+        )
+        over.update(rows)
+    return over
 
 
 def notification_send(
     *,
     recipients: Iterable[Any],
     kind: str,
+    topic: str,
     key: str,
     context: dict[str, Any],
     url: str = "",
-) -> int:
-    """Put one notification of ``kind`` in each recipient's inbox (users or user ids).
+    weekly_cap: int | None = None,
+    personal: Mapping[int, dict[str, Any]] | None = None,
+) -> list[int]:
+    """Tell each recipient (users or user ids) of ``kind``, as each chose for ``topic``:
+    an inbox row, and an outbox e-mail now or a place in their next digest.
 
-    Idempotent: a recipient who already has ``key`` gets nothing new. Returns how many
-    recipients there were. ``context`` must be JSON (strings, numbers, ISO dates)."""
+    Idempotent: a recipient who already has ``key`` gets nothing new. With ``weekly_cap``,
+    people who already had that many notifications of the topic in the last seven days are
+    passed over. ``personal`` adds to the context per recipient id (the matcher's reasons).
+    Returns the ids of the people told. ``context`` must be JSON."""
     ids = sorted({getattr(r, "pk", r) for r in recipients if r is not None})
     if not ids:
-        return 0
-    now = timezone.now()
+        return []
     with transaction.atomic():
-        Notification.objects.bulk_create(
-            [
-                Notification(
-                    recipient_id=pk, kind=kind, key=key, context=context, url=url, created_at=now
-                )
-                for pk in ids
-            ],
-            batch_size=1000,
-            ignore_conflicts=True,
+        return _send(ids, kind, topic, key, context, url, weekly_cap, personal)
+
+
+def _send(ids, kind, topic, key, context, url, weekly_cap, personal) -> list[int]:
+    now = timezone.now()
+    if weekly_cap is not None:
+        # The recipients' rows, in id order, so that two matchers cannot both see room
+        # under the cap for the same person.
+        list(User.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
+        over = _over_weekly_cap(ids, topic, weekly_cap, now)
+        ids = [pk for pk in ids if pk not in over]
+    # Who has this key already gets nothing again: no second inbox row, and no e-mail for a
+    # notification that was (or will be) mailed already.
+    known: set[int] = set()
+    for start in range(0, len(ids), 5000):
+        known.update(
+            Notification.objects.filter(
+                recipient_id__in=ids[start : start + 5000], key=key
+            ).values_list("recipient_id", flat=True)
         )
-    return len(ids)
+    ids = [pk for pk in ids if pk not in known]
+    notifications: list[Notification] = []
+    emails: list[Email] = []
+    told: list[int] = []
+    for pk, (inbox, email) in frequencies_of(person_ids=ids, topic=topic).items():
+        if inbox == Frequency.NEVER and email == Frequency.NEVER:
+            continue
+        told.append(pk)
+        notifications.append(
+            Notification(
+                recipient_id=pk,
+                kind=kind,
+                topic=topic,
+                key=key,
+                context={**context, **personal[pk]} if personal and pk in personal else context,
+                url=url,
+                created_at=now,
+                in_inbox=inbox != Frequency.NEVER,
+                digest=email if email in DIGEST_FREQUENCIES else "",
+            )
+        )
+        if email == Frequency.IMMEDIATELY:
+            emails.append(Email(recipient_id=pk, key=key, topic=topic, created_at=now))
+    Notification.objects.bulk_create(notifications, batch_size=1000, ignore_conflicts=True)
+    if emails:
+        Email.objects.bulk_create(emails, batch_size=1000, ignore_conflicts=True)
+        _relay_soon()
+    return told
+
+
+def _relay_soon() -> None:
+    from .tasks import email_relay_task  # the task module imports these services
+
+    enqueue_on_commit(email_relay_task)
+
+
+# --- Reading and the person's rights ------------------------------------------------------
 
 
 def notifications_mark_read(*, user, ids: Iterable[int] | None = None) -> int:
@@ -50,23 +169,357 @@ def notifications_mark_read(*, user, ids: Iterable[int] | None = None) -> int:
     return qs.update(read_at=timezone.now())
 
 
-def inbox_data_of(*, user) -> list[dict[str, Any]]:
-    """The person's notifications as they read them, JSON-ready (their export)."""
+def inbox_data_of(*, user) -> dict[str, Any]:
+    """The person's notifications, e-mails and preferences, JSON-ready (their export)."""
     rows = []
     for notification in Notification.objects.filter(recipient=user).order_by("created_at", "id"):
         subject, body = notification.rendered()
         rows.append(
             {
                 "kind": notification.kind,
+                "topic": notification.topic,
                 "subject": subject,
                 "body": body,
                 "created_at": notification.created_at.isoformat(),
                 "read_at": notification.read_at.isoformat() if notification.read_at else None,
+                "in_inbox": notification.in_inbox,
             }
         )
-    return rows
+    return {
+        "language": user.language,
+        "notifications": rows,
+        "emails": [
+            {
+                "key": key,
+                "state": state,
+                "created_at": created.isoformat(),
+                "sent_at": sent.isoformat() if sent else None,
+            }
+            for key, state, created, sent in Email.objects.filter(recipient=user)
+            .order_by("created_at", "id")
+            .values_list("key", "state", "created_at", "sent_at")
+        ],
+        "preferences": [
+            {"topic": topic, "channel": channel, "frequency": frequency}
+            for topic, channel, frequency in Preference.objects.filter(person=user).values_list(
+                "topic", "channel", "frequency"
+            )
+        ],
+    }
 
 
 def inbox_delete(*, user) -> int:
-    """On account deletion: the inbox goes."""
-    return Notification.objects.filter(recipient=user).delete()[0]
+    """On account deletion: the inbox, the unsent e-mail and the preferences go."""
+    deleted = Notification.objects.filter(recipient=user).delete()[0]
+    deleted += Email.objects.filter(recipient=user).delete()[0]
+    deleted += Preference.objects.filter(person=user).delete()[0]
+    return deleted
+
+
+# --- Preferences -------------------------------------------------------------------------
+
+
+def preferences_of(*, user) -> dict[str, dict[str, str]]:
+    """{topic: {channel: frequency}} for every topic, defaults filled in."""
+    chosen = {
+        (topic, channel): frequency
+        for topic, channel, frequency in Preference.objects.filter(person=user).values_list(
+            "topic", "channel", "frequency"
+        )
+    }
+    return {
+        topic: {
+            channel: chosen.get((topic, channel), default_frequency(topic, channel))
+            for channel in Channel.values
+        }
+        for topic in Topic.values
+    }
+
+
+def preferences_set(
+    *, user, changes: Iterable[tuple[str, str, str]], language: str | None = None
+) -> dict[str, dict[str, str]]:
+    """Set (topic, channel, frequency) choices and the language of e-mail. All or nothing:
+    an unknown value is a ValidationError naming it and nothing changes."""
+    changes = list(changes)
+    errors: dict[str, list[str]] = {}
+    for topic, channel, frequency in changes:
+        field = f"{topic}.{channel}"
+        if topic not in Topic.values:
+            errors.setdefault("topic", []).append(
+                _("「%(topic)s」というお知らせの種類はありません。") % {"topic": topic}
+            )
+        elif channel not in Channel.values:
+            errors.setdefault(field, []).append(_("受け取り方は「inbox」か「email」です。"))
+        elif frequency not in CHANNEL_FREQUENCIES[channel]:
+            errors.setdefault(field, []).append(
+                _("サイト内のお知らせは「すぐに」か「受け取らない」から選んでください。")
+                if channel == Channel.INBOX and frequency in Frequency.values
+                else _(
+                    "頻度は「すぐに」「1日1回まとめて」「週1回まとめて」「受け取らない」から選んでください。"
+                )
+            )
+    if language is not None and language not in Language.values:
+        errors["language"] = [_("言語は日本語（ja）か英語（en）から選んでください。")]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        for topic, channel, frequency in changes:
+            Preference.objects.update_or_create(
+                person=user, topic=topic, channel=channel, defaults={"frequency": frequency}
+            )
+            if channel == Channel.EMAIL:
+                _queued_email_follow(user, topic, frequency)
+        if language is not None and language != user.language:
+            user.language = language
+            user.save(update_fields=["language"])
+    return preferences_of(user=user)
+
+
+def _queued_email_follow(user, topic: str, frequency: str) -> None:
+    """What waits to be mailed follows a new choice at once: it moves to the digest now
+    chosen, or, when the person wants this topic's e-mail no longer (or one by one from now
+    on), it is not mailed at all."""
+    waiting = Notification.objects.filter(
+        recipient=user, topic=topic, digest_key="", digest__in=DIGEST_FREQUENCIES
+    )
+    waiting.update(digest=frequency if frequency in DIGEST_FREQUENCIES else "")
+    if frequency == Frequency.NEVER:
+        Email.objects.filter(
+            recipient=user, topic=topic, state=EmailState.PENDING, digest=""
+        ).update(state=EmailState.FAILED, last_error="unsubscribed", claimed_until=None)
+
+
+UNSUBSCRIBE_SALT = "notifications.unsubscribe"
+
+
+def unsubscribe_token(*, person_id: int, topics: Iterable[str]) -> str:
+    """The token in an e-mail's one-click unsubscribe link (RFC 8058): who, and which
+    topics' e-mail it stops. Signed, and valid as long as the e-mail is kept."""
+    return signing.dumps({"p": person_id, "t": sorted(set(topics))}, salt=UNSUBSCRIBE_SALT)
+
+
+def unsubscribe_read(token: str) -> tuple[User, list[str]]:
+    """The person and topics of a token; ValidationError if it is not one of ours."""
+    try:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+        person = User.objects.get(pk=data["p"], is_active=True)
+        topics = [t for t in data["t"] if t in Topic.values]
+    except (signing.BadSignature, User.DoesNotExist, KeyError, TypeError):
+        raise ValidationError(
+            _("この配信停止のリンクは正しくありません。メールのリンクをそのまま開いてください。")
+        ) from None
+    return person, topics
+
+
+def unsubscribe(*, token: str) -> tuple[User, list[str]]:
+    """One click: no more e-mail of the token's topics (the inbox stays as it is)."""
+    person, topics = unsubscribe_read(token)
+    preferences_set(user=person, changes=[(t, Channel.EMAIL, Frequency.NEVER) for t in topics])
+    return person, topics
+
+
+# --- Digests -----------------------------------------------------------------------------
+
+
+def _digest_cutoff(period: str, now: datetime.datetime) -> tuple[datetime.datetime, str]:
+    """The start of the current day (daily) or ISO week (weekly), local time, and the
+    label of the period that ended there."""
+    today = timezone.localdate(now)
+    if period == Frequency.DAILY:
+        start = today
+        label = (today - datetime.timedelta(days=1)).isoformat()
+    else:
+        start = today - datetime.timedelta(days=today.weekday())
+        year, week, _day = (start - datetime.timedelta(days=1)).isocalendar()
+        label = f"{year}-W{week:02d}"
+    return timezone.make_aware(datetime.datetime.combine(start, datetime.time.min)), label
+
+
+def digests_send(*, now: datetime.datetime | None = None, max_people: int = 5000) -> int:
+    """Bundle what waited for a daily or weekly digest, for the day or week that has ended,
+    into one e-mail per person. Idempotent (a notification is bundled once, under lock);
+    beat runs it hourly, so a missed hour only delays. Returns the digests written."""
+    now = now or timezone.now()
+    written = 0
+    for period in DIGEST_FREQUENCIES:
+        cutoff, label = _digest_cutoff(period, now)
+        due = Notification.objects.filter(digest=period, digest_key="", created_at__lt=cutoff)
+        people = list(
+            due.order_by("recipient_id")
+            .values_list("recipient_id", flat=True)
+            .distinct()[:max_people]
+        )
+        for person_id in people:
+            with transaction.atomic():
+                items = list(
+                    due.filter(recipient_id=person_id)
+                    .select_for_update(skip_locked=True)
+                    .order_by("id")
+                    .values_list("id", "topic")
+                )
+                if not items:
+                    continue
+                key = f"digest:{period}:{label}:{items[0][0]}"
+                Notification.objects.filter(pk__in=[pk for pk, _t in items]).update(digest_key=key)
+                Email.objects.create(recipient_id=person_id, key=key, digest=period, created_at=now)
+                written += 1
+        if written:
+            _relay_soon()
+    return written
+
+
+# --- The relay ---------------------------------------------------------------------------
+
+# Seconds to wait after the n-th failed attempt; after the last, the e-mail has failed.
+RETRY_DELAYS = (60, 300, 1800, 7200, 21600)
+
+
+class _Permanent(Exception):
+    """The server refused the message for good (5xx): retrying would not help."""
+
+
+def _claim(batch: int, now: datetime.datetime) -> tuple[list[int], datetime.datetime]:
+    """Take up to ``batch`` due e-mails for this relay for a while (SKIP LOCKED: relays
+    running at once take different rows)."""
+    lease = now + datetime.timedelta(seconds=settings.NOTIFICATIONS_RELAY_LEASE_SECONDS)
+    with transaction.atomic():
+        ids = list(
+            Email.objects.select_for_update(skip_locked=True)
+            .filter(state=EmailState.PENDING, next_attempt_at__lte=now)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .order_by("next_attempt_at", "id")
+            .values_list("id", flat=True)[:batch]
+        )
+        Email.objects.filter(pk__in=ids).update(claimed_until=lease)
+    return ids, lease
+
+
+def email_relay(*, batch: int = 200, max_messages: int = 2000) -> dict[str, int]:
+    """Deliver due e-mails from the outbox over one SMTP connection per batch.
+
+    Each e-mail is marked sending (committed) just before it goes, and sent just after: a
+    worker killed in between leaves one row in sending, which ``emails_recover`` marks
+    uncertain, never resent. Transient failures (4xx, connection trouble) wait and retry
+    with backoff; a permanent refusal (5xx) fails at once."""
+    from .emails import message_for  # rendering needs the templates of every app
+
+    counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
+    while sum(counts.values()) < max_messages:
+        ids, lease = _claim(batch, timezone.now())
+        if not ids:
+            break
+        connection = get_connection(timeout=settings.NOTIFICATIONS_SMTP_TIMEOUT)
+        try:
+            connection.open()
+        except (OSError, smtplib.SMTPException) as exc:
+            # The server is unreachable: nothing was tried, so no attempt is counted (an
+            # outage of any length fails nobody); the rows wait a minute, if still ours.
+            Email.objects.filter(pk__in=ids, state=EmailState.PENDING, claimed_until=lease).update(
+                claimed_until=None,
+                next_attempt_at=timezone.now() + datetime.timedelta(seconds=RETRY_DELAYS[0]),
+                last_error=repr(exc)[:500],
+            )
+            logger.warning("SMTP server unreachable, %s e-mails wait: %r", len(ids), exc)
+            counts["retry"] += len(ids)
+            break
+        try:
+            for pk in ids:
+                counts[_deliver(pk, connection, message_for)] += 1
+        finally:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                connection.close()
+    return counts
+
+
+def _deliver(pk: int, connection, message_for) -> str:
+    started = Email.objects.filter(pk=pk, state=EmailState.PENDING).update(
+        state=EmailState.SENDING, sending_since=timezone.now()
+    )
+    if not started:
+        return "skipped"  # another relay took it after our lease ran out
+    email = Email.objects.select_related("recipient").get(pk=pk)
+    recipient = email.recipient
+    if not recipient.is_active or not recipient.email:
+        _finish(pk, EmailState.FAILED, _("宛先のアカウントが無効です。"))
+        return "failed"
+    try:
+        message = message_for(email)
+        if message is not None:
+            message.message()  # headers checked before anything goes out
+    except Exception as exc:  # a message that cannot be built never will be: not transient
+        logger.exception("E-mail %s cannot be built", pk)
+        _finish(pk, EmailState.FAILED, f"cannot be built: {exc!r}")
+        return "failed"
+    if message is None:
+        _finish(pk, EmailState.FAILED, "nothing to send")
+        return "failed"
+    try:
+        message.connection = connection
+        try:
+            try:
+                message.send()
+            except smtplib.SMTPServerDisconnected:
+                # The server closed an idle connection: once more on a fresh one.
+                with contextlib.suppress(OSError, smtplib.SMTPException):
+                    connection.close()
+                connection.open()
+                message.send()
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _msg in exc.recipients.values()]
+            if codes and all(500 <= code < 600 for code in codes):
+                raise _Permanent(str(exc)) from exc
+            raise
+        except smtplib.SMTPResponseException as exc:
+            if 500 <= exc.smtp_code < 600:
+                raise _Permanent(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+            raise
+    except _Permanent as exc:
+        _finish(pk, EmailState.FAILED, str(exc))
+        return "failed"
+    except (OSError, smtplib.SMTPException) as exc:
+        return _attempt_failed(pk, exc)
+    Email.objects.filter(pk=pk).update(
+        state=EmailState.SENT, sent_at=timezone.now(), attempts=email.attempts + 1
+    )
+    return "sent"
+
+
+def _finish(pk: int, state: str, error: str) -> None:
+    Email.objects.filter(pk=pk, state=EmailState.SENDING).update(
+        state=state, last_error=error[:500], claimed_until=None
+    )
+
+
+def _attempt_failed(pk: int, exc: BaseException) -> str:
+    email = Email.objects.get(pk=pk)
+    attempts = email.attempts + 1
+    if attempts > len(RETRY_DELAYS):
+        Email.objects.filter(pk=pk, state=EmailState.SENDING).update(
+            state=EmailState.FAILED, attempts=attempts, last_error=repr(exc)[:500]
+        )
+        logger.error("E-mail %s failed for good after %s attempts: %r", pk, attempts, exc)
+        return "failed"
+    Email.objects.filter(pk=pk, state=EmailState.SENDING).update(
+        state=EmailState.PENDING,
+        attempts=attempts,
+        claimed_until=None,
+        sending_since=None,
+        next_attempt_at=timezone.now() + datetime.timedelta(seconds=RETRY_DELAYS[attempts - 1]),
+        last_error=repr(exc)[:500],
+    )
+    logger.warning("E-mail %s: attempt %s failed, retried later: %r", pk, attempts, exc)
+    return "retry"
+
+
+def emails_recover(*, now: datetime.datetime | None = None) -> int:
+    """E-mails left in sending by a worker that died: the SMTP server may have taken them,
+    so they are marked uncertain and never sent again (at most once)."""
+    now = now or timezone.now()
+    stale = now - datetime.timedelta(seconds=settings.NOTIFICATIONS_SENDING_STALE_SECONDS)
+    count = Email.objects.filter(state=EmailState.SENDING, sending_since__lt=stale).update(
+        state=EmailState.UNCERTAIN, last_error="worker stopped while sending"
+    )
+    if count:
+        logger.error("%s e-mails were being sent when a worker stopped: marked uncertain", count)
+    return count

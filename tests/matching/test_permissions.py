@@ -1,4 +1,4 @@
-"""Who may do what in the board's API and the inbox.
+"""Who may do what in the board's API, the inbox and its preferences.
 
 Every endpoint and method of ``matching.api`` and ``notifications.api`` is tried by every
 role, and the expected status of each pair is written out in ``MATRIX``. Each role's try is
@@ -223,6 +223,19 @@ ENDPOINTS = {
         None,
     ),
     ("notification-read-all", "post"): lambda w: ("/api/notifications/read-all/", None),
+    ("api-notification-preferences", "get"): lambda w: ("/api/notification-preferences/", None),
+    ("api-notification-preferences", "patch"): lambda w: (
+        "/api/notification-preferences/",
+        {"preferences": [{"topic": "matches", "email": "daily"}]},
+    ),
+    ("api-notification-preferences", "put"): lambda w: (
+        "/api/notification-preferences/",
+        {"language": "en", "preferences": [{"topic": "reminders", "inbox": "never"}]},
+    ),
+    ("api-recommendations", "get"): lambda w: ("/api/recommendations/", None),
+    ("task-watch", "post"): lambda w: (f"/api/tasks/{w.task.pk}/watch/", None),
+    ("task-watch", "post draft"): lambda w: (f"/api/tasks/{w.draft.pk}/watch/", None),
+    ("task-watch", "delete"): lambda w: (f"/api/tasks/{w.task.pk}/watch/", None),
 }
 
 # The expected status for each role, in the order of ROLES: anonymous, resident, participant,
@@ -275,9 +288,25 @@ MATRIX = {
     ("notification-unread-count", "get"): (401, 200, 200, 200, 200, 200, 200, 200, 200),
     ("notification-read", "post"): (401, 404, 200, 404, 404, 404, 404, 404, 404),
     ("notification-read-all", "post"): (401, 200, 200, 200, 200, 200, 200, 200, 200),
+    # So are one's notification preferences and recommendations.
+    ("api-notification-preferences", "get"): (401, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("api-notification-preferences", "patch"): (401, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("api-notification-preferences", "put"): (401, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("api-recommendations", "get"): (401, 200, 200, 200, 200, 200, 200, 200, 200),
+    # Anyone with an account may watch a published task; a draft is unknown to all but its
+    # managers, who are told it cannot be watched (400).
+    ("task-watch", "post"): (401, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("task-watch", "post draft"): (401, 404, 404, 400, 404, 400, 404, 404, 404),
+    ("task-watch", "delete"): (401, 204, 204, 204, 204, 204, 204, 204, 204),
 }
 
-CODES = {401: "not_authenticated", 403: "permission_denied", 404: "not_found", 409: "conflict"}
+CODES = {
+    400: "invalid",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    409: "conflict",
+}
 
 
 def test_the_matrix_names_every_endpoint_once():

@@ -18,6 +18,8 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Role, User
 from config.celery import app as celery_app
+from notifications.models import Email, EmailState, Notification
+from notifications.services import email_relay
 from places.models import Municipality
 from registry import services
 from registry.cards import SALT
@@ -567,12 +569,20 @@ def test_the_reminder_goes_out_once_per_term(django_capture_on_commit_callbacks)
 
     with django_capture_on_commit_callbacks(execute=True):
         assert premium_remind_task.delay().get() == 1
+        # Written to the inbox and the outbox; the relay sends it once this commits.
+        assert mail.outbox == []
+        assert Email.objects.get(recipient=person).state == EmailState.PENDING
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == [person.email]
     assert "飛騨市" in message.subject
     assert f"/registrations/{soon.pk}/" in message.body
     assert "1 件" in message.body
+    email = Email.objects.get(recipient=person)
+    assert (
+        email.state == EmailState.SENT and message.extra_headers["Message-ID"] == email.message_id
+    )
+    assert Notification.objects.get(recipient=person).kind == "premium_reminder"
 
     with django_capture_on_commit_callbacks(execute=True):
         assert premium_remind_task.delay().get() == 0
@@ -715,15 +725,36 @@ def test_deletion_removes_evidence_files_only_once_it_has_committed(municipaliti
 
 
 @pytest.mark.django_db
-def test_a_failed_reminder_is_sent_again_on_the_next_run():
+def test_a_reminder_the_mail_server_refused_is_sent_again_later(django_capture_on_commit_callbacks):
+    """The reminder is written once, its e-mail in the outbox: a mail server that is down
+    delays the e-mail (the relay tries again later), it loses and doubles nothing."""
     today = timezone.localdate()
     registration = premium(resident(), HIDA, today, today + datetime.timedelta(days=5))
-    with mock.patch("registry.services.send_mail", side_effect=OSError("SMTP down")):
-        assert services.premium_remind() == 0
+    person = registration.person
+    mail.outbox.clear()
+    down = mock.patch(  # the outside world: the mail server refuses the connection
+        "django.core.mail.backends.locmem.EmailBackend.send_messages",
+        side_effect=ConnectionRefusedError("SMTP down"),
+    )
+    with down, django_capture_on_commit_callbacks(execute=True):
+        assert services.premium_remind() == 1
+    assert mail.outbox == []
     registration.refresh_from_db()
-    assert registration.premium_reminded_for is None
-    assert services.premium_remind() == 1
-    assert len(mail.outbox) == 1
+    assert registration.premium_reminded_for == registration.premium_until
+    email = Email.objects.get(recipient=person)
+    assert (email.state, email.attempts) == (EmailState.PENDING, 1)
+    assert email.next_attempt_at > timezone.now()
+
+    # The next run writes no second reminder; the relay waits for the retry time.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.premium_remind() == 0
+    assert email_relay()["sent"] == 0 and mail.outbox == []
+
+    Email.objects.filter(pk=email.pk).update(next_attempt_at=timezone.now())  # time passes
+    assert email_relay()["sent"] == 1
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == [person.email]
+    assert email_relay()["sent"] == 0 and len(mail.outbox) == 1
+    assert Notification.objects.filter(recipient=person, kind="premium_reminder").count() == 1
 
 
 @pytest.mark.django_db

@@ -204,6 +204,16 @@ ENDPOINTS = {
         "json",
     ),
     ("api-perk", "delete"): lambda w: (f"/api/perks/{w.perk.pk}/", None, None),
+    ("api-announcements", "get"): lambda w: (
+        f"/api/municipalities/{HIDA}/announcements/",
+        None,
+        None,
+    ),
+    ("api-announcements", "post"): lambda w: (
+        f"/api/municipalities/{HIDA}/announcements/",
+        {"title": "冬の除雪ボランティア", "body": "今年も募集します。"},
+        "json",
+    ),
 }
 
 # The expected status for each role, in the order of ROLES: anonymous, owner, other_resident,
@@ -241,6 +251,9 @@ MATRIX = {
     ("api-perks", "post"): (401, 403, 403, 403, 201, 201, 403, 403, 403),
     ("api-perk", "patch"): (401, 404, 404, 404, 200, 200, 404, 404, 404),
     ("api-perk", "delete"): (401, 404, 404, 404, 204, 204, 404, 404, 404),
+    # Announcements to the town's registrants: written and listed by its own staff only.
+    ("api-announcements", "get"): (401, 403, 403, 403, 200, 200, 403, 403, 403),
+    ("api-announcements", "post"): (401, 403, 403, 403, 201, 201, 403, 403, 403),
 }
 
 CASES = [

@@ -101,6 +101,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL;",
         "transaction_mode": "IMMEDIATE",
+        # The periodic jobs (run_periodic_jobs) write beside the web server: wait, not fail.
+        "timeout": 20,
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -108,7 +110,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "furusato",
         }
@@ -170,10 +172,35 @@ REGISTRY_CARD_TOKEN_TTL = env.int("REGISTRY_CARD_TOKEN_TTL", default=60 * 60)  #
 REGISTRY_IDENTITY_VERIFIER = env.str(
     "REGISTRY_IDENTITY_VERIFIER", default="registry.verification.StaffReviewVerifier"
 )
+# Announcements reach their audience this many people per transaction.
+REGISTRY_ANNOUNCEMENT_BATCH = env.int("REGISTRY_ANNOUNCEMENT_BATCH", default=1000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 
 # --- The board --------------------------------------------------------------------------
 MATCHING_PHOTO_MAX_BYTES = env.int("MATCHING_PHOTO_MAX_BYTES", default=5 * 1024 * 1024)
+# The matcher (matching/matcher.py): how far it looks, how many it keeps and tells.
+MATCHING_RADIUS_KM = env.float("MATCHING_RADIUS_KM", default=40.0)
+MATCHING_WIDE_RADIUS_KM = env.float("MATCHING_WIDE_RADIUS_KM", default=100.0)
+MATCHING_MATCHES_PER_TASK = env.int("MATCHING_MATCHES_PER_TASK", default=500)
+MATCHING_RECOMMENDATIONS_PER_PERSON = env.int("MATCHING_RECOMMENDATIONS_PER_PERSON", default=50)
+# People told of a new task per open place (first wave; twice as many once understaffed).
+MATCHING_NOTIFY_PER_PLACE = env.int("MATCHING_NOTIFY_PER_PLACE", default=5)
+MATCHING_NOTIFY_MAX = env.int("MATCHING_NOTIFY_MAX", default=200)
+MATCHING_UNDERSTAFFED_DAYS = env.int("MATCHING_UNDERSTAFFED_DAYS", default=3)
+MATCHING_REMINDER_HOURS = env.int("MATCHING_REMINDER_HOURS", default=24)
+
+# --- Notifications ----------------------------------------------------------------------
+# At most this many "new matching task" notifications per person in seven days.
+NOTIFICATIONS_MATCH_WEEKLY_CAP = env.int("NOTIFICATIONS_MATCH_WEEKLY_CAP", default=3)
+# A relay holds the e-mails it took this long; one found still sending after the other
+# is counted uncertain (the worker died mid-send) and never sent again.
+NOTIFICATIONS_RELAY_LEASE_SECONDS = env.int("NOTIFICATIONS_RELAY_LEASE_SECONDS", default=120)
+NOTIFICATIONS_SENDING_STALE_SECONDS = env.int("NOTIFICATIONS_SENDING_STALE_SECONDS", default=300)
+# Seconds an SMTP connection may wait: well under the relay's lease.
+NOTIFICATIONS_SMTP_TIMEOUT = env.int("NOTIFICATIONS_SMTP_TIMEOUT", default=30)
+# How often beat sweeps for work written to the database while no worker or broker took it
+# (outbox e-mail, matcher requests, announcements being fanned out).
+SWEEP_SECONDS = env.int("FURUSATO_SWEEP_SECONDS", default=60)
 
 # --- E-mail -----------------------------------------------------------------------------
 # EMAIL_URL as smtp+tls://user:password@host:587, consolemail:// or filemail:///absolute/path.
@@ -256,6 +283,7 @@ SPECTACULAR_SETTINGS = {
         "SessionStatusEnum": "matching.models.SessionStatus",
         "SignupStatusEnum": "matching.models.SignupStatus",
         "HostApplicationStatusEnum": "matching.models.HostApplicationStatus",
+        "FrequencyEnum": "notifications.models.Frequency",
     },
 }
 
@@ -263,7 +291,8 @@ SPECTACULAR_SETTINGS = {
 # Without a broker, tasks run in-process (the embedded default).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
-CELERY_TASK_EAGER_PROPAGATES = True
+# In-process (embedded) a failing background job is logged, never the visitor's error page.
+CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL or None)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -279,7 +308,17 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis redelivers an unacknowledged task after this long; longer than any time limit.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    # Queueing from a web request gives up fast when the broker is down: the work is in the
+    # database already, and beat's sweeps queue it once the broker is back. (Workers
+    # reconnect by their own policy, CELERY_BROKER_CONNECTION_RETRY.)
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 # Named queues. docker-compose.yml runs a worker per group. A task goes to the queue its
@@ -290,6 +329,7 @@ CELERY_TASK_CREATE_MISSING_QUEUES = False
 CELERY_TASK_ROUTES = {
     "matching.*": {"queue": "matching"},
     "notifications.*": {"queue": "notifications"},
+    "registry.announcement_fan_out": {"queue": "notifications"},
     "insights.*": {"queue": "stats"},
     "*": {"queue": "default"},
 }
@@ -307,6 +347,24 @@ CELERY_BEAT_SCHEDULE = {
     # Offers to the waiting list lapse on time; tasks close and complete by their dates.
     "matching.offers_expire": {"task": "matching.offers_expire", "schedule": 5 * 60},
     "matching.tasks_advance": {"task": "matching.tasks_advance", "schedule": 15 * 60},
+    # Reminders and digests are due by dates in the database; beat picks them up.
+    "matching.reminders_send": {"task": "matching.reminders_send", "schedule": 15 * 60},
+    "matching.sessions_understaffed": {
+        "task": "matching.sessions_understaffed",
+        "schedule": 60 * 60,
+    },
+    "notifications.digests_send": {"task": "notifications.digests_send", "schedule": 60 * 60},
+    # Sweeps: work written while no broker took it is done once one does.
+    "notifications.relay": {"task": "notifications.relay", "schedule": SWEEP_SECONDS},
+    "notifications.emails_recover": {
+        "task": "notifications.emails_recover",
+        "schedule": SWEEP_SECONDS,
+    },
+    "matching.matches_sweep": {"task": "matching.matches_sweep", "schedule": SWEEP_SECONDS},
+    "registry.announcements_resume": {
+        "task": "registry.announcements_resume",
+        "schedule": SWEEP_SECONDS,
+    },
 }
 
 # --- Logging ----------------------------------------------------------------------------

@@ -25,12 +25,17 @@ REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0").rsplit("/",
 REDIS_URL = f"{REDIS_URL}/{_redis_db}"
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
-CELERY_TASK_ALWAYS_EAGER = True
+# In the test process tasks run in-process; a worker process a test starts turns this off
+# (tests/workers.py), or the tasks its tasks queue, and beat's, would run inline too.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+CELERY_TASK_EAGER_PROPAGATES = True  # a failing job fails its test
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 SECRET_KEY = "test-only-key-5b1e0d7c3a9f8e2d4c6b1a0f9e8d7c6b5a4f3e2d1c0b"  # noqa: S105
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# In memory, unless a test's worker process is pointed at its own SMTP server (EMAIL_URL).
+if not env.str("EMAIL_URL", default=""):
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Uploaded files of the run go to a temporary folder, never into var/.
 _files = tempfile.mkdtemp(prefix="furusato-test-files-")
 MEDIA_ROOT = f"{_files}/media"

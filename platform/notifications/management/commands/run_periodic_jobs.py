@@ -1,0 +1,54 @@
+"""The embedded stand-in for Celery beat.
+
+Without a broker (the embedded default), tasks run in-process and no beat process runs, so
+``make run`` starts this beside the web server: it runs every job of
+``CELERY_BEAT_SCHEDULE`` in this process at its interval — digests, reminders, lapsing
+offers, understaffed sessions, the outbox relay and the sweeps. With a broker, run
+``celery beat`` instead (this command then refuses, so that no job runs twice).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+
+from django.apps import apps
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Run the periodic jobs in this process (the embedded default's beat)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="run every job once and stop")
+
+    def handle(self, *args, once: bool = False, **options):
+        from config.celery import app
+
+        if not app.conf.task_always_eager:
+            raise CommandError("A broker is configured: run `celery -A config beat` instead.")
+        for config in apps.get_app_configs():
+            try:
+                importlib.import_module(f"{config.name}.tasks")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{config.name}.tasks":
+                    raise
+        schedule = settings.CELERY_BEAT_SCHEDULE
+        due = dict.fromkeys(schedule, 0.0)
+        self.stdout.write(f"Periodic jobs in-process: {', '.join(sorted(schedule))}")
+        while True:
+            for name, entry in schedule.items():
+                if time.monotonic() < due[name]:
+                    continue
+                try:
+                    app.tasks[entry["task"]].apply(throw=True)
+                except Exception:  # one failing job must not stop the others
+                    logger.exception("Periodic job %s failed; tried again next time", name)
+                due[name] = time.monotonic() + float(entry["schedule"])
+            if once:
+                return
+            time.sleep(5)

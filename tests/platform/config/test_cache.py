@@ -1,0 +1,41 @@
+"""The cache fails open: with Redis down the site and the API go on."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import caches
+from django.test import override_settings
+
+from tests.workers import free_port
+
+DOWN = {
+    "default": {
+        "BACKEND": "config.cache.ResilientRedisCache",
+        "LOCATION": "redis://127.0.0.1:{port}/0",
+        "KEY_PREFIX": "furusato",
+    }
+}
+
+
+@pytest.fixture
+def redis_down():
+    """The cache pointed at a port nobody listens on (override_settings resets the caches)."""
+    settings = {"default": {**DOWN["default"]}}
+    settings["default"]["LOCATION"] = settings["default"]["LOCATION"].format(port=free_port())
+    with override_settings(CACHES=settings):
+        yield caches["default"]
+
+
+def test_reads_miss_and_writes_are_dropped_when_redis_is_down(redis_down):
+    assert redis_down.get("key", "fallback") == "fallback"
+    assert redis_down.add("key", 1) is False
+    assert redis_down.set("key", 1) is None
+    assert redis_down.get_many(["key"]) == {}
+    assert redis_down.incr("counter") == 1
+
+
+@pytest.mark.django_db
+def test_the_site_and_api_answer_with_redis_down(redis_down, client):
+    assert client.get("/health/").status_code == 200
+    response = client.get("/api/prefectures/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200 and response.json()["count"] == 47
