@@ -39,3 +39,15 @@ def person_with_role(role: Role, where: str | None = None, **kwargs) -> User:
         municipality = Municipality.objects.get(code=where)
     membership_grant(user=user, role=role, municipality=municipality, prefecture=prefecture)
     return user
+
+
+def client_for(user=None, language: str = "ja", **kwargs):
+    """A browser for the pages: in ``language`` (header and cookie), signed in as ``user``."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client(HTTP_ACCEPT_LANGUAGE=language, **kwargs)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    if user is not None:
+        client.force_login(user)
+    return client

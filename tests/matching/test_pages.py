@@ -10,7 +10,6 @@ import io
 import re
 
 import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
@@ -23,6 +22,7 @@ from matching import services
 from matching.models import HostApplication, Session, Signup, Task
 from registry import services as registry_services
 from registry.models import Activity, Registration
+from tests.factories import client_for
 from tests.matching.support import (
     AMA,
     CHIZU,
@@ -38,14 +38,6 @@ from tests.matching.support import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user: User | None, language: str = "ja") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def page(client: Client, path: str, language: str = "ja", status: int = 200, **params) -> str:

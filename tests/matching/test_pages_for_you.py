@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -21,7 +20,7 @@ from notifications.models import Notification
 from registry import flags
 from registry import services as registry_services
 from registry.models import Category
-from tests.factories import UserFactory
+from tests.factories import UserFactory, client_for
 from tests.matching.support import (
     AMA,
     CHIZU,
@@ -35,14 +34,6 @@ from tests.matching.support import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user: User | None, language: str = "ja") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def page(client: Client, path: str, language: str = "ja", **params) -> str:

@@ -7,30 +7,20 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.conf import settings
 from django.core import mail
-from django.test import Client
 
 from accounts.models import AuditEvent, Role, User
 from notifications.models import Notification
 from places.models import Municipality
 from registry import services
 from registry.models import Announcement
-from tests.factories import person_with_role
+from tests.factories import client_for, person_with_role
 from tests.registry.support import CHIZU, HIDA, register, resident
 
 pytestmark = pytest.mark.django_db
 
 PATH = f"/staff/{HIDA}/announcements/"
 BODY = "10月に秋祭りを開きます。\nぜひお越しください。"
-
-
-def client_for(user: User | None, language: str = "ja") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def errors_of(html: str) -> list[str]:

@@ -8,7 +8,6 @@ import json
 import re
 
 import pytest
-from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.test import Client
 from django.utils import timezone
@@ -27,7 +26,7 @@ from registry.models import (
     RelationshipType,
     ReviewStatus,
 )
-from tests.factories import PASSWORD, UserFactory, person_with_role
+from tests.factories import PASSWORD, UserFactory, client_for, person_with_role
 
 pytestmark = pytest.mark.django_db
 
@@ -68,14 +67,6 @@ def hida_staff():
 @pytest.fixture
 def chizu_staff():
     return person_with_role(Role.MUNICIPALITY_EDITOR, CHIZU)
-
-
-def client_for(user: User | None, language: str = "ja") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def page(client: Client, path: str, language: str = "ja", status: int = 200, **params) -> str:

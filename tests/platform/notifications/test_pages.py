@@ -7,23 +7,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.conf import settings
 from django.test import Client
 
 from accounts.models import User
 from notifications import services
 from notifications.models import Channel, Email, Notification, Preference, Topic
-from tests.factories import UserFactory
+from tests.factories import UserFactory, client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user: User | None, language: str = "ja", **kwargs) -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language, **kwargs)
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def page(client: Client, path: str, language: str = "ja") -> str:
