@@ -227,8 +227,9 @@ def announcements_of(*, municipality: Municipality) -> QuerySet[Announcement]:
     return Announcement.objects.filter(municipality=municipality).order_by("-created_at", "-id")
 
 
-def announcement_audience(*, municipality: Municipality) -> int:
-    """How many registrants would receive an announcement now."""
+def announcement_audience(*, municipality: Municipality) -> QuerySet[Registration]:
+    """The registrations an announcement of ``municipality`` reaches: active, and agreed to
+    hear from it."""
     return Registration.objects.filter(
         municipality=municipality, status=Status.ACTIVE, allow_announcements=True
-    ).count()
+    )

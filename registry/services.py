@@ -53,6 +53,7 @@ from .models import (
 )
 from .selectors import (
     activity_queue,
+    announcement_audience,
     premium_queue,
     premium_slots_used,
     registrants_of,
@@ -1077,12 +1078,8 @@ def announcement_fan_out(*, announcement_id: int, batch_size: int | None = None)
             if announcement is None or announcement.state == AnnouncementState.SENT:
                 return reached
             people = list(
-                Registration.objects.filter(
-                    municipality_id=announcement.municipality_id,
-                    status=Status.ACTIVE,
-                    allow_announcements=True,
-                    person_id__gt=announcement.cursor,
-                )
+                announcement_audience(municipality=announcement.municipality)
+                .filter(person_id__gt=announcement.cursor)
                 .order_by("person_id")
                 .values_list("person_id", flat=True)[:batch_size]
             )

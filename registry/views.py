@@ -967,7 +967,7 @@ def announcements(request, code: str):
         {
             "municipality": municipality,
             "form": form,
-            "audience": selectors.announcement_audience(municipality=municipality),
+            "audience": selectors.announcement_audience(municipality=municipality).count(),
             "page": page,
         },
     )

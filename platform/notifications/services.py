@@ -45,13 +45,19 @@ logger = logging.getLogger(__name__)
 # --- Sending -----------------------------------------------------------------------------
 
 
+def _chunks(ids: list[int], size: int = 5000):
+    """``ids`` in slices small enough for one ``IN`` list."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
 def frequencies_of(*, person_ids: Iterable[int], topic: str) -> dict[int, tuple[str, str]]:
     """{person: (inbox frequency, e-mail frequency)} for ``topic``, defaults filled in."""
     ids = list(person_ids)
     chosen: dict[tuple[int, str], str] = {}
-    for start in range(0, len(ids), 5000):
+    for chunk in _chunks(ids):
         for person, channel, frequency in Preference.objects.filter(
-            person_id__in=ids[start : start + 5000], topic=topic
+            person_id__in=chunk, topic=topic
         ).values_list("person_id", "channel", "frequency"):
             chosen[(person, channel)] = frequency
     return {
@@ -66,11 +72,9 @@ def frequencies_of(*, person_ids: Iterable[int], topic: str) -> dict[int, tuple[
 def _over_weekly_cap(ids: list[int], topic: str, cap: int, now: datetime.datetime) -> set[int]:
     since = now - datetime.timedelta(days=7)
     over: set[int] = set()
-    for start in range(0, len(ids), 5000):
+    for chunk in _chunks(ids):
         rows = (
-            Notification.objects.filter(
-                recipient_id__in=ids[start : start + 5000], topic=topic, created_at__gte=since
-            )
+            Notification.objects.filter(recipient_id__in=chunk, topic=topic, created_at__gte=since)
             .values("recipient_id")
             .annotate(n=Count("id"))
             .filter(n__gte=cap)
@@ -116,11 +120,11 @@ def _send(ids, kind, topic, key, context, url, weekly_cap, personal) -> list[int
     # Who has this key already gets nothing again: no second inbox row, and no e-mail for a
     # notification that was (or will be) mailed already.
     known: set[int] = set()
-    for start in range(0, len(ids), 5000):
+    for chunk in _chunks(ids):
         known.update(
-            Notification.objects.filter(
-                recipient_id__in=ids[start : start + 5000], key=key
-            ).values_list("recipient_id", flat=True)
+            Notification.objects.filter(recipient_id__in=chunk, key=key).values_list(
+                "recipient_id", flat=True
+            )
         )
     ids = [pk for pk in ids if pk not in known]
     notifications: list[Notification] = []
@@ -402,8 +406,6 @@ def email_relay(*, batch: int = 200, max_messages: int = 2000) -> dict[str, int]
     worker killed in between leaves one row in sending, which ``emails_recover`` marks
     uncertain, never resent. Transient failures (4xx, connection trouble) wait and retry
     with backoff; a permanent refusal (5xx) fails at once."""
-    from .emails import message_for  # rendering needs the templates of every app
-
     counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
     while sum(counts.values()) < max_messages:
         ids, lease = _claim(batch, timezone.now())
@@ -425,14 +427,16 @@ def email_relay(*, batch: int = 200, max_messages: int = 2000) -> dict[str, int]
             break
         try:
             for pk in ids:
-                counts[_deliver(pk, connection, message_for)] += 1
+                counts[_deliver(pk, connection)] += 1
         finally:
             with contextlib.suppress(OSError, smtplib.SMTPException):
                 connection.close()
     return counts
 
 
-def _deliver(pk: int, connection, message_for) -> str:
+def _deliver(pk: int, connection) -> str:
+    from .emails import message_for  # emails.py builds on this module (unsubscribe_token)
+
     started = Email.objects.filter(pk=pk, state=EmailState.PENDING).update(
         state=EmailState.SENDING, sending_since=timezone.now()
     )
