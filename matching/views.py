@@ -31,6 +31,7 @@ from accounts.selectors import staff_scope
 from config.pages import get_only, get_or_post, personal, put_errors, safe_next
 from places.models import Municipality
 from places.selectors import prefecture_list
+from places.tiles import TILES, short_name
 from registry.forms import municipality_by_code, municipality_picker, nfkc
 from registry.models import Status as RegistrationStatus
 from registry.selectors import managed_municipality, managed_object
@@ -329,62 +330,7 @@ def task_calendar(request):
     )
 
 
-# The usual tile map of Japan: (row, column) of each prefecture, 11 rows by 13 columns.
-TILES = {
-    "01": (1, 13),
-    "02": (2, 13),
-    "03": (3, 13),
-    "04": (4, 13),
-    "05": (3, 12),
-    "06": (4, 12),
-    "07": (5, 13),
-    "08": (7, 13),
-    "09": (6, 13),
-    "10": (6, 12),
-    "11": (7, 12),
-    "12": (8, 13),
-    "13": (8, 12),
-    "14": (8, 11),
-    "15": (5, 12),
-    "16": (5, 11),
-    "17": (5, 10),
-    "18": (6, 9),
-    "19": (7, 11),
-    "20": (6, 11),
-    "21": (6, 10),
-    "22": (8, 10),
-    "23": (7, 10),
-    "24": (8, 9),
-    "25": (7, 9),
-    "26": (7, 8),
-    "27": (8, 7),
-    "28": (7, 7),
-    "29": (8, 8),
-    "30": (9, 7),
-    "31": (7, 6),
-    "32": (7, 5),
-    "33": (8, 6),
-    "34": (8, 5),
-    "35": (8, 4),
-    "36": (10, 6),
-    "37": (9, 6),
-    "38": (9, 5),
-    "39": (10, 5),
-    "40": (8, 3),
-    "41": (8, 2),
-    "42": (9, 1),
-    "43": (9, 2),
-    "44": (9, 3),
-    "45": (10, 3),
-    "46": (10, 2),
-    "47": (11, 1),
-}
 HEAT_LEVELS = 4
-
-
-def _short_name(name: str) -> str:
-    """Two characters, as tile maps print them: 東京都 → 東京, 北海道 → 北海, 鹿児島県 → 鹿児."""
-    return re.sub(r"[都道府県]$", "", name)[:2]
 
 
 @get_only
@@ -399,7 +345,7 @@ def task_map(request):
         tiles.append(
             {
                 "prefecture": prefecture,
-                "short_name": _short_name(prefecture.name),
+                "short_name": short_name(prefecture.name),
                 "count": count,
                 "row": row,
                 "column": column,
