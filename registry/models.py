@@ -200,6 +200,8 @@ class Profile(models.Model):
         ]
         indexes = [
             models.Index(fields=["home_municipality"], name="registry_profile_home_idx"),
+            # The statistics read changed profiles (age band, gender) since their last run.
+            models.Index(fields=["updated_at"], name="registry_profile_updated_idx"),
         ]
 
     def __str__(self) -> str:

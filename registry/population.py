@@ -733,6 +733,14 @@ def _write_batch(writer: _Writer, batch: _Batch) -> None:
         writer.write(RegistrationEvent, EVENT_COLUMNS, batch.events)
 
 
+def population_present(*, seed: int) -> bool:
+    """Whether the people of this seed were generated in this database already."""
+    prefix = email_prefix(seed)
+    return User.objects.filter(
+        email__startswith=prefix, email__endswith=f"@{EMAIL_DOMAIN}"
+    ).exists()
+
+
 def population_generate(
     *,
     people: int,
@@ -768,7 +776,7 @@ def population_generate(
     if batch < 1 or writers < 1:
         raise PopulationRefused("The batch size and the number of writers must be at least 1.")
     prefix = email_prefix(seed)
-    if User.objects.filter(email__startswith=prefix, email__endswith=f"@{EMAIL_DOMAIN}").exists():
+    if population_present(seed=seed):
         raise PopulationRefused(
             f"People of seed {seed} exist already ({prefix}…@{EMAIL_DOMAIN}): choose another seed."
         )

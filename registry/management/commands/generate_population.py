@@ -16,6 +16,7 @@ from registry.population import (
     DEFAULT_REGISTRATIONS_PER_PERSON,
     PopulationRefused,
     population_generate,
+    population_present,
 )
 
 
@@ -56,6 +57,11 @@ class Command(BaseCommand):
             "--batch", type=int, default=50_000, help="People per transaction (default 50000)."
         )
         parser.add_argument(
+            "--unless-present",
+            action="store_true",
+            help="Do nothing if this seed's people exist already (for repeated set-ups).",
+        )
+        parser.add_argument(
             "--as-of",
             type=datetime.date.fromisoformat,
             default=None,
@@ -69,6 +75,9 @@ class Command(BaseCommand):
                 "Generated people are not allowed here (FURUSATO_DEMO_CONTENT_ALLOWED is off)."
             )
         people = options["people"]
+        if options["unless_present"] and population_present(seed=options["seed"]):
+            self.stdout.write(f"The people of seed {options['seed']} are there already.")
+            return
         with tqdm(
             total=people,
             unit=" people",
