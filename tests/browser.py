@@ -1,4 +1,6 @@
-"""A real headless Chromium (Debian's package) driven by Playwright, recording every request."""
+"""A real headless Chromium (Debian's package) driven by Playwright, recording every request.
+
+The fixtures are imported by the conftest.py of each folder of browser tests."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import sync_playwright
 
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "screenshots"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 FLAGS = [
     "--headless",
