@@ -16,7 +16,8 @@ export SITE_URL ?= http://127.0.0.1:$(PORT)
 
 run: setup
 	@echo "Furusato: http://127.0.0.1:$(PORT)/  (demo accounts in README.md; e-mail in $${FURUSATO_VAR_DIR:-var}/mail/)"
-	$(MANAGE) run_periodic_jobs & $(MANAGE) runserver 127.0.0.1:$(PORT) --noreload
+	$(MANAGE) run_periodic_jobs & jobs=$$!; trap 'kill $$jobs 2>/dev/null' EXIT INT TERM; \
+	$(MANAGE) runserver 127.0.0.1:$(PORT) --noreload
 
 setup: install messages migrate data demo static
 
@@ -37,10 +38,14 @@ migrate: install
 data: migrate
 	$(MANAGE) load_municipalities
 
+# The statistics need a population: 5,000 generated people (e-mail @population.invalid, no
+# password) registered across the country, then counted.
 demo: data
 	$(MANAGE) load_demo_accounts
 	$(MANAGE) load_demo_registry
 	$(MANAGE) load_demo_board
+	$(MANAGE) generate_population --people 5000 --seed 1 --unless-present
+	$(MANAGE) stats_rebuild
 
 static: install
 	$(MANAGE) collectstatic --noinput -v0

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import AuthTokenView
+from insights import api as insights_api
 from matching import api as matching_api
 from notifications.api import NotificationPreferencesView, NotificationViewSet
 from places.api import MunicipalityViewSet, PrefectureViewSet
@@ -87,6 +88,7 @@ api_urlpatterns = [
         registry_api.AnnouncementsView.as_view(),
         name="api-announcements",
     ),
+    *insights_api.urls(),
     *router.urls,
 ]
 
@@ -101,6 +103,7 @@ urlpatterns = [
     path("", include("registry.urls")),
     path("", include("matching.urls")),
     path("", include("notifications.urls")),
+    path("", include("insights.urls")),
 ]
 
 if settings.DEBUG or settings.SERVE_MEDIA:

@@ -47,6 +47,7 @@ MAY_IMPORT = {
     "notifications": {"accounts", "places"},
     "registry": {"notifications", "accounts", "places"},
     "matching": {"registry", "notifications", "accounts", "places"},
+    "insights": {"matching", "registry", "notifications", "accounts", "places"},
 }
 SHARED = {"config.api", "config.pages", "config.celery"}
 OURS = {"config", "places", "accounts", "notifications", "registry", "matching", "insights"}

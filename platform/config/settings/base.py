@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "notifications",
     "registry",
     "matching",
+    "insights",
 ]
 
 MIDDLEWARE = [
@@ -201,6 +202,13 @@ NOTIFICATIONS_SMTP_TIMEOUT = env.int("NOTIFICATIONS_SMTP_TIMEOUT", default=30)
 # How often beat sweeps for work written to the database while no worker or broker took it
 # (outbox e-mail, matcher requests, announcements being fanned out).
 SWEEP_SECONDS = env.int("FURUSATO_SWEEP_SECONDS", default=60)
+
+# --- Statistics -------------------------------------------------------------------------
+# Figures that count fewer people than this are suppressed for everyone without row-level
+# rights (national administrators have them), with any figure that would give them away.
+INSIGHTS_MIN_CELL = env.int("INSIGHTS_MIN_CELL", default=10)
+# How often the counts catch up with the registry (and the published figures with them).
+INSIGHTS_UPDATE_SECONDS = env.int("INSIGHTS_UPDATE_SECONDS", default=60)
 
 # --- E-mail -----------------------------------------------------------------------------
 # EMAIL_URL as smtp+tls://user:password@host:587, consolemail:// or filemail:///absolute/path.
@@ -365,6 +373,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.announcements_resume",
         "schedule": SWEEP_SECONDS,
     },
+    # Statistics: the counts follow the registry's changes; a nightly recount from the raw
+    # rows catches anything missed (and the age bands' turn of the year).
+    "insights.counts_update": {
+        "task": "insights.counts_update",
+        "schedule": INSIGHTS_UPDATE_SECONDS,
+    },
+    "insights.counts_rebuild": {"task": "insights.counts_rebuild", "schedule": 60 * 60 * 24},
 }
 
 # --- Logging ----------------------------------------------------------------------------

@@ -1,0 +1,114 @@
+"""The statistics' own tables: what was counted, the counts, and the published figures.
+
+Nothing here is a domain row. ``Tally`` remembers each registration as the counts last saw
+it, so an update subtracts what was counted and adds what is true now: re-running it changes
+nothing (idempotent), and a missed run is caught up by the next. ``Count`` holds the cells,
+``Published`` the same cells as everyone without row-level rights sees them (suppressed
+where a person could be recognised), written in one transaction so that a page never mixes
+two versions.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+class Tally(models.Model):
+    """A registration as last counted (codes, not foreign keys: a snapshot, not a link)."""
+
+    registration_id = models.BigIntegerField(primary_key=True)
+    person_id = models.BigIntegerField()
+    municipality = models.CharField(max_length=6)
+    active = models.BooleanField()
+    registered_on = models.DateField()
+    withdrawn_on = models.DateField(null=True)
+    tier = models.CharField(max_length=8)
+    types = models.PositiveSmallIntegerField()
+    home = models.CharField(max_length=6)
+    gender = models.CharField(max_length=8)
+    age_band = models.CharField(max_length=8)
+
+    class Meta:
+        verbose_name = _("集計済みの登録")
+        verbose_name_plural = pgettext_lazy("plural", "集計済みの登録")
+        ordering = ["registration_id"]
+        indexes = [models.Index(fields=["person_id"], name="insights_tally_person_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.registration_id} → {self.municipality}"
+
+
+class Cell(models.Model):
+    """One figure: ``area`` is "JP", "R<region>", "P<prefecture code>" or "M<municipality
+    code>"; ``measure`` and ``key`` say what is counted (``insights.cells``)."""
+
+    area = models.CharField(max_length=16)  # "R" + the longest region, "kyushu_okinawa"
+    measure = models.CharField(max_length=12)
+    key = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["area", "measure", "key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["area", "measure", "key"], name="insights_%(class)s_cell_unique"
+            )
+        ]
+        # Rankings read one measure across all municipalities.
+        indexes = [
+            models.Index(fields=["measure", "key", "area"], name="insights_%(class)s_measure_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.area} {self.measure} {self.key} = {self.value}"
+
+
+class Count(Cell):
+    """A figure as counted (what national administrators see)."""
+
+    value = models.BigIntegerField()
+
+    class Meta(Cell.Meta):
+        verbose_name = _("集計値")
+        verbose_name_plural = pgettext_lazy("plural", "集計値")
+
+
+class Published(Cell):
+    """A figure as published to viewers without row-level rights; ``value`` is null where
+    it is suppressed (秘匿)."""
+
+    value = models.BigIntegerField(null=True)
+
+    class Meta(Cell.Meta):
+        verbose_name = _("公表値")
+        verbose_name_plural = pgettext_lazy("plural", "公表値")
+
+
+class State(models.Model):
+    """Where the counting stands (one row): the change feeds read so far, and when the
+    counts and the published figures were last brought up to date."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    event_mark = models.BigIntegerField(default=0)
+    profile_mark = models.DateTimeField(null=True)
+    counted_at = models.DateTimeField(null=True)
+    board_counted_at = models.DateTimeField(null=True)
+    # What the board looked like when it was last counted (``services.board_fingerprint``).
+    board_fingerprint = models.CharField(max_length=200, blank=True)
+    published_at = models.DateTimeField(null=True)
+    published_as_of = models.DateTimeField(null=True)
+    rebuilt_at = models.DateTimeField(null=True)
+
+    class Meta:
+        verbose_name = _("集計の状態")
+        verbose_name_plural = pgettext_lazy("plural", "集計の状態")
+        constraints = [
+            models.CheckConstraint(name="insights_state_one_row", condition=models.Q(id=1))
+        ]
+
+    def __str__(self) -> str:
+        return f"counted {self.counted_at or '-'}, published {self.published_at or '-'}"
+
+    @classmethod
+    def now(cls) -> "State":
+        return cls.objects.get_or_create(id=1)[0]

@@ -1,0 +1,636 @@
+"""Reads of the statistics, always for a viewer: who may open which area, and the tables of
+an area as that viewer may see them.
+
+A national administrator has row-level rights and reads the live counts (``Count``).
+Everyone else reads the published figures (``Published``), where figures that could
+identify people are suppressed (``None``; "x" on pages and in CSV). The pages, the API and
+the CSV downloads all take their tables from ``dashboard_read``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
+
+from accounts.selectors import staff_scope
+from places.models import Municipality, Prefecture, Region
+from registry.models import AgeBand, Gender, RelationshipType, Tier
+
+from . import cells
+from .disclosure import CUMULATIVE, week_of
+from .models import Count, Published, State
+
+PERIODS = ("day", "week", "month")
+NATIONAL, PREFECTURE, MUNICIPALITY = "national", "prefecture", "municipality"
+RANKING_SIZE = 20
+
+
+# --- Who may see what ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Area:
+    kind: str  # NATIONAL, PREFECTURE or MUNICIPALITY
+    code: str  # "" for the nation
+    name: str
+    prefecture_code: str = ""
+    prefecture_name: str = ""
+
+    @property
+    def key(self) -> str:
+        if self.kind == NATIONAL:
+            return cells.NATION
+        return ("P" if self.kind == PREFECTURE else "M") + self.code
+
+    def as_dict(self) -> dict:
+        data = {"kind": self.kind, "code": self.code, "name": self.name}
+        if self.prefecture_code:
+            data["prefecture"] = {"code": self.prefecture_code, "name": self.prefecture_name}
+        return data
+
+
+def nation() -> Area:
+    return Area(NATIONAL, "", str(_("全国")))
+
+
+def area_get(*, kind: str, code: str = "") -> Area:
+    """The area by kind and code; Http404 if there is none."""
+    if kind == NATIONAL:
+        return nation()
+    if kind == PREFECTURE:
+        prefecture = Prefecture.objects.filter(code=code).first()
+        if prefecture is None:
+            raise Http404
+        return Area(PREFECTURE, prefecture.code, prefecture.name)
+    municipality = Municipality.objects.select_related("prefecture").filter(code=code).first()
+    if municipality is None:
+        raise Http404
+    return Area(
+        MUNICIPALITY,
+        municipality.code,
+        municipality.name,
+        municipality.prefecture_id,
+        municipality.prefecture.name,
+    )
+
+
+def has_row_level_rights(*, user) -> bool:
+    """Only national administrators see the counts unsuppressed."""
+    return staff_scope(user=user).national
+
+
+def may_open(*, user, area: Area) -> bool:
+    """Everyone may open the nation's (published) figures; prefecture staff their
+    prefecture and its municipalities; municipality staff their town."""
+    if area.kind == NATIONAL:
+        return True
+    scope = staff_scope(user=user)
+    if area.kind == PREFECTURE:
+        return scope.covers_prefecture(area.code)
+    return (
+        scope.national
+        or area.code in scope.staff_municipality_codes
+        or area.prefecture_code in scope.prefecture_codes
+    )
+
+
+def area_open(*, user, kind: str, code: str = "") -> Area:
+    """The area, if this viewer may open it (PermissionDenied otherwise)."""
+    area = area_get(kind=kind, code=code)
+    if not may_open(user=user, area=area):
+        raise PermissionDenied(_("この統計を見る権限がありません。"))
+    return area
+
+
+def areas_of(*, user) -> list[Area]:
+    """The areas this viewer may open, the nation first."""
+    scope = staff_scope(user=user)
+    found = [nation()]
+    if scope.national:
+        # Every area; the prefectures here, their municipalities from their pages.
+        found += [
+            Area(PREFECTURE, c, n)
+            for c, n in Prefecture.objects.order_by("code").values_list("code", "name")
+        ]
+        return found
+    for prefecture in Prefecture.objects.filter(code__in=scope.prefecture_codes).order_by("code"):
+        found.append(Area(PREFECTURE, prefecture.code, prefecture.name))
+    for municipality in (
+        Municipality.objects.filter(code__in=scope.staff_municipality_codes)
+        .select_related("prefecture")
+        .order_by("code")
+    ):
+        found.append(
+            Area(
+                MUNICIPALITY,
+                municipality.code,
+                municipality.name,
+                municipality.prefecture_id,
+                municipality.prefecture.name,
+            )
+        )
+    return found
+
+
+def municipality_points(*, prefecture_code: str) -> dict[str, tuple[float, float]]:
+    """Municipality code → (latitude, longitude) of its representative point, for the
+    prefecture's map of dots."""
+    rows = Municipality.objects.filter(prefecture_id=prefecture_code).values_list(
+        "code", "latitude", "longitude"
+    )
+    return {code: (latitude, longitude) for code, latitude, longitude in rows}
+
+
+# --- The figures ----------------------------------------------------------------------------
+
+
+class Figures:
+    """Cells of some areas as a viewer sees them: a number, or None where suppressed.
+
+    Row-level viewers read ``Count`` (days, summed to weeks and months here); the others
+    ``Published`` (as decided there: months everywhere, weeks and days for the nation)."""
+
+    def __init__(
+        self, *, row_level: bool, areas: list[str], series_of: str | None, period: str
+    ) -> None:
+        self.row_level = row_level
+        self.cells: dict[tuple[str, str, str], int | None] = {}
+        model = Count if row_level else Published
+        series = (cells.NEW, cells.GONE, CUMULATIVE)
+        rows = model.objects.filter(area__in=areas).exclude(measure__in=series)
+        self.cells.update(
+            ((a, m, k), v) for a, m, k, v in rows.values_list("area", "measure", "key", "value")
+        )
+        self.periods: list[str] = []
+        if series_of is not None:
+            self._series(model, series_of, period)
+
+    def _series(self, model, area: str, period: str) -> None:
+        rows = model.objects.filter(area=area, measure__in=(cells.NEW, cells.GONE, CUMULATIVE))
+        if self.row_level:
+            sums: dict = defaultdict(int)
+            for measure, day, value in rows.values_list("measure", "key", "value"):
+                sums[(measure, _period_of(day, period))] += value
+            keys = sorted({k for _m, k in sums})
+            if keys:
+                keys = _all_periods(keys[0], period)
+            running = 0
+            for key in keys:
+                new, gone = sums.get((cells.NEW, key), 0), sums.get((cells.GONE, key), 0)
+                running += new - gone
+                self.cells[(area, cells.NEW, key)] = new
+                self.cells[(area, cells.GONE, key)] = gone
+                self.cells[(area, CUMULATIVE, key)] = running
+            self.periods = keys
+            return
+        width = {"day": 10, "week": 8, "month": 7}[period]
+        found = [
+            (m, k, v) for m, k, v in rows.values_list("measure", "key", "value") if len(k) == width
+        ]
+        for measure, key, value in found:
+            self.cells[(area, measure, key)] = value
+        keys = sorted({k for _m, k, _v in found})
+        self.periods = _all_periods(keys[0], period) if keys else []
+
+    def get(self, area: str, measure: str, key: str = "") -> int | None:
+        return self.cells.get((area, measure, key), 0)
+
+
+def _period_of(day: str, period: str) -> str:
+    if period == "month":
+        return day[:7]
+    if period == "week":
+        return week_of(day)
+    return day
+
+
+def _all_periods(first: str, period: str) -> list[str]:
+    """Every period from ``first`` (a period key) to the current one."""
+    today = timezone.localdate()
+    if period == "month":
+        year, month = int(first[:4]), int(first[5:7])
+        found = []
+        while (year, month) <= (today.year, today.month):
+            found.append(f"{year:04d}-{month:02d}")
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return found
+    if period == "week":
+        start = datetime.date.fromisocalendar(int(first[:4]), int(first[6:]), 1)
+    else:
+        start = datetime.date.fromisoformat(first)
+    found, day = [], start
+    while day <= today:
+        key = _period_of(day.isoformat(), period)
+        if not found or found[-1] != key:
+            found.append(key)
+        day += datetime.timedelta(days=1)
+    return found
+
+
+# --- Tables ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Table:
+    """A table as pages, the API and CSV show it. A value of None is suppressed."""
+
+    name: str
+    title: str
+    columns: list[tuple[str, str]]  # (key, heading)
+    rows: list[dict] = field(default_factory=list)  # {"key", "label", "values": {col: n}, "url"?}
+    chart: str = "bar"  # bar, line, map, dots, funnel, none
+    unit: str = ""
+    note: str = ""
+
+    def add(self, key: str, label: str, url: str = "", **values) -> None:
+        row = {"key": key, "label": str(label), "values": values}
+        if url:
+            row["url"] = url
+        # A rate over nothing (no seats, nobody registered) is not applicable, not suppressed.
+        na = [name for name, value in values.items() if value is NOT_APPLICABLE]
+        if na:
+            row["not_applicable"] = na
+            for name in na:
+                values[name] = None
+        self.rows.append(row)
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "unit": self.unit,
+            "note": self.note,
+            "chart": self.chart,
+            "columns": [{"key": k, "title": str(t)} for k, t in self.columns],
+            "rows": self.rows,
+        }
+
+
+TABLE_NAMES = (
+    "summary",
+    "series",
+    "regions",
+    "prefectures",
+    "municipalities",
+    "ranking",
+    "flow",
+    "tiers",
+    "visiting",
+    "types",
+    "home_regions",
+    "origins",
+    "genders",
+    "age_bands",
+    "board",
+    "funnel",
+)
+
+# The tables of each kind of area, in TABLE_NAMES' order.
+TABLES_OF = {
+    NATIONAL: tuple(n for n in TABLE_NAMES if n != "municipalities"),
+    PREFECTURE: tuple(
+        n for n in TABLE_NAMES if n not in ("regions", "prefectures", "ranking", "flow")
+    ),
+    MUNICIPALITY: tuple(
+        n
+        for n in TABLE_NAMES
+        if n not in ("regions", "prefectures", "municipalities", "ranking", "flow")
+    ),
+}
+
+BREAKDOWNS = {
+    "tiers": (cells.TIER, gettext_lazy("区分別（ベーシック・プレミアム）"), dict(Tier.choices)),
+    "visiting": (
+        cells.VISITING,
+        gettext_lazy("訪問系・非訪問系"),
+        {"visiting": gettext_lazy("訪問系"), "non_visiting": gettext_lazy("非訪問系のみ")},
+    ),
+    "types": (cells.TYPE, gettext_lazy("関わり方別（複数選択）"), dict(RelationshipType.choices)),
+    "home_regions": (cells.HOME, gettext_lazy("登録者の住まいの地方別"), dict(Region.choices)),
+    "origins": (cells.ORIGIN, gettext_lazy("登録者の住まいの都市圏別"), cells.METRO_LABELS),
+    "genders": (
+        cells.GENDER,
+        gettext_lazy("性別"),
+        {**dict(Gender.choices), "unknown": gettext_lazy("回答なし")},
+    ),
+    "age_bands": (
+        cells.AGE,
+        gettext_lazy("年代別"),
+        {**dict(AgeBand.choices), "unknown": gettext_lazy("回答なし")},
+    ),
+}
+
+
+@dataclass
+class Dashboard:
+    area: Area
+    row_level: bool
+    period: str
+    as_of: datetime.datetime | None
+    tables: list[Table]
+
+    def table(self, name: str) -> Table:
+        for table in self.tables:
+            if table.name == name:
+                return table
+        raise Http404
+
+    def as_dict(self) -> dict:
+        return {
+            "area": self.area.as_dict(),
+            "suppressed": not self.row_level,
+            "threshold": _threshold(),
+            "period": self.period,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "tables": [t.as_dict() for t in self.tables],
+        }
+
+
+def _threshold() -> int:
+    from django.conf import settings
+
+    return settings.INSIGHTS_MIN_CELL
+
+
+def published_periods(*, user, area: Area) -> tuple[str, ...]:
+    """The series' periods this viewer may ask for. National administrators: any. Published
+    figures: the nation's by day or month (weeks cross months: a week's total less a
+    month's would give away the day between them), other areas' by month."""
+    if has_row_level_rights(user=user):
+        return PERIODS
+    return ("day", "month") if area.kind == NATIONAL else ("month",)
+
+
+def dashboard_read(*, user, area: Area, period: str = "month") -> Dashboard:
+    """Every table of the area as this viewer may see it (``area_open`` checked access)."""
+    if period not in published_periods(user=user, area=area):
+        raise ValueError(period)
+    row_level = has_row_level_rights(user=user)
+    state = State.objects.filter(id=1).first()
+    as_of = None
+    if state is not None:
+        as_of = state.counted_at if row_level else state.published_as_of
+    key = area.key
+    children: list[tuple[str, str, str]] = []  # (area key, code, name)
+    if area.kind == NATIONAL:
+        prefectures = list(
+            Prefecture.objects.order_by("code").values_list("code", "name", "region")
+        )
+        children = [(f"P{c}", c, n) for c, n, _r in prefectures]
+        children += [(f"R{r}", r, str(label)) for r, label in Region.choices]
+    elif area.kind == PREFECTURE:
+        children = [
+            (f"M{c}", c, n)
+            for c, n in Municipality.objects.filter(prefecture_id=area.code)
+            .order_by("code")
+            .values_list("code", "name")
+        ]
+    wanted = [key] + [a for a, _c, _n in children]
+    if area.kind == MUNICIPALITY:
+        wanted += [f"P{area.prefecture_code}", cells.NATION]
+    figures = Figures(row_level=row_level, areas=wanted, series_of=key, period=period)
+    tables = [_summary(figures, area)]
+    tables.append(_series_table(figures, key, period))
+    if area.kind == NATIONAL:
+        tables.append(
+            _children_table(
+                figures,
+                "regions",
+                _("地方別"),
+                [c for c in children if c[0].startswith("R")],
+                people=True,
+            )
+        )
+        tables.append(
+            _children_table(
+                figures,
+                "prefectures",
+                _("都道府県別"),
+                [c for c in children if c[0].startswith("P")],
+                people=True,
+                chart="map",
+                link=lambda code: (
+                    f"/stats/prefectures/{code}/"
+                    if staff_scope(user=user).covers_prefecture(code)
+                    else ""
+                ),
+            )
+        )
+        tables.append(_ranking(row_level))
+        tables.append(_flow(row_level))
+    elif area.kind == PREFECTURE:
+        tables.append(
+            _children_table(
+                figures,
+                "municipalities",
+                _("市区町村別"),
+                children,
+                people=False,
+                chart="dots",
+                link=lambda code: f"/stats/municipalities/{code}/",
+            )
+        )
+    for name, (measure, title, labels) in BREAKDOWNS.items():
+        table = Table(name, str(title), [("registrations", _("登録数（延べ）"))], unit=_("件"))
+        for value in cells.BREAKDOWN_KEYS[measure]:
+            table.add(value, labels[value], registrations=figures.get(key, measure, value))
+        if name == "types":
+            table.note = _("1件の登録で複数の関わり方を選べるため、合計は登録数と一致しません。")
+        tables.append(table)
+    tables.append(_board(figures, key))
+    tables.append(_funnel(figures, key))
+    return Dashboard(area=area, row_level=row_level, period=period, as_of=as_of, tables=tables)
+
+
+def _summary(figures: Figures, area: Area) -> Table:
+    key = area.key
+    table = Table("summary", _("登録の概要"), [("value", _("値"))], chart="none")
+    table.add("registrations", _("登録数（延べ）"), value=figures.get(key, cells.REGISTRATIONS))
+    people = figures.get(key, cells.REGISTRATIONS if area.kind == MUNICIPALITY else cells.PEOPLE)
+    table.add("people", _("登録者数（実人数）"), value=people)
+    if area.kind == MUNICIPALITY:
+        for upper, label in (
+            (f"P{area.prefecture_code}", area.prefecture_name),
+            (cells.NATION, _("全国")),
+        ):
+            table.add(
+                f"registrations_{'prefecture' if upper != cells.NATION else 'nation'}",
+                _("%(area)s の登録数（延べ）") % {"area": label},
+                value=figures.get(upper, cells.REGISTRATIONS),
+            )
+    return table
+
+
+def _series_table(figures: Figures, key: str, period: str) -> Table:
+    title = {
+        "day": _("日別の登録の推移"),
+        "week": _("週別の登録の推移"),
+        "month": _("月別の登録の推移"),
+    }[period]
+    columns = [("new", pgettext("statistics", "新規登録")), ("withdrawn", _("取り下げ"))]
+    # The running count of each day is not published (months' is).
+    cumulative = figures.row_level or period != "day"
+    if cumulative:
+        columns.append(("cumulative", _("期末の登録数")))
+    table = Table("series", title, columns, chart="line", unit=_("件"))
+    if not cumulative:
+        table.note = _("日ごとの累計は公表していません。月別でご覧ください。")
+    for period_key in figures.periods:
+        values = {
+            "new": figures.get(key, cells.NEW, period_key),
+            "withdrawn": figures.get(key, cells.GONE, period_key),
+        }
+        if cumulative:
+            values["cumulative"] = figures.get(key, CUMULATIVE, period_key)
+        table.add(period_key, _period_label(period_key, period), **values)
+    return table
+
+
+def _period_label(key: str, period: str) -> str:
+    if period == "month":
+        return _("%(year)s年%(month)s月") % {"year": key[:4], "month": int(key[5:7])}
+    if period == "week":
+        monday = datetime.date.fromisocalendar(int(key[:4]), int(key[6:]), 1)
+        return _("%(date)s の週") % {"date": monday.isoformat()}
+    return key
+
+
+def _children_table(figures, name, title, children, *, people, chart="bar", link=None) -> Table:
+    columns = [("registrations", _("登録数（延べ）"))]
+    if people:
+        columns.append(("people", _("登録者数（実人数）")))
+    table = Table(name, title, columns, chart=chart, unit=_("件"))
+    if people:
+        table.note = _(
+            "ひとりが複数の地域に登録できるため、実人数の合計は全体の実人数より多くなります。"
+        )
+    for area_key, code, label in children:
+        values = {"registrations": figures.get(area_key, cells.REGISTRATIONS)}
+        if people:
+            values["people"] = figures.get(area_key, cells.PEOPLE)
+        table.add(code, label, url=link(code) if link else "", **values)
+    return table
+
+
+def _ranking(row_level: bool) -> Table:
+    """The municipalities with the most registrations nationally (suppressed ones left out)."""
+    model = Count if row_level else Published
+    top = (
+        model.objects.filter(
+            measure=cells.REGISTRATIONS, key="", area__startswith="M", value__isnull=False
+        )
+        .order_by("-value", "area")
+        .values_list("area", "value")[:RANKING_SIZE]
+    )
+    top = list(top)
+    names = {
+        code: (name, prefecture)
+        for code, name, prefecture in Municipality.objects.filter(
+            code__in=[a[1:] for a, _v in top]
+        ).values_list("code", "name", "prefecture__name")
+    }
+    table = Table(
+        "ranking",
+        _("登録数の多い市区町村（上位%(n)s）") % {"n": RANKING_SIZE},
+        [("rank", _("順位")), ("registrations", _("登録数（延べ）"))],
+        unit=_("件"),
+    )
+    rank, previous = 0, None
+    for position, (area, value) in enumerate(top, start=1):
+        if value != previous:  # equal figures share a rank (1, 2, 2, 4)
+            rank, previous = position, value
+        name, prefecture = names.get(area[1:], (area[1:], ""))
+        table.add(area[1:], f"{prefecture} {name}".strip(), rank=rank, registrations=value)
+    return table
+
+
+def _flow(row_level: bool) -> Table:
+    """From where registrants live (三大都市圏 or not) to where their tie is. Counted: the
+    sums of the prefectures' figures; published: as the disclosure check left them."""
+    if row_level:
+        sums: dict = defaultdict(int)
+        rows = Count.objects.filter(measure=cells.ORIGIN, area__startswith="P")
+        for area, origin, value in rows.values_list("area", "key", "value"):
+            sums[(cells.metro_area(area[1:]), origin)] += value
+    else:
+        rows = Published.objects.filter(area=cells.NATION, measure=cells.FLOW)
+        sums = {tuple(key.split(":")): value for key, value in rows.values_list("key", "value")}
+    table = Table(
+        "flow",
+        _("住まいの都市圏から関わり先の都市圏へ（登録数・延べ）"),
+        [
+            (origin, _("住まい: %(area)s") % {"area": cells.METRO_LABELS[origin]})
+            for origin in cells.METRO_KEYS
+        ],
+        chart="none",
+        unit=_("件"),
+    )
+    for destination in cells.METRO_KEYS:
+        table.add(
+            destination,
+            _("関わり先: %(area)s") % {"area": cells.METRO_LABELS[destination]},
+            **{origin: sums.get((destination, origin), 0) for origin in cells.METRO_KEYS},
+        )
+    return table
+
+
+NOT_APPLICABLE = object()
+
+
+def _rate(part: int | None, whole: int | None):
+    """A percentage; None where a figure it needs is suppressed; not applicable over zero."""
+    if part is None or whole is None:
+        return None
+    if whole == 0:
+        return NOT_APPLICABLE
+    return round(100 * part / whole, 1)
+
+
+def _board(figures: Figures, key: str) -> Table:
+    get = lambda k: figures.get(key, cells.BOARD, k)  # noqa: E731
+    labels = {
+        "tasks": _("公開したお手伝い"),
+        "sessions": _("開催回"),
+        "seats": _("定員の合計"),
+        "signups": _("参加確定の申込"),
+        "attended": _("出席した申込"),
+        "no_show": _("連絡なく欠席した申込"),
+        "participants": _("参加した人（実人数）"),
+        "repeaters": _("2回以上参加した人"),
+    }
+    table = Table("board", _("お手伝いの活動"), [("value", _("値"))], chart="none")
+    for board_key in cells.BOARD_KEYS:
+        table.add(board_key, labels[board_key], value=get(board_key))
+    table.add("fill_rate", _("充足率（%）"), value=_rate(get("signups"), get("seats")))
+    attended, no_show = get("attended"), get("no_show")
+    marked = None if attended is None or no_show is None else attended + no_show
+    table.add("no_show_rate", _("無断欠席率（%）"), value=_rate(no_show, marked))
+    return table
+
+
+def _funnel(figures: Figures, key: str) -> Table:
+    labels = {
+        "registered": _("登録している人"),
+        "signed_up": _("そのまちのお手伝いに申し込んだ人"),
+        "took_part": _("参加した人"),
+        "again": _("2回以上参加した人"),
+    }
+    table = Table(
+        "funnel",
+        _("登録から参加まで（実人数）"),
+        [("people", _("人数")), ("share", _("登録者に占める割合（%）"))],
+        chart="funnel",
+        unit=_("人"),
+    )
+    registered = figures.get(key, cells.FUNNEL, "registered")
+    for stage in cells.FUNNEL_KEYS:
+        people = figures.get(key, cells.FUNNEL, stage)
+        table.add(stage, labels[stage], people=people, share=_rate(people, registered))
+    return table
