@@ -59,6 +59,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "platform"), str(REPO)]
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+# Every update that changed something publishes (the worst case; production publishes at
+# most once a day, INSIGHTS_PUBLISH_SECONDS).
+os.environ.setdefault("INSIGHTS_PUBLISH_SECONDS", "0")
 
 PREFECTURE = "21"  # 岐阜県
 MUNICIPALITY = "212172"  # 飛騨市, in 岐阜県

@@ -7,7 +7,7 @@
     GET /api/stats/municipalities/<code>/[<table>/]   its staff, its prefecture's, national
 
 ``?period=day|week|month`` chooses the series' periods (viewers without row-level rights get
-days and weeks for the nation only). A suppressed figure is ``null`` in JSON, "x" in CSV.
+days for the nation only, and no weeks). A suppressed figure is ``null`` in JSON, "x" in CSV.
 """
 
 from __future__ import annotations
@@ -15,11 +15,14 @@ from __future__ import annotations
 import csv
 import io
 
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import NotAcceptable, NotFound
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -60,9 +63,6 @@ class CSVRenderer(BaseRenderer):
                         ),
                     ]
                 )
-        else:  # a whole dashboard is offered as JSON only
-            writer.writerow(["message"])
-            writer.writerow([_("CSV は表ごとに取得できます（…/<表の名前>/?format=csv）。")])
         return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -87,9 +87,28 @@ PERIOD = OpenApiParameter(
 )
 
 
+class FormatNegotiation(DefaultContentNegotiation):
+    """``?format=`` names JSON or CSV; anything else is a 404 that says so."""
+
+    def filter_renderers(self, renderers, format):
+        found = [renderer for renderer in renderers if renderer.format == format]
+        if not found:
+            raise NotFound(_("形式（format）は json か csv で指定してください。"))
+        return found
+
+
 class StatsView(APIView):
     permission_classes = [AllowAny]
     renderer_classes = [JSONRenderer, CSVRenderer]
+    content_negotiation_class = FormatNegotiation
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # What is shown depends on who asks: no shared cache may keep an answer.
+        add_never_cache_headers(response)
+        patch_vary_headers(response, ("Cookie", "Authorization"))
+        return response
+
     kind = selectors.NATIONAL
 
     def dashboard(self, request, code: str = "") -> selectors.Dashboard:
@@ -113,12 +132,20 @@ class StatsView(APIView):
 
 class DashboardView(StatsView):
     def get(self, request, code: str = ""):
+        if request.accepted_renderer.format == "csv":  # a CSV file holds one table
+            raise NotAcceptable(_("CSV は表ごとに取得できます（…/<表の名前>/?format=csv）。"))
         return Response(self.dashboard(request, code).as_dict())
 
 
 class TableView(StatsView):
     def get(self, request, table: str, code: str = ""):
         dashboard = self.dashboard(request, code)
+        names = [t.name for t in dashboard.tables]
+        if table not in names:
+            raise NotFound(
+                _("「%(table)s」という表はありません。表の名前: %(names)s")
+                % {"table": table, "names": _("、").join(names)}
+            )
         response = Response(dashboard.table(table).as_dict())
         if request.accepted_renderer.format == "csv":
             period = f"-{dashboard.period}" if table == "series" else ""

@@ -133,7 +133,8 @@ class BarChart:
     bars: list[Bar]
     ticks: list[dict]  # {"x", "text"}: gridlines
     bar_height: float
-    omitted: int = 0  # rows left out (beyond the limit, or suppressed when sorted)
+    omitted: int = 0  # rows left out (beyond the limit, or suppressed or zero when sorted)
+    hidden: int = 0  # of them, suppressed: a sorted chart cannot place them
     kind: str = "bar"
 
 
@@ -147,13 +148,14 @@ def bar_chart(
     table, column: str | None = None, *, limit: int | None = None, by_value: bool = False
 ) -> BarChart:
     """One bar per row, the row's label above its bar (long labels never squeeze the bars on
-    a phone). ``by_value`` sorts the largest first and leaves suppressed rows to the table;
-    ``limit`` keeps the first rows."""
+    a phone). ``by_value`` sorts the largest first and leaves suppressed rows (whose place in
+    the order is unknown) and zeros to the table; ``limit`` keeps the first rows."""
     column = column_of(table, column)
     rows = [(row, row["values"].get(column)) for row in table.rows]
-    omitted = 0
+    omitted = hidden = 0
     if by_value:
-        shown = sorted(((r, v) for r, v in rows if v is not None), key=lambda rv: -rv[1])
+        hidden = sum(1 for _r, v in rows if v is None)
+        shown = sorted(((r, v) for r, v in rows if v), key=lambda rv: -rv[1])
         omitted += len(rows) - len(shown)
         rows = shown
     if limit is not None and len(rows) > limit:
@@ -186,6 +188,7 @@ def bar_chart(
         ticks=[{"x": round(t * scale, 2), "text": number(t)} for t in ticks],
         bar_height=BAR_HEIGHT,
         omitted=omitted,
+        hidden=hidden,
     )
 
 

@@ -63,7 +63,9 @@ class Problem:
             self.equations.append(kept)
 
 
-def suppress(problem: Problem, *, threshold: int) -> set[Cell]:
+def suppress(
+    problem: Problem, *, threshold: int, last_shown: dict[Cell, int] | None = None
+) -> set[Cell]:
     """The shown cells to hide: primary, then complementary until every relation is safe,
     and then until no hidden figure can be worked out by combining relations.
 
@@ -73,9 +75,24 @@ def suppress(problem: Problem, *, threshold: int) -> set[Cell]:
     the same way, more than their number: a hidden figure is at least 1). Relations checked
     one at a time can still be chained (a week's total less a month's, through their
     cumulative counts): an exact elimination finds what a chain gives away, and each such
-    figure gets one more complement, until there is none."""
+    figure gets one more complement, until there is none.
+
+    ``last_shown`` holds each figure's value when it was last published, which anyone may
+    have kept: a figure whose change since is 1 to ``threshold`` − 1 people is protected like
+    a small one, and so is a relation's hidden figures' change together, where all of them
+    were shown before (else that change is unknown)."""
     values = problem.values
-    small = {c for c in problem.sensitive if 0 < values[c] < threshold}
+    last = last_shown or {}
+
+    def small_change(cells, coefficient=lambda _c: 1) -> bool:
+        change = sum(coefficient(c) * (values[c] - last[c]) for c in cells)
+        return 0 < abs(change) < threshold
+
+    small = {
+        c
+        for c in problem.sensitive
+        if 0 < values[c] < threshold or (c in last and small_change([c]))
+    }
     unknown = small | (set(values) - problem.shown)
     protect = set(small)
     relations_of: dict[Cell, list[int]] = defaultdict(list)
@@ -137,7 +154,15 @@ def suppress(problem: Problem, *, threshold: int) -> set[Cell]:
                 # A suppressed figure is at least 1 (a zero is shown): hidden figures that
                 # count the same way and sum to their number are all 1s.
                 one_way = len({k > 0 for c, k in terms if c in unknown}) == 1
-                if not one_way or total > sum(1 for c in secret if c in problem.shown):
+                coefficients: dict[Cell, int] = defaultdict(int)
+                for c, k in terms:
+                    coefficients[c] += k
+                changed_together = all(c in last for c in secret) and small_change(
+                    secret, coefficients.__getitem__
+                )
+                if (
+                    not one_way or total > sum(1 for c in secret if c in problem.shown)
+                ) and not changed_together:
                     continue
             pick = complement(terms)
             if pick is not None:

@@ -75,9 +75,11 @@ class Count(Cell):
 
 class Published(Cell):
     """A figure as published to viewers without row-level rights; ``value`` is null where
-    it is suppressed (秘匿)."""
+    it is suppressed (秘匿). ``shown`` is the last value ever shown for it: anyone may have
+    kept it, so the next publication must not give away a small change from it."""
 
     value = models.BigIntegerField(null=True)
+    shown = models.BigIntegerField(null=True)
 
     class Meta(Cell.Meta):
         verbose_name = _("公表値")
@@ -95,6 +97,9 @@ class State(models.Model):
     board_counted_at = models.DateTimeField(null=True)
     # What the board looked like when it was last counted (``services.board_fingerprint``).
     board_fingerprint = models.CharField(max_length=200, blank=True)
+    # When the counts last changed, and when they were last published (at most once every
+    # INSIGHTS_PUBLISH_SECONDS).
+    changed_at = models.DateTimeField(null=True)
     published_at = models.DateTimeField(null=True)
     published_as_of = models.DateTimeField(null=True)
     rebuilt_at = models.DateTimeField(null=True)

@@ -64,6 +64,8 @@ def area_get(*, kind: str, code: str = "") -> Area:
     """The area by kind and code; Http404 if there is none."""
     if kind == NATIONAL:
         return nation()
+    if not code.isascii() or not code.isdigit() or len(code) != (2 if kind == PREFECTURE else 6):
+        raise Http404  # not a code at all (a NUL byte would even fail in the database)
     if kind == PREFECTURE:
         prefecture = Prefecture.objects.filter(code=code).first()
         if prefecture is None:
@@ -462,7 +464,7 @@ def _summary(figures: Figures, area: Area) -> Table:
         ):
             table.add(
                 f"registrations_{'prefecture' if upper != cells.NATION else 'nation'}",
-                _("%(area)s の登録数（延べ）") % {"area": label},
+                _("%(area)sの登録数（延べ）") % {"area": label},
                 value=figures.get(upper, cells.REGISTRATIONS),
             )
     return table
@@ -474,7 +476,10 @@ def _series_table(figures: Figures, key: str, period: str) -> Table:
         "week": _("週別の登録の推移"),
         "month": _("月別の登録の推移"),
     }[period]
-    columns = [("new", pgettext("statistics", "新規登録")), ("withdrawn", _("取り下げ"))]
+    columns = [
+        ("new", pgettext("statistics", "新規登録")),
+        ("withdrawn", pgettext("statistics", "取り下げ")),
+    ]
     # The running count of each day is not published (months' is).
     cumulative = figures.row_level or period != "day"
     if cumulative:
@@ -602,8 +607,8 @@ def _board(figures: Figures, key: str) -> Table:
         "signups": _("参加確定の申込"),
         "attended": _("出席した申込"),
         "no_show": _("連絡なく欠席した申込"),
-        "participants": _("参加した人（実人数）"),
-        "repeaters": _("2回以上参加した人"),
+        "participants": _("参加した人（実人数。登録していない人も含む）"),
+        "repeaters": _("2回以上参加した人（登録していない人も含む）"),
     }
     table = Table("board", _("お手伝いの活動"), [("value", _("値"))], chart="none")
     for board_key in cells.BOARD_KEYS:
@@ -618,9 +623,9 @@ def _board(figures: Figures, key: str) -> Table:
 def _funnel(figures: Figures, key: str) -> Table:
     labels = {
         "registered": _("登録している人"),
-        "signed_up": _("そのまちのお手伝いに申し込んだ人"),
-        "took_part": _("参加した人"),
-        "again": _("2回以上参加した人"),
+        "signed_up": _("うち、そのまちのお手伝いに申し込んだ人"),
+        "took_part": _("うち、参加した人"),
+        "again": _("うち、2回以上参加した人"),
     }
     table = Table(
         "funnel",

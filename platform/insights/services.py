@@ -94,9 +94,26 @@ def counts_update(*, batch_size: int = 5000, max_rows: int = 500_000) -> dict:
     board = 0
     if changed or board_fingerprint() != State.now().board_fingerprint:
         board = board_recount()
-    if changed or board or state.published_at is None:
+    if changed or board:
+        State.objects.filter(id=1).update(changed_at=timezone.now())
+    published = publication_due()
+    if published:
         publication_refresh()
-    return {"registrations": changed, "board": board}
+    return {"registrations": changed, "board": board, "published": published}
+
+
+def publication_due() -> bool:
+    """Whether the published figures should follow the counts now: never published, or
+    the counts changed since and the last publication is INSIGHTS_PUBLISH_SECONDS old. The
+    figures are published on that cadence, not at every change, so that comparing two
+    publications shows many people's changes, not one person's."""
+    state = State.now()
+    if state.published_as_of is None:
+        return True
+    if state.changed_at is None or state.changed_at < state.published_as_of:
+        return False
+    age = timezone.now() - state.published_as_of
+    return age.total_seconds() >= settings.INSIGHTS_PUBLISH_SECONDS
 
 
 def _next_events(mark: int, limit: int) -> tuple[list[int], int, int]:
@@ -268,30 +285,47 @@ def _add(delta: Counter) -> None:
 # --- The full rebuild --------------------------------------------------------------------
 
 
-def counts_rebuild() -> dict:
+def counts_rebuild(*, publish: bool = False) -> dict:
     """Count everything again from the raw rows, in SQL, in one transaction: the ledger,
-    the registration cells, the board's; then publish. Idempotent; the nightly job and
-    ``manage.py stats_rebuild`` run it."""
+    the registration cells, the board's; then publish if it is time (or ``publish``).
+    Idempotent; the nightly job and ``manage.py stats_rebuild`` run it."""
     started = timezone.now()
     with transaction.atomic():
         state = State.objects.select_for_update().get_or_create(id=1)[0]
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL work_mem = '256MB'")
-        mark = RegistrationEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
+        mark = _settled_mark(started)
         _rebuild_tally()
         Count.objects.filter(measure__in=REGISTRATION_MEASURES).delete()
         _rebuild_registration_cells()
-        state.event_mark = mark or 0
+        state.event_mark = mark
         state.profile_mark = started
-        state.counted_at = state.rebuilt_at = timezone.now()
+        state.counted_at = state.rebuilt_at = state.changed_at = timezone.now()
         state.save()
     board_recount()
-    publication_refresh()
+    if publish or publication_due():
+        publication_refresh()
     return {
         "registrations": Tally.objects.count(),
         "seconds": (timezone.now() - started).total_seconds(),
     }
+
+
+def _settled_mark(now: datetime.datetime) -> int:
+    """The last event before the first young one (``_next_events``' rule): a transaction
+    still open while the rebuild reads wrote its event below later ones, and the next
+    update must read it when it commits."""
+    events = RegistrationEvent.objects.order_by("-pk").values_list("pk", flat=True)
+    young = (
+        RegistrationEvent.objects.filter(at__gte=now - SETTLE)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if young is not None:
+        events = events.filter(pk__lt=young)
+    return events.first() or 0
 
 
 def _local_date(column: str) -> str:
@@ -573,29 +607,37 @@ def publication_refresh() -> int:
     transaction. Returns how many published cells changed."""
     started = timezone.now()
     problem = disclosure.problem_from(_figures_for_publication())
-    hidden = disclosure.suppress(problem, threshold=settings.INSIGHTS_MIN_CELL)
-    published = {cell: (None if cell in hidden else problem.values[cell]) for cell in problem.shown}
     with transaction.atomic():
         State.objects.select_for_update().get_or_create(id=1)
         existing = {
-            (a, m, k): (pk, v)
-            for pk, a, m, k, v in Published.objects.values_list(
-                "pk", "area", "measure", "key", "value"
+            (a, m, k): (pk, v, shown)
+            for pk, a, m, k, v, shown in Published.objects.values_list(
+                "pk", "area", "measure", "key", "value", "shown"
             )
         }
-        gone = [pk for cell, (pk, _v) in existing.items() if cell not in published]
+        # What anyone may have kept of earlier publications: a small change from it is
+        # protected like a small figure.
+        last_shown = {cell: row[2] for cell, row in existing.items() if row[2] is not None}
+        hidden = disclosure.suppress(
+            problem, threshold=settings.INSIGHTS_MIN_CELL, last_shown=last_shown
+        )
+        published = {}
+        for cell in problem.shown:
+            value = None if cell in hidden else problem.values[cell]
+            published[cell] = (value, last_shown.get(cell) if value is None else value)
+        gone = [row[0] for cell, row in existing.items() if cell not in published]
         Published.objects.filter(pk__in=gone).delete()
         changed = [
-            Published(area=a, measure=m, key=k, value=v)
-            for (a, m, k), v in published.items()
-            if (a, m, k) not in existing or existing[(a, m, k)][1] != v
+            Published(area=a, measure=m, key=k, value=value, shown=shown)
+            for (a, m, k), (value, shown) in published.items()
+            if (a, m, k) not in existing or existing[(a, m, k)][1:] != (value, shown)
         ]
         for page in _chunks(changed, 5000):
             Published.objects.bulk_create(
                 page,
                 update_conflicts=True,
                 unique_fields=["area", "measure", "key"],
-                update_fields=["value"],
+                update_fields=["value", "shown"],
             )
         State.objects.filter(id=1).update(published_at=timezone.now(), published_as_of=started)
     return len(gone) + len(changed)

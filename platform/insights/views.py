@@ -14,6 +14,7 @@ from django.conf import settings
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 
 from config.pages import get_only, personal
 from places.tiles import TILES
@@ -44,6 +45,12 @@ class Block:
         return len(self.table.rows) > TALL_TABLE
 
     @property
+    def blank(self) -> bool:
+        """Nothing worth drawing: the figures are suppressed, all but zeros."""
+        values = [v for row in self.table.rows for v in row["values"].values()]
+        return None in values and not any(values)
+
+    @property
     def template(self) -> str:
         return f"insights/charts/{self.chart.kind}.html" if self.chart is not None else ""
 
@@ -58,19 +65,16 @@ def _not_applicable(table: selectors.Table) -> frozenset:
 def _period(request, area: Area, row_level: bool) -> tuple[str, str]:
     """The period asked for (``?period=``), and a message when it cannot be shown."""
     asked = request.GET.get("period", "")
-    if asked == "":
-        return "month", ""
-    if asked not in selectors.PERIODS:
+    if asked == "" or asked in selectors.published_periods(user=request.user, area=area):
+        return asked or "month", ""
+    if row_level:
         return "month", _(
             "期間の指定（period）は day（日別）・week（週別）・month（月別）のいずれかです。"
             "月別で表示しています。"
         )
-    if not row_level and asked not in selectors.published_periods(user=request.user, area=area):
-        return "month", _(
-            "公表している推移は、全国は日別と月別、都道府県・市区町村は月別です。"
-            "月別で表示しています。"
-        )
-    return asked, ""
+    return "month", _(
+        "公表している推移は、全国は日別と月別、都道府県・市区町村は月別です。月別で表示しています。"
+    )
 
 
 def _csv(area: Area, table: str, period: str) -> str:
@@ -163,6 +167,7 @@ def _page(request, area: Area):
             "period_error": period_error,
             "periods": _period_choices(request.user, area),
             "threshold": settings.INSIGHTS_MIN_CELL,
+            "publish_hours": max(round(settings.INSIGHTS_PUBLISH_SECONDS / 3600), 1),
             "suppressed_cells": sum(charts.suppressed_count(b.rows) for b in blocks.values()),
             # A staff member's own areas (national administrators drill down from the map).
             "my_areas": (
@@ -186,6 +191,7 @@ def _period_choices(user, area: Area) -> list[tuple[str, str]]:
     return [(p, names[p]) for p in periods] if len(periods) > 1 else []
 
 
+@never_cache  # a national administrator's page holds the unsuppressed counts
 @get_only
 def national(request):
     return _page(request, selectors.area_open(user=request.user, kind=NATIONAL))

@@ -13,6 +13,7 @@ import csv
 import io
 
 import pytest
+from django.test import Client
 
 from accounts.models import Role
 from insights import services
@@ -307,32 +308,64 @@ def test_unknown_tables_and_areas_are_404s_never_500s():
     admin, anonymous = api_as(person_with_role(Role.NATIONAL_ADMIN)), api_as(None)
     for api in (admin, anonymous):
         for path in (
-            "/api/stats/national/nonsense/",
-            "/api/stats/national/municipalities/",  # a prefecture's table, not the nation's
             "/api/stats/prefectures/99/",
             "/api/stats/prefectures/abc/",
             "/api/stats/prefectures/99/summary/",
             "/api/stats/municipalities/999999/",
             "/api/stats/municipalities/21/",
             "/api/stats/municipalities/999999/summary/?format=csv",
-            "/api/stats/national/summary/?format=xml",
+            "/api/stats/prefectures/%00/",
+            "/api/stats/municipalities/%00/",
+            "/api/stats/municipalities/%00/summary/",
+            "/api/stats/municipalities/２１２１７２/",
         ):
             response = api.get(path)
             assert response.status_code == 404, (path, response.status_code)
             if "format=" not in path:
                 assert error_of(response, 404, "not_found")["message"] == "見つかりませんでした。"
+        # A table the area does not have: the message names the ones it has.
+        for path, name in (
+            ("/api/stats/national/nonsense/", "nonsense"),
+            ("/api/stats/national/municipalities/", "municipalities"),  # a prefecture's table
+        ):
+            message = error_of(api.get(path), 404, "not_found")["message"]
+            assert message.startswith(f"「{name}」という表はありません。表の名前: summary、")
+        message = error_of(api.get("/api/stats/national/summary/?format=xml"), 404, "not_found")[
+            "message"
+        ]
+        assert message == "形式（format）は json か csv で指定してください。"
     for path in (
         "/api/stats/prefectures/21/flow/",
         f"/api/stats/municipalities/{HIDA}/municipalities/",
     ):
         assert error_of(admin.get(path), 404, "not_found")
-    english = error_of(api_as(None, "en").get("/api/stats/national/nonsense/"), 404, "not_found")
+    english = error_of(api_as(None, "en").get("/api/stats/prefectures/99/"), 404, "not_found")
     assert english["message"] == "Not found."
+    english = error_of(api_as(None, "en").get("/api/stats/national/nonsense/"), 404, "not_found")
+    assert english["message"].startswith("There is no table “nonsense”. The tables: summary, ")
     # A forbidden area, in English.
     forbidden = error_of(
         api_as(None, "en").get("/api/stats/prefectures/21/"), 403, "permission_denied"
     )
     assert forbidden["message"] == "You don't have permission to view these statistics."
-    # The whole dashboard is JSON only; as CSV it says so.
+    # The whole dashboard is JSON only; as CSV it is a 406 that says so, as CSV.
     response = anonymous.get("/api/stats/national/", {"format": "csv"})
-    assert response.status_code == 200 and "表ごと" in response.content.decode()
+    assert response.status_code == 406 and response["Content-Type"].startswith("text/csv")
+    assert "CSV は表ごとに取得できます" in response.content.decode("utf-8-sig")
+
+
+@pytest.mark.django_db
+def test_no_shared_cache_keeps_an_answer_that_depends_on_the_viewer(municipalities):
+    """An administrator's figures are unsuppressed: neither the API nor the pages may be
+    stored by a cache and served to someone else."""
+    admin = person_with_role(Role.NATIONAL_ADMIN)
+    for response in (
+        api_as(admin).get("/api/stats/national/"),
+        api_as(None).get("/api/stats/national/summary/", {"format": "csv"}),
+    ):
+        assert response.status_code == 200
+        assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+        assert {"Cookie", "Authorization"} <= {v.strip() for v in response["Vary"].split(",")}
+    page = Client()
+    page.force_login(admin)
+    assert "no-store" in page.get("/stats/")["Cache-Control"]

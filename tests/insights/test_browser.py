@@ -171,7 +171,10 @@ def test_a_municipality_page_on_a_wide_screen(live_server, population, open_page
     page = open_page(hida, WIDE)
     _load(page, f"{live_server.url}/stats/municipalities/212172/")
     drawn = _charts_drawn(page)
-    assert drawn.get("line") == 1 and drawn.get("funnel") == 1
+    # A small town: most figures suppressed, and where all are, a sentence stands in the
+    # chart's place.
+    blank = page.page.locator(".chart-blank").count()
+    assert blank >= 1 and sum(drawn.values()) + blank >= 6
     assert "dots" not in drawn and "map" not in drawn
     assert page.page.locator("#suppression-note").count() == 1
     page.screenshot("stats-municipality-212172-staff-wide")

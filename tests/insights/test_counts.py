@@ -14,9 +14,11 @@ places_*, matching_task/session/signup — not with anything of ``insights``.
 from __future__ import annotations
 
 import datetime
+import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import Role
@@ -31,7 +33,7 @@ from registry import services as registry
 from registry.models import AgeBand, Gender, Profile, Registration, RelationshipType, Tier
 from registry.population import population_generate
 from tests.factories import person_with_role
-from tests.registry.support import HIDA, SETAGAYA, api_as, register, resident
+from tests.registry.support import HIDA, SETAGAYA, TAKAYAMA, api_as, register, resident
 
 pytestmark = pytest.mark.xdist_group("insights-counts")
 
@@ -470,3 +472,92 @@ def test_an_event_read_twice_is_counted_once():
     )
     services.counts_update()
     assert cells() == after
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_registration_committed_after_a_rebuild_began_is_counted_by_the_next_update(
+    municipalities,
+):
+    """A transaction still open while the rebuild reads has written its event below later
+    ones; the rebuild's mark stays below it, so the next update reads it."""
+    early, late = resident(), resident()
+    register(resident(), HIDA)
+    # Their profiles changed long ago: only the registrations' events tell of them.
+    Profile.objects.update(updated_at=timezone.now() - datetime.timedelta(hours=1))
+    services.counts_rebuild()
+    written, release = threading.Event(), threading.Event()
+
+    def slow() -> None:
+        try:
+            with transaction.atomic():
+                register(early, HIDA)  # its event takes the lower id...
+                written.set()
+                release.wait(30)  # ...and commits after the rebuild
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    try:
+        assert written.wait(30)
+        register(late, TAKAYAMA)  # committed, with a higher event id
+        services.counts_rebuild()
+    finally:
+        release.set()
+        thread.join(30)
+    services.counts_update()
+    active = Registration.objects.filter(status="active").count()
+    assert active == 3 and cells()[("JP", "reg", "")] == 3
+    assert published_cells()[("JP", "reg", "")] is None  # three people: fewer than ten
+
+
+def published_figures() -> dict[tuple[str, str], int | None]:
+    """Every figure of the anonymous reader's national dashboard, by table and row/column."""
+    body = api_as(None).get("/api/stats/national/").json()
+    return {
+        (table["name"], f"{row['key']}/{column}"): value
+        for table in body["tables"]
+        for row in table["rows"]
+        for column, value in row["values"].items()
+    }
+
+
+@pytest.mark.django_db
+def test_the_figures_are_published_once_a_day_and_one_newcomer_cannot_be_read_off_them():
+    """Two publications compared: one person's registration (where, which tier, their
+    gender, where they live) must not show as a change of one in any figure."""
+    with override_settings(INSIGHTS_PUBLISH_SECONDS=24 * 60 * 60):
+        for n in range(60):
+            register(resident(home=SETAGAYA if n % 2 else "011002"), HIDA)
+        services.counts_rebuild()  # never published: published now
+        before = published_figures()
+        assert before[("summary", "registrations/value")] == 60
+
+        newcomer = resident(home=SETAGAYA)
+        register(newcomer, HIDA)
+        result = services.counts_update()
+        assert result["registrations"] == 1 and result["published"] is False
+        assert published_figures() == before  # counted, not yet published
+        assert cells()[("JP", "reg", "")] == 61
+
+        # A day later, the next update publishes.
+        State.objects.update(published_as_of=timezone.now() - datetime.timedelta(days=1))
+        assert services.counts_update()["published"] is True
+        after = published_figures()
+        moved = {
+            name: (before[name], value)
+            for name, value in after.items()
+            if value is not None
+            and before.get(name) is not None
+            and value != before[name]
+            and "rate" not in name[1]
+            and "share" not in name[1]  # percentages, not people
+        }
+        assert all(abs(new - old) >= 10 for old, new in moved.values()), moved
+        assert after[("summary", "registrations/value")] is None  # 61: a change of one
+        # Ten more, and the total may be shown again.
+        for _n in range(9):
+            register(resident(home=SETAGAYA), HIDA)
+        State.objects.update(published_as_of=timezone.now() - datetime.timedelta(days=1))
+        services.counts_update()
+        assert published_figures()[("summary", "registrations/value")] == 70

@@ -641,3 +641,36 @@ def test_the_threshold_setting_is_honoured_by_the_publication(settings, threshol
     assert value == (3 if shown else None)
     body = api_as(None).get("/api/stats/national/ranking/").json()
     assert ({row["key"] for row in body["rows"]} == {HIDA, "131016"}) is shown
+
+
+# --- Two publications compared ------------------------------------------------------------------
+
+
+def test_a_small_change_since_a_figure_was_last_shown_is_protected_like_a_small_figure():
+    """Last time a = 20, b = 30, total 50 were shown; now a is 23 and the total 53. Shown,
+    either would give away a figure of three people (the newcomers): both are hidden, and
+    each is the other's complement (b = total − a says nothing of either)."""
+    before = {("A", "reg", ""): 50, ("A", "tier", "a"): 20, ("A", "tier", "b"): 30}
+    problem = one_way({"a": 23, "b": 30})
+    hidden = disclosure.suppress(problem, threshold=10, last_shown=before)
+    assert hidden == {("A", "tier", "a"), ("A", "reg", "")}
+    # Twelve newcomers are many people: everything is shown.
+    problem = one_way({"a": 32, "b": 30})
+    assert disclosure.suppress(problem, threshold=10, last_shown=before) == set()
+
+
+def test_hidden_figures_whose_change_together_is_small_take_another_complement():
+    """a gained 3 and is hidden; its complement b did not change; c gained 20 and the total
+    23, all shown: a and b together gained 3. A third figure joins them, until the change
+    of the hidden ones together is unknown (c's last value known, but c moved by 20)."""
+    before = {
+        ("A", "reg", ""): 80,
+        **{("A", "tier", k): v for k, v in {"a": 20, "b": 30, "c": 30}.items()},
+    }
+    problem = one_way({"a": 23, "b": 30, "c": 50})
+    hidden = disclosure.suppress(problem, threshold=10, last_shown=before)
+    assert hidden == {("A", "tier", "a"), ("A", "tier", "b"), ("A", "tier", "c")}
+    # A hidden figure never shown before: its change is unknown, so is the pair's.
+    del before[("A", "tier", "b")]
+    hidden = disclosure.suppress(problem, threshold=10, last_shown=before)
+    assert hidden == {("A", "tier", "a"), ("A", "tier", "b")}

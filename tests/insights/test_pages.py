@@ -106,8 +106,10 @@ def test_each_role_opens_its_pages_and_no_other(counted, people, role):
         if status == 200:
             assert '<html lang="ja">' in html
             assert AS_OF.search(html), path  # 集計時点: 2026年11月23日(月) 18:20
-            assert html.count('<svg class="chart ') >= 9
-            assert 'role="img"' in html
+            # Every chart is drawn, or says why not (all its figures suppressed).
+            drawn = html.count('<svg class="chart ')
+            assert drawn + html.count('class="chart-blank') >= 9
+            assert drawn == 0 or 'role="img"' in html
         elif status == 403:
             assert "この統計を見る権限がありません。" in html  # the site's 403 page
         else:
@@ -121,6 +123,8 @@ def test_an_unknown_code_is_not_found(counted, people, role):
         "/stats/prefectures/99/",
         "/stats/municipalities/999999/",
         "/stats/prefectures/x/",
+        "/stats/prefectures/%00/",
+        "/stats/municipalities/%00/",
     ):
         status = 302 if role == "anonymous" else 404
         assert client.get(path).status_code == status, (role, path)
@@ -200,10 +204,9 @@ def test_municipality_staff_see_their_town_with_small_figures_suppressed(counted
     # Two registrants live in 近畿: fewer than 10, so "x" (and no bar drawn for it).
     assert suppressed(html, "近畿", "登録者の住まいの地方別")
     assert cells(html, "北海道", "登録者の住まいの地方別") == ["0"]
-    bars = re.search(r'aria-labelledby="table-home_regions-bars-title.*?</svg>', html, re.S).group(
-        0
-    )
-    assert re.search(r"近畿</text>\s*<text class=\"chart-value chart-suppressed\"", bars)
+    # Nothing but zeros beside it: no chart, a sentence instead of an empty drawing.
+    section = re.search(r'id="table-home_regions".*?</section>', html, re.S).group(0)
+    assert "値が秘匿（x）のため、グラフはありません。" in section and "<svg" not in section
     # The prefecture is not theirs: its name is not a link.
     assert f'href="/stats/prefectures/{GIFU}/"' not in html
     # The statistics' front page leads to the town's.
@@ -261,15 +264,15 @@ def test_the_series_switches_periods_and_a_bad_period_is_explained(counted, peop
     assert "公表している推移は、全国は日別と月別、都道府県・市区町村は月別です" in html
     assert "?period=day#" not in html  # no tabs to periods that are not published
 
+    # A period that does not exist: the message names what this viewer can have.
     for bad in ("year", "", "%00", "<b>"):
         html = get(client_for(None), NATIONAL + f"?period={bad}")
         assert "月別の登録の推移" in html
         if bad:
-            assert (
-                "期間の指定（period）は day（日別）・week（週別）・month（月別）のいずれかです。"
-                in html
-            )
+            assert "公表している推移は、全国は日別と月別" in html
             assert "<b>" not in html.split('id="main"')[1]
+    html = get(admin, NATIONAL + "?period=year")
+    assert "期間の指定（period）は day（日別）・week（週別）・month（月別）のいずれかです。" in html
 
 
 def test_the_pages_render_before_anything_is_counted_and_in_english(people):

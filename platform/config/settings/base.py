@@ -8,6 +8,7 @@ Celery tasks executed in-process, e-mail written to ``var/mail/``. Set ``DATABAS
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from kombu import Queue
 
 # <repo>/platform/config/settings/base.py -> <repo>
@@ -209,6 +210,9 @@ SWEEP_SECONDS = env.int("FURUSATO_SWEEP_SECONDS", default=60)
 INSIGHTS_MIN_CELL = env.int("INSIGHTS_MIN_CELL", default=10)
 # How often the counts catch up with the registry (and the published figures with them).
 INSIGHTS_UPDATE_SECONDS = env.int("INSIGHTS_UPDATE_SECONDS", default=60)
+# How often at most the published figures follow the counts (a day): two publications
+# compared show the changes of that time, which should be many people's.
+INSIGHTS_PUBLISH_SECONDS = env.int("INSIGHTS_PUBLISH_SECONDS", default=60 * 60 * 24)
 
 # --- E-mail -----------------------------------------------------------------------------
 # EMAIL_URL as smtp+tls://user:password@host:587, consolemail:// or filemail:///absolute/path.
@@ -373,13 +377,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.announcements_resume",
         "schedule": SWEEP_SECONDS,
     },
-    # Statistics: the counts follow the registry's changes; a nightly recount from the raw
-    # rows catches anything missed (and the age bands' turn of the year).
+    # Statistics: the counts follow the registry's changes (an update still waiting when the
+    # next is due is dropped: after a burst one run can take longer than the interval); a
+    # nightly recount from the raw rows catches anything missed (and the age bands' turn of
+    # the year).
     "insights.counts_update": {
         "task": "insights.counts_update",
         "schedule": INSIGHTS_UPDATE_SECONDS,
+        "options": {"expires": INSIGHTS_UPDATE_SECONDS},
     },
-    "insights.counts_rebuild": {"task": "insights.counts_rebuild", "schedule": 60 * 60 * 24},
+    "insights.counts_rebuild": {
+        "task": "insights.counts_rebuild",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
 
 # --- Logging ----------------------------------------------------------------------------

@@ -1,17 +1,32 @@
-"""Count every statistic again from the raw rows and publish: ``manage.py stats_rebuild``."""
+"""Count every statistic again from the raw rows: ``manage.py stats_rebuild``; the published
+figures follow if it is time (``INSIGHTS_PUBLISH_SECONDS``) or with ``--publish``."""
 
 from django.core.management.base import BaseCommand
 
 from insights import services
+from insights.models import State
 
 
 class Command(BaseCommand):
-    help = "Recount the statistics from the registry and the board, and publish them."
+    help = (
+        "Recount the statistics from the registry and the board; publish them if it is time "
+        "(or with --publish)."
+    )
 
-    def handle(self, *args, **options) -> None:
-        result = services.counts_rebuild()
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--publish",
+            action="store_true",
+            help="publish now, whatever the cadence (after changing INSIGHTS_MIN_CELL, say)",
+        )
+
+    def handle(self, *args, publish: bool = False, **options) -> None:
+        before = State.now().published_at
+        result = services.counts_rebuild(publish=publish)
+        published = State.now().published_at != before
         self.stdout.write(
             self.style.SUCCESS(
-                f"{result['registrations']:,} registrations counted in {result['seconds']:.1f} s."
+                f"{result['registrations']:,} registrations counted in {result['seconds']:.1f} s"
+                + ("; published." if published else "; the published figures are unchanged.")
             )
         )
