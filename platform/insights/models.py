@@ -95,6 +95,9 @@ class State(models.Model):
     profile_mark = models.DateTimeField(null=True)
     counted_at = models.DateTimeField(null=True)
     board_counted_at = models.DateTimeField(null=True)
+    # The registrations changed since the board (and the funnel, which joins the two) was
+    # last counted.
+    board_due = models.BooleanField(default=False)
     # What the board looked like when it was last counted (``services.board_fingerprint``).
     board_fingerprint = models.CharField(max_length=200, blank=True)
     # When the counts last changed, and when they were last published (at most once every

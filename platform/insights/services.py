@@ -89,13 +89,20 @@ def counts_update(*, batch_size: int = 5000, max_rows: int = 500_000) -> dict:
         state.profile_mark = started
         state.counted_at = timezone.now()
         state.save(update_fields=["profile_mark", "counted_at"])
+    if changed:
+        State.objects.filter(id=1).update(changed_at=timezone.now(), board_due=True)
     # The board's figures (and the funnel, which joins it to the registrations) are
-    # recounted whole, so only when either has changed.
+    # recounted whole: when either has changed, at most every INSIGHTS_BOARD_SECONDS, and
+    # before a publication.
     board = 0
-    if changed or board_fingerprint() != State.now().board_fingerprint:
+    state = State.now()
+    if (state.board_due or board_fingerprint() != state.board_fingerprint) and (
+        _seconds_since(state.board_counted_at) >= settings.INSIGHTS_BOARD_SECONDS
+        or publication_due()
+    ):
         board = board_recount()
-    if changed or board:
-        State.objects.filter(id=1).update(changed_at=timezone.now())
+        if board:
+            State.objects.filter(id=1).update(changed_at=timezone.now())
     published = publication_due()
     if published:
         publication_refresh()
@@ -112,8 +119,11 @@ def publication_due() -> bool:
         return True
     if state.changed_at is None or state.changed_at < state.published_as_of:
         return False
-    age = timezone.now() - state.published_as_of
-    return age.total_seconds() >= settings.INSIGHTS_PUBLISH_SECONDS
+    return _seconds_since(state.published_as_of) >= settings.INSIGHTS_PUBLISH_SECONDS
+
+
+def _seconds_since(moment: datetime.datetime | None) -> float:
+    return float("inf") if moment is None else (timezone.now() - moment).total_seconds()
 
 
 def _next_events(mark: int, limit: int) -> tuple[list[int], int, int]:
@@ -563,7 +573,9 @@ def board_recount() -> int:
             ).values_list("area", "measure", "key", "value")
         }
         State.objects.filter(id=1).update(
-            board_counted_at=timezone.now(), board_fingerprint=board_fingerprint()
+            board_counted_at=timezone.now(),
+            board_fingerprint=board_fingerprint(),
+            board_due=False,
         )
     return sum(1 for cell in before.keys() | after.keys() if before.get(cell) != after.get(cell))
 

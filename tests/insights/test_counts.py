@@ -561,3 +561,26 @@ def test_the_figures_are_published_once_a_day_and_one_newcomer_cannot_be_read_of
         State.objects.update(published_as_of=timezone.now() - datetime.timedelta(days=1))
         services.counts_update()
         assert published_figures()[("summary", "registrations/value")] == 70
+
+
+@pytest.mark.django_db
+def test_the_board_and_the_funnel_are_recounted_at_most_every_so_often_while_things_change():
+    """Registrations are counted at every update; the board and the funnel (a recount of
+    the board's rows in SQL, a minute at national scale) at most every
+    INSIGHTS_BOARD_SECONDS, and never forgotten."""
+    with override_settings(INSIGHTS_BOARD_SECONDS=600, INSIGHTS_PUBLISH_SECONDS=24 * 60 * 60):
+        register(resident(), HIDA)
+        services.counts_rebuild()
+        assert cells()[(f"M{HIDA}", "funnel", "registered")] == 1
+
+        register(resident(), HIDA)
+        assert services.counts_update()["board"] == 0  # counted ten minutes ago at most
+        assert cells()[(f"M{HIDA}", "reg", "")] == 2
+        assert cells()[(f"M{HIDA}", "funnel", "registered")] == 1
+        assert services.counts_update() == {"registrations": 0, "board": 0, "published": False}
+
+        # Ten minutes on, the next update recounts the board, though nothing changed since.
+        State.objects.update(board_counted_at=timezone.now() - datetime.timedelta(minutes=10))
+        assert services.counts_update()["board"] >= 1
+        assert cells()[(f"M{HIDA}", "funnel", "registered")] == 2
+        assert services.counts_update()["board"] == 0

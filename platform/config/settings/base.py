@@ -210,6 +210,9 @@ SWEEP_SECONDS = env.int("FURUSATO_SWEEP_SECONDS", default=60)
 INSIGHTS_MIN_CELL = env.int("INSIGHTS_MIN_CELL", default=10)
 # How often the counts catch up with the registry (and the published figures with them).
 INSIGHTS_UPDATE_SECONDS = env.int("INSIGHTS_UPDATE_SECONDS", default=60)
+# How often at most the board's figures and the funnel are recounted (whole, in SQL) while
+# things change.
+INSIGHTS_BOARD_SECONDS = env.int("INSIGHTS_BOARD_SECONDS", default=60 * 10)
 # How often at most the published figures follow the counts (a day): two publications
 # compared show the changes of that time, which should be many people's.
 INSIGHTS_PUBLISH_SECONDS = env.int("INSIGHTS_PUBLISH_SECONDS", default=60 * 60 * 24)

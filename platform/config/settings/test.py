@@ -30,9 +30,10 @@ CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True  # a failing job fails its test
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# The statistics publish at every update that changed something (a test of the daily
-# cadence sets it back).
+# The statistics recount the board and publish at every update that changed something (a
+# test of the daily cadence sets it back).
 INSIGHTS_PUBLISH_SECONDS = 0
+INSIGHTS_BOARD_SECONDS = 0
 
 SECRET_KEY = "test-only-key-5b1e0d7c3a9f8e2d4c6b1a0f9e8d7c6b5a4f3e2d1c0b"  # noqa: S105
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
