@@ -19,29 +19,13 @@ from accounts.models import Role
 from insights import services
 from registry import services as registry
 from tests.factories import person_with_role
+from tests.insights.conftest import NATIONAL_TABLES
 from tests.matching.support import staff_of
 from tests.registry.support import AMA, HIDA, TAKAYAMA, api_as, error_of, register, resident
 
 CHIYODA = "131016"  # 千代田区, 東京都
 ROLES = ("national_admin", "prefecture_staff", "municipality_staff", "resident", "anonymous")
 ALL = set(ROLES)
-NATIONAL_TABLES = [
-    "summary",
-    "series",
-    "regions",
-    "prefectures",
-    "ranking",
-    "flow",
-    "tiers",
-    "visiting",
-    "types",
-    "home_regions",
-    "origins",
-    "genders",
-    "age_bands",
-    "board",
-    "funnel",
-]
 # Each area below the nation: who may open it, and a table of it to fetch alone.
 AREAS = {
     "prefectures/21/": ({"national_admin", "prefecture_staff"}, "municipalities"),
