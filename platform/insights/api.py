@@ -29,8 +29,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import selectors
-
-SUPPRESSED = "x"
+from .selectors import SUPPRESSED
 
 
 class CSVRenderer(BaseRenderer):

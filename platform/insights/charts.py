@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 
 from places.tiles import short_name
 
+from .selectors import SUPPRESSED
+
 WIDTH = 320
-SUPPRESSED = "x"
 HEAT_LEVELS = 4  # the tile map's colours above zero
 
 Value = int | float | None

@@ -13,6 +13,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils import timezone
@@ -27,6 +28,8 @@ from . import cells
 from .disclosure import CUMULATIVE, week_of
 from .models import Count, Published, State
 
+# How a suppressed figure (None) is printed, on pages and in CSV alike.
+SUPPRESSED = "x"
 PERIODS = ("day", "week", "month")
 NATIONAL, PREFECTURE, MUNICIPALITY = "national", "prefecture", "municipality"
 RANKING_SIZE = 20
@@ -47,7 +50,9 @@ class Area:
     def key(self) -> str:
         if self.kind == NATIONAL:
             return cells.NATION
-        return ("P" if self.kind == PREFECTURE else "M") + self.code
+        if self.kind == PREFECTURE:
+            return cells.prefecture_area(self.code)
+        return cells.municipality_area(self.code)
 
     def as_dict(self) -> dict:
         data = {"kind": self.kind, "code": self.code, "name": self.name}
@@ -74,6 +79,10 @@ def area_get(*, kind: str, code: str = "") -> Area:
     municipality = Municipality.objects.select_related("prefecture").filter(code=code).first()
     if municipality is None:
         raise Http404
+    return _town(municipality)
+
+
+def _town(municipality: Municipality) -> Area:
     return Area(
         MUNICIPALITY,
         municipality.code,
@@ -124,20 +133,12 @@ def areas_of(*, user) -> list[Area]:
         return found
     for prefecture in Prefecture.objects.filter(code__in=scope.prefecture_codes).order_by("code"):
         found.append(Area(PREFECTURE, prefecture.code, prefecture.name))
-    for municipality in (
-        Municipality.objects.filter(code__in=scope.staff_municipality_codes)
+    found += [
+        _town(municipality)
+        for municipality in Municipality.objects.filter(code__in=scope.staff_municipality_codes)
         .select_related("prefecture")
         .order_by("code")
-    ):
-        found.append(
-            Area(
-                MUNICIPALITY,
-                municipality.code,
-                municipality.name,
-                municipality.prefecture_id,
-                municipality.prefecture.name,
-            )
-        )
+    ]
     return found
 
 
@@ -348,17 +349,11 @@ class Dashboard:
         return {
             "area": self.area.as_dict(),
             "suppressed": not self.row_level,
-            "threshold": _threshold(),
+            "threshold": settings.INSIGHTS_MIN_CELL,
             "period": self.period,
             "as_of": self.as_of.isoformat() if self.as_of else None,
             "tables": [t.as_dict() for t in self.tables],
         }
-
-
-def _threshold() -> int:
-    from django.conf import settings
-
-    return settings.INSIGHTS_MIN_CELL
 
 
 def published_periods(*, user, area: Area) -> tuple[str, ...]:
@@ -385,18 +380,18 @@ def dashboard_read(*, user, area: Area, period: str = "month") -> Dashboard:
         prefectures = list(
             Prefecture.objects.order_by("code").values_list("code", "name", "region")
         )
-        children = [(f"P{c}", c, n) for c, n, _r in prefectures]
-        children += [(f"R{r}", r, str(label)) for r, label in Region.choices]
+        children = [(cells.prefecture_area(c), c, n) for c, n, _r in prefectures]
+        children += [(cells.region_area(r), r, str(label)) for r, label in Region.choices]
     elif area.kind == PREFECTURE:
         children = [
-            (f"M{c}", c, n)
+            (cells.municipality_area(c), c, n)
             for c, n in Municipality.objects.filter(prefecture_id=area.code)
             .order_by("code")
             .values_list("code", "name")
         ]
     wanted = [key] + [a for a, _c, _n in children]
     if area.kind == MUNICIPALITY:
-        wanted += [f"P{area.prefecture_code}", cells.NATION]
+        wanted += [cells.prefecture_area(area.prefecture_code), cells.NATION]
     figures = Figures(row_level=row_level, areas=wanted, series_of=key, period=period)
     tables = [_summary(figures, area)]
     tables.append(_series_table(figures, key, period))
@@ -459,7 +454,7 @@ def _summary(figures: Figures, area: Area) -> Table:
     table.add("people", _("登録者数（実人数）"), value=people)
     if area.kind == MUNICIPALITY:
         for upper, label in (
-            (f"P{area.prefecture_code}", area.prefecture_name),
+            (cells.prefecture_area(area.prefecture_code), area.prefecture_name),
             (cells.NATION, _("全国")),
         ):
             table.add(

@@ -24,8 +24,16 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from matching.models import PUBLIC_STATUSES, Attendance, SessionStatus, SignupStatus
-from registry.models import Profile, Registration, RegistrationEvent, Status
+from matching.models import (
+    PUBLIC_STATUSES,
+    Attendance,
+    Session,
+    SessionStatus,
+    Signup,
+    SignupStatus,
+    Task,
+)
+from registry.models import AgeBand, Profile, Registration, RegistrationEvent, Status
 
 from . import cells, disclosure
 from .cells import Counted, geography
@@ -346,17 +354,12 @@ def _local_date(column: str) -> str:
 
 
 def _rebuild_tally() -> None:
+    # AgeBand.for_birth_year in SQL: under 20, then a band per ten years, 70 and over.
     year = timezone.localdate().year
+    *tens, oldest = AgeBand
     bands = " ".join(
-        f"WHEN {year} - p.birth_year < {high} THEN '{band}'"
-        for high, band in (
-            (20, "under_20"),
-            (30, "20s"),
-            (40, "30s"),
-            (50, "40s"),
-            (60, "50s"),
-            (70, "60s"),
-        )
+        f"WHEN {year} - p.birth_year < {20 + 10 * i} THEN '{band.value}'"
+        for i, band in enumerate(tens)
     )
     tally, registration = Tally._meta.db_table, Registration._meta.db_table
     profile = Profile._meta.db_table
@@ -373,7 +376,7 @@ def _rebuild_tally() -> None:
                    {_local_date("r.registered_at")}, {_local_date("r.withdrawn_at")},
                    r.tier, r.types, r.home_municipality_id, COALESCE(p.gender, ''),
                    CASE WHEN p.birth_year IS NULL OR NOT r.share_age_band THEN ''
-                        {bands} ELSE '70_plus' END
+                        {bands} ELSE '{oldest.value}' END
             FROM {registration} r LEFT JOIN {profile} p ON p.user_id = r.person_id"""
         )
         if postgresql:  # the statements that follow are planned for the ledger's new size
@@ -476,8 +479,6 @@ def board_recount() -> int:
     """Recount the board's and participation cells (tasks, sessions, sign-ups, attendance,
     the funnel) from the board's rows in SQL; the cells are replaced in one transaction.
     Returns how many cells changed."""
-    from matching.models import Session, Signup, Task
-
     task, session, signup = Task._meta.db_table, Session._meta.db_table, Signup._meta.db_table
     tally, count = Tally._meta.db_table, Count._meta.db_table
     public = ", ".join(f"'{s}'" for s in PUBLIC_STATUSES)
@@ -583,8 +584,6 @@ def board_recount() -> int:
 def board_fingerprint() -> str:
     """A summary of the board that changes whenever a figure of it may have: its rows'
     counts, newest ids and latest changes (three scans of narrow columns)."""
-    from matching.models import Session, Signup, Task
-
     public = ", ".join(f"'{s}'" for s in PUBLIC_STATUSES)
     with connection.cursor() as cursor:
         found = []
