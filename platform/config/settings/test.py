@@ -19,9 +19,11 @@ DATABASES = {
 _run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or str(os.getpid())
 DATABASES["default"]["TEST"] = {"NAME": f"test_furusato_{_run[:12]}"}
 
+# REDIS_URL's database number is the run's base: worker gwN uses base + 1 + N, so two runs
+# on one machine given bases far enough apart (/0, /4, /8 …) never share a broker.
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-_redis_db = 1 + int(_worker.removeprefix("gw") or 0)
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
+REDIS_URL, _base = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0").rsplit("/", 1)
+_redis_db = int(_base or 0) + 1 + int(_worker.removeprefix("gw") or 0)
 REDIS_URL = f"{REDIS_URL}/{_redis_db}"
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
