@@ -76,8 +76,11 @@ worker: install
 beat: install
 	$(CELERY) beat --loglevel=INFO --schedule=var/celerybeat-schedule
 
+# Flower shows every task's arguments: only on this machine, and only with a password
+# (FLOWER_BASIC_AUTH=user:password, which Flower reads itself).
 flower: install
-	$(CELERY) flower --port=5555
+	@test -n "$$FLOWER_BASIC_AUTH" || { echo "Set FLOWER_BASIC_AUTH=user:password first"; exit 1; }
+	$(CELERY) flower --address=127.0.0.1 --port=5555
 
 clean:
 	rm -rf var $(VENV)

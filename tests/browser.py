@@ -43,13 +43,25 @@ def browser():
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
+# Chromium reports what the Content-Security-Policy blocked on the console ("Refused to
+# apply inline style because it violates the following Content Security Policy directive").
+CSP_CONSOLE_MARK = "Content Security Policy"
+
+
 class RecordingPage:
-    """A page at phone size that remembers every URL it requested."""
+    """A page at phone size that remembers every URL it requested and every console message
+    of a Content-Security-Policy violation (``csp_violations``)."""
 
     def __init__(self, page):
         self.page = page
         self.requests: list[str] = []
+        self.csp_violations: list[str] = []
         page.on("request", lambda request: self.requests.append(request.url))
+        page.on("console", self._console)
+
+    def _console(self, message) -> None:
+        if CSP_CONSOLE_MARK in message.text:
+            self.csp_violations.append(f"{self.page.url}: {message.text}")
 
     def external_requests(self) -> list[str]:
         return [
@@ -71,5 +83,8 @@ def phone(browser):
     context = browser.new_context(
         viewport={"width": 390, "height": 844}, device_scale_factor=1, locale="ja-JP"
     )
-    yield RecordingPage(context.new_page())
+    page = RecordingPage(context.new_page())
+    yield page
     context.close()
+    # Every browser test fails on a page that broke the site's Content-Security-Policy.
+    assert page.csp_violations == [], page.csp_violations

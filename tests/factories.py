@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import factory
 from allauth.account.models import EmailAddress
 
@@ -29,8 +31,30 @@ class UserFactory(factory.django.DjangoModelFactory):
             EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
 
 
-def person_with_role(role: Role, where: str | None = None, **kwargs) -> User:
-    """A verified person holding ``role`` in the municipality or prefecture coded ``where``."""
+def totp_code(secret: str) -> str:
+    """The code an authenticator app shows now for ``secret``."""
+    from allauth.mfa import app_settings
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return format_hotp_value(hotp_value(secret, int(time.time()) // app_settings.TOTP_PERIOD))
+
+
+def totp_activate(user: User) -> str:
+    """Give ``user`` a TOTP second factor, as setting one up on the pages does; returns
+    the secret (also kept as ``user.totp_secret``) for computing codes."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    user.totp_secret = secret
+    return secret
+
+
+def person_with_role(role: Role, where: str | None = None, *, mfa: bool = True, **kwargs) -> User:
+    """A verified person holding ``role`` in the municipality or prefecture coded ``where``.
+
+    Staff (every role but host) get a TOTP second factor, as the site requires of them before
+    they see personal data (``user.totp_secret``); ``mfa=False`` gives them none."""
     user = UserFactory(**kwargs)
     municipality = prefecture = None
     if role == Role.PREFECTURE_STAFF:
@@ -38,6 +62,8 @@ def person_with_role(role: Role, where: str | None = None, **kwargs) -> User:
     elif role != Role.NATIONAL_ADMIN:
         municipality = Municipality.objects.get(code=where)
     membership_grant(user=user, role=role, municipality=municipality, prefecture=prefecture)
+    if mfa and role != Role.HOST:
+        totp_activate(user)
     return user
 
 

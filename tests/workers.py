@@ -70,8 +70,10 @@ class RedisServer:
 
     @property
     def env(self) -> dict[str, str]:
-        """For a worker process's environment."""
-        return {"REDIS_URL": f"redis://127.0.0.1:{self.port}/0"}
+        """For a worker process's environment: the run's base database number, from which
+        the test settings compute the same database as ``broker_url``'s."""
+        base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[1]
+        return {"REDIS_URL": f"redis://127.0.0.1:{self.port}/{base or 0}"}
 
     def start(self) -> RedisServer:
         self.process = subprocess.Popen(

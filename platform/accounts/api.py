@@ -1,7 +1,9 @@
-"""``/api/auth/token/``: exchange e-mail and password for an API token, or revoke it."""
+"""``/api/auth/token/``: exchange e-mail and password (and the second factor's code, for an
+account that has one) for an API token, or revoke it."""
 
 from allauth.account.adapter import get_adapter
 from allauth.account.models import EmailAddress
+from allauth.mfa.base.forms import AuthenticateForm
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -12,11 +14,23 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from .authentication import MFARequired
+from .selectors import has_second_factor, must_use_second_factor
+
 
 class TokenCredentialsSerializer(serializers.Serializer):
     email = serializers.EmailField(label=_("メールアドレス"))
     password = serializers.CharField(
         label=_("パスワード"), trim_whitespace=False, style={"input_type": "password"}
+    )
+    code = serializers.CharField(
+        label=_("二段階認証のコード"),
+        required=False,
+        allow_blank=True,
+        help_text=_(
+            "二段階認証を設定したアカウントでは必須: 認証アプリの 6 桁のコード、"
+            "またはリカバリーコード。"
+        ),
     )
 
     def validate(self, attrs):
@@ -37,13 +51,59 @@ class TokenCredentialsSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 _("メールアドレスまたはパスワードが正しくありません。"), code="authorization"
             )
-        if not EmailAddress.objects.filter(user=user, verified=True).exists():
+        # Only a verified address logs in: one someone attached to their account without
+        # owning it does not.
+        if not EmailAddress.objects.filter(
+            user=user, email__iexact=attrs["email"], verified=True
+        ).exists():
             raise serializers.ValidationError(
                 _("メールアドレスの確認がまだです。届いたメールのリンクを開いてください。"),
                 code="unverified",
             )
+        if has_second_factor(user=user):
+            self._check_second_factor(user, attrs.get("code", ""))
+        elif must_use_second_factor(user=user):
+            raise MFARequired
         attrs["user"] = user
         return attrs
+
+    def _check_second_factor(self, user, code: str) -> None:
+        """The password alone would bypass the second factor: the code is checked as the
+        login page checks it (TOTP or an unused recovery code, failures counted)."""
+        if not code.strip():
+            raise serializers.ValidationError(
+                {
+                    "code": [
+                        _(
+                            "このアカウントは二段階認証を使っています。認証アプリのコード"
+                            "（またはリカバリーコード）を code に入れてください。"
+                        )
+                    ]
+                },
+                code="required",
+            )
+        form = AuthenticateForm(data={"code": code.strip()}, user=user)
+        if form.is_valid():
+            form.authenticator.record_usage()
+            return
+        codes = {error.code for error in form.errors.as_data().get("code", [])}
+        if "too_many_login_attempts" in codes:
+            raise exceptions.Throttled(
+                detail=_(
+                    "ログインの失敗が続いたため、しばらく受け付けません。時間をおいてやり直してください。"
+                )
+            )
+        raise serializers.ValidationError(
+            {
+                "code": [
+                    _(
+                        "二段階認証のコードが正しくありません。認証アプリに今表示されている"
+                        "コードを入れてください。"
+                    )
+                ]
+            },
+            code="incorrect_code",
+        )
 
 
 TokenResponse = inline_serializer("TokenResponse", {"token": serializers.CharField()})

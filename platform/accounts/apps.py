@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
     verbose_name = _("利用者と役割")
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401
+        from . import schema, signals  # noqa: F401

@@ -120,3 +120,24 @@ def memberships_of(*, user) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user).select_related(
         "municipality__prefecture", "prefecture"
     )
+
+
+def must_use_second_factor(*, user) -> bool:
+    """Staff (municipality, prefecture, national) and whoever may enter the Django admin
+    must have a second factor before they see personal data or statistics. Hosts and
+    residents need none."""
+    if user is None or not user.is_authenticated:
+        return False
+    return user.is_staff or user.is_superuser or staff_scope(user=user).is_staff
+
+
+def has_second_factor(*, user) -> bool:
+    """Whether the person set up a second factor (a TOTP app or a security key; allauth
+    deletes the recovery codes with the last of them)."""
+    from allauth.mfa.adapter import get_adapter  # allauth.mfa's models need the app registry
+
+    return get_adapter().is_mfa_enabled(user)
+
+
+def lacks_required_second_factor(*, user) -> bool:
+    return must_use_second_factor(user=user) and not has_second_factor(user=user)

@@ -1,9 +1,21 @@
 """A password change or reset ends every API token of the person: a token taken by someone
 else stops working the moment the account is recovered."""
 
-from allauth.account.signals import password_changed, password_reset, password_set
+from allauth.account.adapter import get_adapter
+from allauth.account.models import EmailAddress
+from allauth.account.signals import (
+    email_added,
+    email_confirmed,
+    password_changed,
+    password_reset,
+    password_set,
+)
+from allauth.mfa.signals import authenticator_removed
+from django.contrib.auth.signals import user_logged_in
 from django.dispatch import Signal, receiver
 from rest_framework.authtoken.models import Token
+
+from .selectors import has_second_factor, must_use_second_factor
 
 
 @receiver(password_changed)
@@ -11,6 +23,46 @@ from rest_framework.authtoken.models import Token
 @receiver(password_set)
 def revoke_api_tokens(sender, request, user, **kwargs) -> None:
     Token.objects.filter(user=user).delete()
+
+
+@receiver(email_added)
+def notify_email_added(sender, request, user, email_address, **kwargs) -> None:
+    """The account's current address hears of a new one (allauth tells only of changes
+    and removals): someone with the session cannot quietly attach an address."""
+    current = EmailAddress.objects.filter(user=user, primary=True).exclude(pk=email_address.pk)
+    if current := current.first():
+        get_adapter(request).send_notification_mail(
+            "account/email/email_added",
+            user,
+            {"added_email": email_address.email},
+            email=current.email,
+        )
+
+
+@receiver(email_confirmed)
+def release_unverified_copies(sender, request, email_address, **kwargs) -> None:
+    """Once its owner confirmed an address, other accounts' unverified claims on it go."""
+    EmailAddress.objects.filter(email__iexact=email_address.email, verified=False).exclude(
+        user_id=email_address.user_id
+    ).delete()
+
+
+@receiver(user_logged_in)
+def start_idle_clock(sender, request, user, **kwargs) -> None:
+    """Staff sessions (accounts/middleware.py) start their idle clock at login, and note
+    whether the person has a second factor."""
+    from .middleware import session_mark_seen
+
+    if request is not None and hasattr(request, "session") and must_use_second_factor(user=user):
+        session_mark_seen(request, with_second_factor=has_second_factor(user=user))
+
+
+@receiver(authenticator_removed)
+def recheck_second_factor(sender, request, user, **kwargs) -> None:
+    from .middleware import session_forget_second_factor
+
+    if request is not None and hasattr(request, "session"):
+        session_forget_second_factor(request)
 
 
 # --- Hooks for the rooms above: a person's rights over their data -----------------------

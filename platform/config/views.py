@@ -10,6 +10,7 @@ from django.db import connection
 from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -81,20 +82,32 @@ def _health() -> dict:
     }
 
 
+def _shows_details(request) -> bool:
+    """``Authorization: Bearer <FURUSATO_HEALTH_TOKEN>``, compared in constant time."""
+    token = settings.HEALTH_TOKEN
+    scheme, _space, given = request.headers.get("Authorization", "").partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and constant_time_compare(given, token)
+
+
 @never_cache
 @require_GET
 def health(request):
-    """Database, broker and workers; 503 only when the database is down.
+    """``{"status": "ok" | "degraded"}``; 503 only when the database is down.
 
-    The answer is kept for a few seconds, so that a flood of probes cannot tie up the web
-    processes waiting on worker pings. A failing database is never kept.
+    The details (database vendor, broker, worker names) tell an attacker what runs here:
+    only a caller with the health token sees them. The answer is kept for a few seconds, so
+    that a flood of probes cannot tie up the web processes waiting on worker pings. A failing
+    database is never kept.
     """
     body = cache.get("furusato:health")
     if body is None:
         body = _health()
         if body["database"]["status"] == "ok":
             cache.set("furusato:health", body, HEALTH_CACHE_SECONDS)
-    return JsonResponse(body, status=200 if body["database"]["status"] == "ok" else 503)
+    status = 200 if body["database"]["status"] == "ok" else 503
+    if not _shows_details(request):
+        body = {"status": body["status"]}
+    return JsonResponse(body, status=status)
 
 
 def _error(request, status_code: int, code: str, message: str):

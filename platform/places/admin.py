@@ -5,6 +5,7 @@ from .models import Municipality, Prefecture
 
 @admin.register(Prefecture)
 class PrefectureAdmin(admin.ModelAdmin):
+    audit_reads = False  # reference data about no one: reads are not audited (config.apps)
     list_display = ["code", "name", "kana", "region"]
     list_filter = ["region"]
     search_fields = ["name", "kana", "code"]

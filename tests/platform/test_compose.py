@@ -1,5 +1,6 @@
 """docker-compose.yml: the production topology, valid, from one image, commands we test."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +51,24 @@ def test_services_wait_for_healthy_databases():
         assert depends["postgres"]["condition"] == "service_healthy"
         assert depends["redis"]["condition"] == "service_healthy"
         assert depends["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_flower_requires_credentials_from_the_environment():
+    """Compose refuses to start Flower without FLOWER_BASIC_AUTH (`${VAR:?message}`), which
+    Flower reads itself; the rest of the environment is the other services'."""
+    flower = COMPOSE["services"]["flower"]
+    assert flower["command"][:4] == ["celery", "-A", "config", "flower"]
+    assert not any("basic-auth" in arg or "basic_auth" in arg for arg in flower["command"])
+    assert re.fullmatch(
+        r"\$\{FLOWER_BASIC_AUTH:\?[^}]+\}", flower["environment"]["FLOWER_BASIC_AUTH"]
+    )
+    assert flower["environment"]["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
+    assert flower["environment"]["DJANGO_SECRET_KEY"].startswith("${DJANGO_SECRET_KEY:?")
+    for name, service in COMPOSE["services"].items():
+        if name != "flower":
+            assert "FLOWER_BASIC_AUTH" not in (service.get("environment") or {}), name
+
+
+def test_secrets_never_go_into_the_image():
+    ignored = (REPO / ".dockerignore").read_text().split()
+    assert ".env" in ignored

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from accounts.demo import demo_second_factor_give
 from accounts.management.commands.load_demo_accounts import DEMO_PASSWORD
 from accounts.models import Membership, Role, User
 from accounts.selectors import staff_scope, staff_scope_forget
@@ -764,6 +765,7 @@ class Command(BaseCommand):
                 user=user, role=Role.MUNICIPALITY_EDITOR, municipality_id=code
             ).exists():
                 membership_grant(user=user, role=Role.MUNICIPALITY_EDITOR, municipality=towns[code])
+            demo_second_factor_give(user=user)  # staff need one; the README publishes it
             staff[email] = user
         return staff
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 from kombu import Queue
 
 # <repo>/platform/config/settings/base.py -> <repo>
@@ -20,12 +21,17 @@ env = environ.Env()
 
 # --- Core -------------------------------------------------------------------------------
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env.str(
-    "DJANGO_SECRET_KEY",
-    default="embedded-only-key-never-used-in-production-8f2d0c4b9e1a7f3d5c6b2a1e",
-)
+# The embedded default is published in this repository: with it anyone could forge signed
+# links (unsubscribe, resident cards, password resets) and sessions. Production refuses it
+# and any key shorter than SECRET_KEY_MIN_LENGTH; `check --deploy` fails on it (furusato.E001).
+EMBEDDED_SECRET_KEY = "embedded-only-key-never-used-in-production-8f2d0c4b9e1a7f3d5c6b2a1e"  # noqa: S105
+SECRET_KEY_MIN_LENGTH = 50
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=EMBEDDED_SECRET_KEY)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# /health/ shows its details (database, broker, workers) only to `Authorization: Bearer
+# <token>`; without a token set, to no one.
+HEALTH_TOKEN = env.str("FURUSATO_HEALTH_TOKEN", default="")
 # Demo accounts with published passwords may only be created where this is true: by
 # default only on the embedded SQLite database, never on a configured one.
 DEMO_CONTENT_ALLOWED = env.bool(
@@ -46,8 +52,10 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     # Ours, lower rooms first.
     "places",
     "accounts",
@@ -55,19 +63,27 @@ INSTALLED_APPS = [
     "registry",
     "matching",
     "insights",
+    "config.apps.SiteConfig",  # the site-wide system checks
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Headers of every response, static files included (settings under "Headers" below).
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.PrivateResponsesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Staff: an idle session ends; no personal data or statistics without a second factor.
+    "accounts.middleware.StaffIdleTimeoutMiddleware",
+    "accounts.middleware.StaffMFAMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -124,7 +140,8 @@ else:
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    # allauth's, but only through verified addresses (accounts/backends.py).
+    "accounts.backends.VerifiedEmailBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -153,7 +170,26 @@ ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Furusato] "
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
-ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
+ACCOUNT_FORMS = {
+    "signup": "accounts.forms.SignupForm",
+    "reset_password": "accounts.forms.ResetPasswordForm",
+}
+# One address per account: a new one waits, unverified, until its link is opened, and only
+# then replaces the old. Adding, changing or removing one asks for the password again.
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+# Security notices by e-mail: password changed, reset or set; address added, changed or
+# removed; second factor set up or removed (texts in accounts/templates/accounts/email/).
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+# The second factor (allauth.mfa): staff must have one (accounts/middleware.py).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_TOTP_ISSUER = "Furusato"
+# WebAuthn checks the origin is https; the embedded default runs on http://127.0.0.1.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool(
+    "FURUSATO_WEBAUTHN_INSECURE_ORIGIN", default=not env.str("DATABASE_URL", default="")
+)
+# A staff session unused for this long ends (the next request asks to log in again).
+ACCOUNTS_STAFF_IDLE_SECONDS = env.int("ACCOUNTS_STAFF_IDLE_SECONDS", default=30 * 60)
 CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", default="http")
 # Login rate limiting (allauth keeps the counters in the cache).
@@ -216,6 +252,9 @@ INSIGHTS_BOARD_SECONDS = env.int("INSIGHTS_BOARD_SECONDS", default=60 * 10)
 # How often at most the published figures follow the counts (a day): two publications
 # compared show the changes of that time, which should be many people's.
 INSIGHTS_PUBLISH_SECONDS = env.int("INSIGHTS_PUBLISH_SECONDS", default=60 * 60 * 24)
+# Published figures count a registration once it is this many days old, and only if its
+# person's e-mail address is verified: padding a town takes accounts that waited.
+INSIGHTS_SETTLE_DAYS = env.int("INSIGHTS_SETTLE_DAYS", default=7)
 
 # --- E-mail -----------------------------------------------------------------------------
 # EMAIL_URL as smtp+tls://user:password@host:587, consolemail:// or filemail:///absolute/path.
@@ -229,6 +268,50 @@ if EMAIL_BACKEND.endswith("filebased.EmailBackend"):
     EMAIL_FILE_PATH = "/" + str(EMAIL_FILE_PATH).lstrip("/")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Furusato <no-reply@furusato.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Headers ----------------------------------------------------------------------------
+# What the browser may load and run: our own files only. No inline script or style anywhere
+# (a template that cannot do without one uses the request's nonce, {{ request.csp_nonce }});
+# images also as data: URIs (Swagger UI's icons). The QR code of a card is inline SVG markup,
+# not an image, and needs nothing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
+# Powerful browser features, all off, but passkeys (WebAuthn) on our own pages.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "bluetooth",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+} | {"publickey-credentials-get": ["self"], "publickey-credentials-create": ["self"]}
 
 # --- Language and time ------------------------------------------------------------------
 LANGUAGE_CODE = "ja"
@@ -261,14 +344,15 @@ STORAGES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: unauthenticated API calls get 401 with a WWW-Authenticate challenge.
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # DRF's token and session, refusing staff without a second factor (403 mfa_required).
+        "accounts.authentication.TokenAuthentication",
+        "accounts.authentication.SessionAuthentication",
     ],
     # Closed by default: a public endpoint says so itself (AllowAny).
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",  # documents the error responses too
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"anon": "120/min", "user": "600/min", "auth": "10/min"},
     "DEFAULT_THROTTLE_CLASSES": [
@@ -321,10 +405,18 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
+# Tasks that may run longer than the default set their own limits; the longest is
+# insights.counts_rebuild's (insights/tasks.py): this hard limit, five minutes less soft.
+INSIGHTS_REBUILD_TIME_LIMIT = env.int("INSIGHTS_REBUILD_TIME_LIMIT", default=3 * 60 * 60 + 5 * 60)
+LONGEST_TASK_TIME_LIMIT = max(CELERY_TASK_TIME_LIMIT, INSIGHTS_REBUILD_TIME_LIMIT)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Redis redelivers an unacknowledged task after this long; longer than any time limit.
+# Redis hands an unacknowledged task to another worker after the visibility timeout, so it
+# outlasts the longest run, with a margin (the timeout counts from delivery, a time limit
+# from the start of the run); else a rebuild still running would start a second time.
+# tests/platform/config/test_celery_config.py walks every registered task and holds its limit
+# below this.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": 3600,
+    "visibility_timeout": LONGEST_TASK_TIME_LIMIT + 15 * 60,
     # Queueing from a web request gives up fast when the broker is down: the work is in the
     # database already, and beat's sweeps queue it once the broker is back. (Workers
     # reconnect by their own policy, CELERY_BROKER_CONNECTION_RETRY.)

@@ -5,8 +5,10 @@ environment; production only insists that every one of them was given (a missing
 raises ``ImproperlyConfigured`` naming it) and tightens what differs.
 """
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
-from .base import DATABASES, env
+from .base import DATABASES, EMBEDDED_SECRET_KEY, SECRET_KEY, SECRET_KEY_MIN_LENGTH, env
 
 REQUIRED = (
     "DJANGO_SECRET_KEY",
@@ -19,6 +21,13 @@ REQUIRED = (
 )
 for _name in REQUIRED:
     env.str(_name)
+# Signed links and sessions are only as safe as the key: never the published embedded one.
+if SECRET_KEY == EMBEDDED_SECRET_KEY or len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH:
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY must be a new random value of at least "
+        f"{SECRET_KEY_MIN_LENGTH} characters, not the embedded default published in the "
+        "repository (python -c 'import secrets; print(secrets.token_urlsafe(64))')."
+    )
 
 DEBUG = False
 SERVE_MEDIA = False  # the proxy serves /media/

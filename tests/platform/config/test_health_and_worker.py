@@ -11,9 +11,18 @@ from accounts.tasks import clear_expired_sessions
 from config.celery import app as celery_app
 from tests.workers import wait_for
 
+HEALTH_TOKEN = "health-token-for-the-tests-3f9a1c"
+
+
+@pytest.fixture
+def health(settings, client):
+    """GET /health/ as the monitoring does: with the token of FURUSATO_HEALTH_TOKEN."""
+    settings.HEALTH_TOKEN = HEALTH_TOKEN
+    return lambda: client.get("/health/", headers={"Authorization": f"Bearer {HEALTH_TOKEN}"})
+
 
 @pytest.mark.worker
-def test_worker_process_runs_a_task_and_health_shows_it(celery_worker_process, client):
+def test_worker_process_runs_a_task_and_health_shows_it(celery_worker_process, health):
     now = timezone.now()
     Session.objects.create(session_key="e" * 32, session_data="", expire_date=now - timedelta(1))
     Session.objects.create(session_key="v" * 32, session_data="", expire_date=now + timedelta(1))
@@ -27,17 +36,17 @@ def test_worker_process_runs_a_task_and_health_shows_it(celery_worker_process, c
     )
     assert Session.objects.filter(session_key="v" * 32).exists()
 
-    health = client.get("/health/").json()
-    assert health["database"]["status"] == "ok"
-    assert health["broker"]["status"] == "ok"
-    assert health["workers"]["status"] == "ok"
-    assert celery_worker_process in health["workers"]["workers"]
-    assert health["status"] == "ok"
+    body = health().json()
+    assert body["database"]["status"] == "ok"
+    assert body["broker"]["status"] == "ok"
+    assert body["workers"]["status"] == "ok"
+    assert celery_worker_process in body["workers"]["workers"]
+    assert body["status"] == "ok"
 
 
 @pytest.mark.django_db
-def test_health_reports_postgres_and_redis_and_a_missing_worker(client):
-    response = client.get("/health/")
+def test_health_reports_postgres_and_redis_and_a_missing_worker(health):
+    response = health()
     assert response.status_code == 200
     body = response.json()
     assert body["database"] == {"status": "ok", "vendor": "postgresql"}
@@ -47,16 +56,52 @@ def test_health_reports_postgres_and_redis_and_a_missing_worker(client):
 
 
 @pytest.mark.django_db
-def test_health_reports_an_unreachable_broker(client):
+def test_health_reports_an_unreachable_broker(health):
     previous = celery_app.conf.broker_url
     celery_app.conf.broker_url = "redis://127.0.0.1:1/0"
     try:
-        body = client.get("/health/").json()
+        body = health().json()
     finally:
         celery_app.conf.broker_url = previous
     assert body["broker"]["status"] == "error"
     assert body["workers"]["status"] == "unknown"
     assert body["status"] == "degraded"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "Bearer wrong-token",
+        f"Bearer {HEALTH_TOKEN}x",
+        f"Token {HEALTH_TOKEN}",
+        f"Bearer{HEALTH_TOKEN}",
+        "Bearer ",
+    ],
+)
+def test_health_tells_others_only_its_status(settings, client, authorization):
+    settings.HEALTH_TOKEN = HEALTH_TOKEN
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    response = client.get("/health/", headers=headers)
+    assert response.status_code == 200
+    assert response.json() == {"status": "degraded"}  # no worker runs in this test
+    assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_health_without_a_configured_token_shows_details_to_no_one(settings, client):
+    settings.HEALTH_TOKEN = ""
+    for authorization in ("Bearer ", "Bearer None", "Bearer"):
+        response = client.get("/health/", headers={"Authorization": authorization})
+        assert response.json() == {"status": "degraded"}, authorization
+
+
+@pytest.mark.django_db
+def test_the_token_shows_the_details_right_after_an_anonymous_probe(health, client):
+    assert client.get("/health/").json() == {"status": "degraded"}  # fills the cache
+    body = health().json()
+    assert body["database"]["vendor"] == "postgresql" and "workers" in body
 
 
 @pytest.mark.django_db

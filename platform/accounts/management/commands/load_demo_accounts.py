@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from accounts.demo import DEMO_TOTP_SECRET, demo_second_factor_give
 from accounts.models import MUNICIPALITY_ROLES, Membership, Role, User
 from accounts.services import membership_grant
 from places.models import Municipality, Prefecture
@@ -44,6 +45,8 @@ class Command(BaseCommand):
                 EmailAddress.objects.update_or_create(
                     user=user, email=email, defaults={"verified": True, "primary": True}
                 )
+                if role not in (None, Role.HOST):
+                    demo_second_factor_give(user=user)
                 if role is None or Membership.objects.filter(user=user, role=role).exists():
                     continue
                 membership_grant(
@@ -57,5 +60,8 @@ class Command(BaseCommand):
                     else None,
                 )
         self.stdout.write(
-            self.style.SUCCESS(f"{len(DEMO_PEOPLE)} demo accounts ready; password: {DEMO_PASSWORD}")
+            self.style.SUCCESS(
+                f"{len(DEMO_PEOPLE)} demo accounts ready; password: {DEMO_PASSWORD}; "
+                f"staff TOTP secret: {DEMO_TOTP_SECRET} (or: manage.py demo_totp EMAIL)"
+            )
         )

@@ -1,0 +1,51 @@
+"""The OpenAPI schema of the API (``/api/schema/``): drf-spectacular's, with the error
+responses every operation may give, in the API's one error format (``config.api``).
+
+Apart from ``config.api`` because drf-spectacular's schema module imports DRF's generic
+views, which import the pagination class of ``config.api``.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
+
+ErrorSerializer = inline_serializer(
+    "Error",
+    {
+        "error": inline_serializer(
+            "ErrorDetail",
+            {
+                "status": serializers.IntegerField(),
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                # Per field, its messages (a list of sessions: a list of such objects).
+                "fields": serializers.DictField(child=serializers.JSONField(), required=False),
+            },
+        )
+    },
+)
+# What any operation may answer besides its success, all in the one error format: refused
+# input, no or a bad token, no right, nothing there (or not yours), an unacceptable format,
+# too many requests; operations that write may also clash with the state (409) or be sent
+# a body they cannot read (415).
+ERROR_STATUSES = ("400", "401", "403", "404", "406", "429")
+WRITE_ERROR_STATUSES = ("409", "415")
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """drf-spectacular's, documenting the error responses of every operation too, so that
+    the schema describes every answer the API gives (tests/platform/api/ checks it)."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction=direction)
+        codes = ERROR_STATUSES
+        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
+            codes += WRITE_ERROR_STATUSES
+        for code in codes:
+            if code not in responses:
+                responses[code] = self._get_response_for_code(
+                    ErrorSerializer, code, direction=direction
+                )
+        return responses
