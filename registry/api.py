@@ -33,6 +33,7 @@ from accounts.services import (
     user_names_update,
 )
 from config.api import Pagination
+from config.dates import SaneDateField
 from places.models import Municipality
 
 from . import flags, selectors, services
@@ -133,7 +134,7 @@ class MunicipalityBriefSerializer(serializers.Serializer):
 class ProfileSerializer(serializers.Serializer):
     home_municipality = MunicipalityCodeField(allow_null=True, required=False)
     home_municipality_name = serializers.CharField(
-        source="home_municipality.name", read_only=True, default=None
+        source="home_municipality.name", read_only=True, default=None, allow_null=True
     )
     birth_year = serializers.IntegerField(
         allow_null=True, required=False, min_value=1900, max_value=2100
@@ -285,7 +286,7 @@ class ActivitySerializer(serializers.ModelSerializer):
 
 class ActivitySubmitSerializer(serializers.Serializer):
     title = NormalisedCharField(max_length=120)
-    occurred_on = serializers.DateField()
+    occurred_on = SaneDateField()
     evidence = serializers.FileField()
     note = NormalisedCharField(max_length=1000, required=False, allow_blank=True, default="")
 
@@ -605,8 +606,8 @@ class RegistrantFilterSerializer(serializers.Serializer):
     tier = serializers.ChoiceField(choices=Tier.choices, required=False)
     type = serializers.ChoiceField(choices=RelationshipType.choices, required=False)
     origin = serializers.ChoiceField(choices=TieOrigin.choices, required=False)
-    registered_from = serializers.DateField(required=False)
-    registered_to = serializers.DateField(required=False)
+    registered_from = SaneDateField(required=False)
+    registered_to = SaneDateField(required=False)
     active_within_days = serializers.IntegerField(required=False, min_value=1, max_value=3660)
     announcements = serializers.BooleanField(required=False, allow_null=True, default=None)
 
@@ -643,6 +644,7 @@ class RegistrantsView(APIView):
     is audited. ``?format=csv`` (or ``Accept: text/csv``) exports all matching rows."""
 
     renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]
+    pagination_class = Pagination  # the schema describes the page, as the response is
 
     @extend_schema(
         summary="登録者の一覧（自治体職員、同意した項目だけ）",
@@ -674,7 +676,7 @@ class RegistrantsView(APIView):
         if as_csv:
             rows = (selectors.registrant_row(r, today) for r in queryset.iterator(chunk_size=2000))
             return registrants_csv_response(rows, f"registrants-{code}-{today.isoformat()}.csv")
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
         rows = [selectors.registrant_row(r, today) for r in page]
         return paginator.get_paginated_response(RegistrantSerializer(rows, many=True).data)
@@ -890,12 +892,14 @@ class AnnouncementsView(APIView):
     """A municipality's announcements to the registrants who agreed to receive them: its
     staff list them and write new ones (delivered in batches by a worker)."""
 
+    pagination_class = Pagination  # the schema describes the page, as the response is
+
     @extend_schema(
         summary="自治体からのお知らせ（職員）", responses=AnnouncementSerializer(many=True)
     )
     def get(self, request, code: str):
         municipality = selectors.managed_municipality(user=request.user, code=code)
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             selectors.announcements_of(municipality=municipality), request, view=self
         )

@@ -58,6 +58,12 @@ CHANNEL_FREQUENCIES = {
 DIGEST_FREQUENCIES = (Frequency.DAILY, Frequency.WEEKLY)
 
 
+# What a deleted account's words and name become in the notifications that carried them:
+# stored in the source language, shown in the reader's.
+DELETED_ACCOUNT_STORED = "（削除されたアカウント）"
+DELETED_ACCOUNT = _("（削除されたアカウント）")
+
+
 def default_frequency(topic: str, channel: str) -> str:
     """What a person receives before choosing: everything, as it happens (match
     notifications are capped per week, ``NOTIFICATIONS_MATCH_WEEKLY_CAP``)."""
@@ -83,6 +89,21 @@ class Notification(models.Model):
     # The digest the e-mail waits for ("daily"/"weekly"), and once bundled, that e-mail's key.
     digest = models.CharField(_("まとめて送るメール"), max_length=8, blank=True)
     digest_key = models.CharField(max_length=160, blank=True, editable=False)
+    # Whose own words or name the context carries, under which keys (an applicant's
+    # organisation, a participant's thank-you): when that person deletes their account,
+    # ``notifications_scrub_author`` replaces those values with ``DELETED_ACCOUNT``, for the
+    # inbox, the API and any e-mail still waiting (e-mail is rendered when it is sent).
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # the partial index below: most notifications carry nobody's words
+        verbose_name=_("内容の書き手"),
+    )
+    author_keys = models.JSONField(_("書き手の言葉のキー"), default=list, blank=True)
+    author_deleted = models.BooleanField(_("書き手は退会済み"), default=False)
 
     class Meta:
         verbose_name = _("お知らせ")
@@ -112,6 +133,12 @@ class Notification(models.Model):
             models.Index(
                 fields=["recipient", "topic", "created_at"], name="notifications_topic_idx"
             ),
+            # What to scrub when an author deletes their account.
+            models.Index(
+                fields=["author"],
+                condition=Q(author__isnull=False),
+                name="notifications_author_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -120,8 +147,11 @@ class Notification(models.Model):
     def rendered(self) -> tuple[str, str]:
         """(subject, body) in the active language."""
         template = engines["django"].engine.get_template(f"notifications/{self.kind}.txt")
+        context = self.context
+        if self.author_deleted:  # the placeholder in the reader's language
+            context = {**context, **dict.fromkeys(self.author_keys, str(DELETED_ACCOUNT))}
         # Plain text: nothing is HTML-escaped here; pages escape it where they show it.
-        text = template.render(Context(self.context, autoescape=False)).strip()
+        text = template.render(Context(context, autoescape=False)).strip()
         subject, _sep, body = text.partition("\n")
         return subject.strip(), body.strip()
 

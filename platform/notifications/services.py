@@ -28,6 +28,7 @@ from config.celery import enqueue_on_commit
 
 from .models import (
     CHANNEL_FREQUENCIES,
+    DELETED_ACCOUNT_STORED,
     DIGEST_FREQUENCIES,
     Channel,
     Email,
@@ -94,6 +95,8 @@ def notification_send(
     url: str = "",
     weekly_cap: int | None = None,
     personal: Mapping[int, dict[str, Any]] | None = None,
+    author: Any = None,
+    author_keys: Iterable[str] = (),
 ) -> list[int]:
     """Tell each recipient (users or user ids) of ``kind``, as each chose for ``topic``:
     an inbox row, and an outbox e-mail now or a place in their next digest.
@@ -101,15 +104,23 @@ def notification_send(
     Idempotent: a recipient who already has ``key`` gets nothing new. With ``weekly_cap``,
     people who already had that many notifications of the topic in the last seven days are
     passed over. ``personal`` adds to the context per recipient id (the matcher's reasons).
+    ``author`` (a user or id) is the person whose own words or name the context carries
+    under ``author_keys``: they are scrubbed when that person deletes their account.
     Returns the ids of the people told. ``context`` must be JSON."""
     ids = sorted({getattr(r, "pk", r) for r in recipients if r is not None})
     if not ids:
         return []
+    author_id = getattr(author, "pk", author)
+    keys = sorted(set(author_keys)) if author_id is not None else []
+    if not set(keys) <= set(context):
+        raise ValueError(f"author_keys not in the context: {sorted(set(keys) - set(context))}")
     with transaction.atomic():
-        return _send(ids, kind, topic, key, context, url, weekly_cap, personal)
+        return _send(ids, kind, topic, key, context, url, weekly_cap, personal, author_id, keys)
 
 
-def _send(ids, kind, topic, key, context, url, weekly_cap, personal) -> list[int]:
+def _send(
+    ids, kind, topic, key, context, url, weekly_cap, personal, author_id, author_keys
+) -> list[int]:
     now = timezone.now()
     if weekly_cap is not None:
         # The recipients' rows, in id order, so that two matchers cannot both see room
@@ -145,6 +156,8 @@ def _send(ids, kind, topic, key, context, url, weekly_cap, personal) -> list[int
                 created_at=now,
                 in_inbox=inbox != Frequency.NEVER,
                 digest=email if email in DIGEST_FREQUENCIES else "",
+                author_id=author_id,
+                author_keys=list(author_keys),
             )
         )
         if email == Frequency.IMMEDIATELY:
@@ -218,6 +231,34 @@ def inbox_delete(*, user) -> int:
     deleted += Email.objects.filter(recipient=user).delete()[0]
     deleted += Preference.objects.filter(person=user).delete()[0]
     return deleted
+
+
+def notifications_scrub_author(*, user, batch_size: int = 1000) -> int:
+    """On account deletion: in other people's notifications, the words and name this person
+    wrote (the context keys the sender named as theirs) become ``DELETED_ACCOUNT``, in the
+    inbox, the API and the e-mail still waiting to be sent or bundled (rendered when sent).
+    Returns how many notifications were scrubbed."""
+    scrubbed = 0
+    with transaction.atomic():
+        while True:
+            batch = list(
+                Notification.objects.filter(author=user)
+                .order_by("pk")
+                .only("pk", "context", "author_keys")[:batch_size]
+            )
+            if not batch:
+                return scrubbed
+            for notification in batch:
+                notification.context = {
+                    **notification.context,
+                    **dict.fromkeys(notification.author_keys, DELETED_ACCOUNT_STORED),
+                }
+                notification.author = None
+                notification.author_deleted = True
+            Notification.objects.bulk_update(
+                batch, ["context", "author", "author_deleted"], batch_size=batch_size
+            )
+            scrubbed += len(batch)
 
 
 # --- Preferences -------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from django.dispatch import receiver
 
 from accounts.signals import account_deleting, personal_data_requested
 
-from .services import inbox_data_of, inbox_delete
+from .services import inbox_data_of, inbox_delete, notifications_scrub_author
 
 
 @receiver(personal_data_requested)
@@ -15,3 +15,4 @@ def export_inbox(sender, user, **kwargs):
 @receiver(account_deleting)
 def delete_inbox(sender, user, **kwargs) -> None:
     inbox_delete(user=user)
+    notifications_scrub_author(user=user)

@@ -38,9 +38,9 @@ def test_manage_py_starts_from_the_repository_root(tmp_path):
 
 
 # What each room may import of ours: arrows point down (STYLE.md, "The house"). ``config.api``
-# and ``config.pages`` are the API and page plumbing every app shares, ``config.celery`` the
-# queue every app's work goes to (``enqueue_on_commit``); the rest of ``config`` wires
-# everything and is imported by nothing.
+# and ``config.pages`` are the API and page plumbing every app shares, ``config.dates`` the
+# range every date input keeps to, ``config.celery`` the queue every app's work goes to
+# (``enqueue_on_commit``); the rest of ``config`` wires everything and is imported by nothing.
 MAY_IMPORT = {
     "places": set(),
     "accounts": {"places"},
@@ -49,7 +49,7 @@ MAY_IMPORT = {
     "matching": {"registry", "notifications", "accounts", "places"},
     "insights": {"matching", "registry", "notifications", "accounts", "places"},
 }
-SHARED = {"config.api", "config.pages", "config.celery"}
+SHARED = {"config.api", "config.pages", "config.dates", "config.celery"}
 OURS = {"config", "places", "accounts", "notifications", "registry", "matching", "insights"}
 
 
