@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from accounts.admin import ReadOnlyAdmin
 
-from .models import HostApplication, Session, Signup, Task
+from .models import HostApplication, Session, Signup, Task, TaskRevision
 
 
 @admin.register(Task)
@@ -35,3 +35,10 @@ class HostApplicationAdmin(ReadOnlyAdmin):
     list_display = ["id", "person", "municipality", "status", "applied_at"]
     list_filter = ["status"]
     raw_id_fields = ["person", "municipality"]
+
+
+@admin.register(TaskRevision)
+class TaskRevisionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "task", "author", "status", "created_at", "decided_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["task", "author", "decided_by"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -22,6 +23,7 @@ from rest_framework.utils import html
 from rest_framework.views import APIView
 
 from config.api import Pagination
+from config.dates import SaneDateTimeField
 from registry.api import (
     FlagsField,
     MunicipalityBriefSerializer,
@@ -43,6 +45,7 @@ from .models import (
     SignupMode,
     SignupStatus,
     Task,
+    TaskRevision,
     TaskStatus,
 )
 
@@ -52,9 +55,7 @@ from .models import (
 class SessionSerializer(serializers.ModelSerializer):
     task = serializers.IntegerField(source="task_id", read_only=True)
     places_left = serializers.IntegerField(read_only=True)
-    waiting = serializers.IntegerField(
-        read_only=True, required=False, help_text=gettext_lazy("キャンセル待ちの人数")
-    )
+    waiting = serializers.SerializerMethodField(help_text=gettext_lazy("キャンセル待ちの人数"))
     signup_closes_at = serializers.SerializerMethodField()
     cancel_closes_at = serializers.SerializerMethodField()
 
@@ -73,6 +74,16 @@ class SessionSerializer(serializers.ModelSerializer):
             "signup_closes_at",
             "cancel_closes_at",
         ]
+
+    def get_waiting(self, session) -> int:
+        """Annotated by ``sessions_of``; a list of sign-ups passes the counts of its page's
+        sessions in the context (``waiting``); otherwise counted here."""
+        if hasattr(session, "waiting"):
+            return session.waiting
+        counts = self.context.get("waiting")
+        if counts is not None and session.pk in counts:
+            return counts[session.pk]
+        return selectors.waiting_counts([session.pk]).get(session.pk, 0)
 
     def get_signup_closes_at(self, session) -> str:
         return serializers.DateTimeField().to_representation(session.signup_closes_at())
@@ -172,8 +183,8 @@ class TaskSerializer(TaskBriefSerializer):
 
 
 class SessionWriteSerializer(serializers.Serializer):
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
+    starts_at = SaneDateTimeField()
+    ends_at = SaneDateTimeField()
     capacity = serializers.IntegerField(
         min_value=1,
         max_value=10000,
@@ -381,6 +392,79 @@ class HostDecideSerializer(serializers.Serializer):
     note = NormalisedCharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
+class RevisionFieldSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+    before_text = serializers.CharField()
+    after_text = serializers.CharField()
+
+
+class RevisionPhotoSerializer(serializers.Serializer):
+    before = serializers.CharField(allow_null=True)
+    after = serializers.CharField()
+
+
+class RevisionSessionTimesSerializer(serializers.Serializer):
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    capacity = serializers.IntegerField()
+
+
+class RevisionSessionSerializer(serializers.Serializer):
+    session = serializers.IntegerField(
+        allow_null=True, help_text=gettext_lazy("変える開催回の ID（新しい回なら null）")
+    )
+    before = RevisionSessionTimesSerializer(allow_null=True)
+    after = RevisionSessionTimesSerializer()
+
+
+class TaskRevisionSerializer(serializers.Serializer):
+    """A host's change to a published task, held for the town's staff, with what it
+    changes against the task as it is now."""
+
+    id = serializers.IntegerField()
+    task = serializers.IntegerField(source="task_id")
+    task_title = serializers.CharField(source="task.title")
+    status = serializers.CharField()
+    status_label = serializers.CharField(source="get_status_display")
+    author_name = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decision_note = serializers.CharField()
+    changes = serializers.SerializerMethodField()
+    photo = serializers.SerializerMethodField()
+    sessions = serializers.SerializerMethodField()
+
+    def _diff(self, revision) -> dict:
+        cache = self.context.setdefault("diffs", {})
+        if revision.pk not in cache:
+            cache[revision.pk] = selectors.revision_diff(revision)
+        return cache[revision.pk]
+
+    def get_author_name(self, revision) -> str:
+        return revision.author.public_name if revision.author else ""
+
+    @extend_schema_field(RevisionFieldSerializer(many=True))
+    def get_changes(self, revision):
+        return RevisionFieldSerializer(self._diff(revision)["fields"], many=True).data
+
+    @extend_schema_field(RevisionPhotoSerializer(allow_null=True))
+    def get_photo(self, revision):
+        photo = self._diff(revision)["photo"]
+        return None if photo is None else RevisionPhotoSerializer(photo).data
+
+    @extend_schema_field(RevisionSessionSerializer(many=True))
+    def get_sessions(self, revision):
+        return RevisionSessionSerializer(self._diff(revision)["sessions"], many=True).data
+
+
+class RevisionDecideSerializer(serializers.Serializer):
+    approve = serializers.BooleanField()
+    note = NormalisedCharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
 # --- Tasks -------------------------------------------------------------------------------
 
 FILTER_PARAMETERS = [
@@ -474,18 +558,107 @@ class TaskViewSet(viewsets.GenericViewSet):
         )
         return self._out(task, status.HTTP_201_CREATED)
 
+    def _held(self, revision: TaskRevision) -> Response:
+        return Response(TaskRevisionSerializer(revision).data, status=status.HTTP_202_ACCEPTED)
+
     @extend_schema(
-        summary="お手伝いの内容を変える（公開中なら参加者に知らせます）",
+        summary="お手伝いの内容を変える（公開中なら参加者に知らせます。公開中のお手伝いへの"
+        "ヌシの変更は、職員が確認するまで反映されず 202 で変更の申請を返します）",
         request=TaskUpdateSerializer,
-        responses=TaskSerializer,
+        responses={200: TaskSerializer, 202: TaskRevisionSerializer},
     )
     def partial_update(self, request, pk=None):
         task = self._task()
         serializer = TaskUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        services.task_update(task=task, actor=request.user, photo=data.pop("photo", None), **data)
+        photo = data.pop("photo", None)
+        if services.changes_held(actor=request.user, task=task):
+            return self._held(
+                services.task_revision_submit(
+                    task=task, actor=request.user, fields=data, photo=photo
+                )
+            )
+        services.task_update(task=task, actor=request.user, photo=photo, **data)
         return self._out(task)
+
+    @extend_schema(
+        summary="お手伝いの変更の申請（ヌシ・自治体職員。新しいものから）",
+        responses=TaskRevisionSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"])
+    def revisions(self, request, pk=None):
+        task = self._task()
+        if not services.may_manage_task(request.user, task):
+            raise PermissionDenied(_("このお手伝いを管理する権限がありません。"))
+        page = self.paginate_queryset(selectors.revisions_of(task))
+        return self.get_paginated_response(TaskRevisionSerializer(page, many=True).data)
+
+    def _revision(self) -> TaskRevision:
+        revision = selectors.revision_get(user=self.request.user, pk=self.kwargs["revision"])
+        if str(revision.task_id) != str(self.kwargs["pk"]):
+            raise Http404
+        return revision
+
+    @extend_schema(
+        summary="ヌシの変更を承認して反映する・却下する（その市区町村の職員）",
+        request=RevisionDecideSerializer,
+        responses=TaskRevisionSerializer,
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"revisions/(?P<revision>[0-9]+)/decide",
+        url_name="revision-decide",
+    )
+    def revision_decide(self, request, pk=None, revision=None):
+        target = self._revision()
+        serializer = RevisionDecideSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        target = services.task_revision_decide(
+            revision=target, actor=request.user, **serializer.validated_data
+        )
+        return Response(
+            TaskRevisionSerializer(selectors.revision_get(user=request.user, pk=target.pk)).data
+        )
+
+    @extend_schema(
+        summary="確認待ちの変更を取り下げる（ヌシ）",
+        request=None,
+        responses=TaskRevisionSerializer,
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"revisions/(?P<revision>[0-9]+)/withdraw",
+        url_name="revision-withdraw",
+    )
+    def revision_withdraw(self, request, pk=None, revision=None):
+        target = services.task_revision_withdraw(revision=self._revision(), actor=request.user)
+        return Response(
+            TaskRevisionSerializer(selectors.revision_get(user=request.user, pk=target.pk)).data
+        )
+
+    @extend_schema(
+        operation_id="tasks_revisions_pending",
+        summary="確認待ちのヌシの変更（その市区町村の職員）",
+        parameters=[
+            OpenApiParameter(
+                "municipality", OpenApiTypes.STR, required=True, description="市区町村コード（6桁）"
+            )
+        ],
+        responses=TaskRevisionSerializer(many=True),
+    )
+    @action(detail=False, methods=["get"], url_path="revisions", url_name="revision-queue")
+    def revision_queue(self, request):
+        code = request.query_params.get("municipality", "")
+        if not (len(code) == 6 and code.isdigit()):
+            raise ValidationError({"municipality": _("市区町村コードは6桁の数字です。")})
+        municipality = managed_municipality(user=request.user, code=code)
+        page = self.paginate_queryset(
+            selectors.revisions_pending(municipality_code=municipality.code)
+        )
+        return self.get_paginated_response(TaskRevisionSerializer(page, many=True).data)
 
     def _transition(self, service, **kwargs) -> Response:
         task = service(task=self._task(), actor=self.request.user, **kwargs)
@@ -557,17 +730,22 @@ class TaskViewSet(viewsets.GenericViewSet):
         return self._transition(services.task_report_publish, **serializer.validated_data)
 
     @extend_schema(
-        summary="開催回を追加する",
+        summary="開催回を追加する（公開中のお手伝いへのヌシの追加は、職員の確認待ち: 202）",
         request=SessionWriteSerializer,
-        responses={201: SessionSerializer},
+        responses={201: SessionSerializer, 202: TaskRevisionSerializer},
     )
     @action(detail=True, methods=["post"])
     def sessions(self, request, pk=None):
         serializer = SessionWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        session = services.session_add(
-            task=self._task(), actor=request.user, **serializer.validated_data
-        )
+        task = self._task()
+        if services.changes_held(actor=request.user, task=task):
+            return self._held(
+                services.task_revision_submit(
+                    task=task, actor=request.user, sessions=[dict(serializer.validated_data)]
+                )
+            )
+        session = services.session_add(task=task, actor=request.user, **serializer.validated_data)
         return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -579,7 +757,7 @@ class TaskViewSet(viewsets.GenericViewSet):
         task = self._task()
         if not services.may_manage_task(request.user, task):
             raise PermissionDenied(_("このお手伝いを管理する権限がありません。"))
-        page = self.paginate_queryset(selectors.participants_of(task))
+        page = self.paginate_queryset(services.participants_read(viewer=request.user, task=task))
         return self.get_paginated_response(ParticipantSerializer(page, many=True).data)
 
 
@@ -605,9 +783,11 @@ class RecommendationsView(APIView):
     """Tasks that suit the signed-in person, best first, with the reasons (the matcher's
     scorer; refreshed when their profile, registrations or the tasks change)."""
 
+    pagination_class = Pagination  # the schema describes the page, as the response is
+
     @extend_schema(summary="あなたへのおすすめ", responses=RecommendationSerializer(many=True))
     def get(self, request):
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             selectors.recommendations_of(user=request.user), request, view=self
         )
@@ -657,15 +837,24 @@ class SessionViewSet(viewsets.GenericViewSet):
         return Response(SessionSerializer(session).data)
 
     @extend_schema(
-        summary="開催回の日時・定員を変える（参加者に知らせます）",
+        summary="開催回の日時・定員を変える（参加者に知らせます。公開中のお手伝いへのヌシの"
+        "変更は、職員の確認待ち: 202）",
         request=SessionUpdateSerializer,
-        responses=SessionSerializer,
+        responses={200: SessionSerializer, 202: TaskRevisionSerializer},
     )
     def partial_update(self, request, pk=None):
         serializer = SessionUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        session = self._session()
+        if services.changes_held(actor=request.user, task=session.task):
+            revision = services.task_revision_submit(
+                task=session.task,
+                actor=request.user,
+                sessions=[{"session": session.pk, **serializer.validated_data}],
+            )
+            return Response(TaskRevisionSerializer(revision).data, status=status.HTTP_202_ACCEPTED)
         session = services.session_update(
-            session=self._session(), actor=request.user, **serializer.validated_data
+            session=session, actor=request.user, **serializer.validated_data
         )
         return Response(SessionSerializer(session).data)
 
@@ -694,7 +883,9 @@ class SessionViewSet(viewsets.GenericViewSet):
         if request.method == "GET":
             if not services.may_manage_task(request.user, session.task):
                 raise PermissionDenied(_("このお手伝いを管理する権限がありません。"))
-            rows = selectors.participants_of(session.task).filter(session=session)
+            rows = services.participants_read(
+                viewer=request.user, task=session.task, session=session
+            )
             page = self.paginate_queryset(rows)
             return self.get_paginated_response(ParticipantSerializer(page, many=True).data)
         serializer = SignupCreateSerializer(data=request.data)
@@ -735,7 +926,10 @@ class SignupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     )
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
-        context = {"waitlist_positions": selectors.waitlist_positions(page)}
+        context = {
+            "waitlist_positions": selectors.waitlist_positions(page),
+            "waiting": selectors.waiting_counts({signup.session_id for signup in page}),
+        }
         return self.get_paginated_response(SignupSerializer(page, many=True, context=context).data)
 
     def _own(self):
@@ -877,5 +1071,5 @@ class HostApplicationQueueView(APIView):
     )
     def get(self, request, code: str):
         municipality = managed_municipality(user=request.user, code=code)
-        rows = selectors.host_applications_pending(municipality_code=municipality.code)
+        rows = services.host_queue_read(viewer=request.user, municipality=municipality)
         return Response(HostApplicationSerializer(rows, many=True).data)

@@ -324,8 +324,12 @@ class TaskForm(NormalisedInputMixin, forms.ModelForm):
             "signup_mode": forms.RadioSelect,
         }
 
-    def __init__(self, *args, designated_locked: bool = False, **kwargs):
+    def __init__(self, *args, designated_locked: bool = False, for_host: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if for_host:
+            # A host's tasks show the name the town approved (their host application's
+            # organisation, else their own name): not theirs to type.
+            del self.fields["host_name"]
         if designated_locked:
             self.fields["designated"].disabled = True
             self.fields["designated"].help_text = _(
@@ -335,7 +339,7 @@ class TaskForm(NormalisedInputMixin, forms.ModelForm):
         self.fields["photo"].help_text = _(
             "JPEG・PNG・WebP、%(mb)dMB まで。撮影場所などの情報は取り除いて保存します。"
         ) % {"mb": megabytes}
-        if self.instance.pk:
+        if self.instance.pk and "host_name" in self.fields:
             # A saved task keeps a name: the default applies when it is drafted.
             self.fields["host_name"].required = True
             self.fields["host_name"].help_text = ""
@@ -346,10 +350,13 @@ class TaskForm(NormalisedInputMixin, forms.ModelForm):
         """The instance is left as it was: the service validates and saves the task."""
 
     def fieldsets(self):
-        return [(legend, [self[name] for name in names]) for legend, names in TASK_FIELDSETS]
+        return [
+            (legend, [self[name] for name in names if name in self.fields])
+            for legend, names in TASK_FIELDSETS
+        ]
 
     def task_fields(self) -> dict:
-        return {name: self.cleaned_data[name] for name in self._meta.fields}
+        return {name: self.cleaned_data[name] for name in self._meta.fields if name in self.fields}
 
 
 class TimeInput(forms.TimeInput):
@@ -444,6 +451,26 @@ class ReasonForm(NormalisedInputMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("申し込んだ人に、このままお知らせとして伝わります。"),
     )
+
+
+class RevisionDecisionForm(NormalisedInputMixin, forms.Form):
+    """Staff approve a host's change to a published task, or reject it with a reason."""
+
+    decision = forms.ChoiceField(
+        label=_("確認"),
+        choices=[("approve", _("承認して反映する")), ("reject", _("却下する"))],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label=_("却下の理由（ヌシに伝わります）"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    @property
+    def approve(self) -> bool:
+        return self.cleaned_data["decision"] == "approve"
 
 
 class ReturnForm(NormalisedInputMixin, forms.Form):

@@ -374,6 +374,87 @@ class Session(models.Model):
         return self.starts_at - datetime.timedelta(hours=self.task.cancel_close_hours)
 
 
+# --- Revisions of published tasks -------------------------------------------------------
+
+
+class RevisionStatus(models.TextChoices):
+    PENDING = "pending", _("確認待ち")
+    APPROVED = "approved", _("反映済み")
+    REJECTED = "rejected", _("却下")
+    WITHDRAWN = "withdrawn", _("取り下げ")
+    REPLACED = "replaced", _("差し替え")
+
+
+class TaskRevision(models.Model):
+    """A host's change to a published task, held for the town's staff.
+
+    The task, its photo and its sessions stay as published (on the board, the pages and the
+    API) until a staff member approves the revision; it is then applied through the same
+    services as a staff edit. ``changes`` holds the new values of task fields, ``photo`` a
+    new photo (already checked and re-encoded), ``sessions`` new sessions (``session`` null)
+    and changes to existing ones: ``{"session", "starts_at", "ends_at", "capacity"}``.
+    A task has at most one pending revision; a further edit replaces it with one holding
+    both."""
+
+    task = models.ForeignKey(
+        Task, on_delete=models.CASCADE, related_name="revisions", verbose_name=_("お手伝い")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("変更した人"),
+    )
+    status = models.CharField(
+        _("状態"),
+        max_length=16,
+        choices=RevisionStatus.choices,
+        default=RevisionStatus.PENDING,
+    )
+    changes = models.JSONField(_("変更する項目"), default=dict, blank=True)
+    photo = models.ImageField(_("新しい写真"), upload_to=task_photo_path, blank=True)
+    sessions = models.JSONField(_("開催回の変更"), default=list, blank=True)
+    created_at = models.DateTimeField(_("申請日時"), default=timezone.now)
+    decided_at = models.DateTimeField(_("確認日時"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("確認した職員"),
+    )
+    decision_note = models.TextField(_("却下の理由"), max_length=1000, blank=True)
+
+    class Meta:
+        verbose_name = _("公開中のお手伝いの変更")
+        verbose_name_plural = pgettext_lazy("plural", "公開中のお手伝いの変更")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task"],
+                condition=Q(status="pending"),
+                name="matching_revision_one_pending",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at", "id"],
+                condition=Q(status="pending"),
+                name="matching_revision_queue_idx",
+            ),
+            models.Index(fields=["task", "-created_at"], name="matching_revision_task_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} revision {self.pk} ({self.status})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == RevisionStatus.PENDING
+
+
 # --- Sign-ups ----------------------------------------------------------------------------
 
 

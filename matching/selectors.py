@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import math
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from django.db import connection
 from django.db.models import (
@@ -25,10 +26,13 @@ from django.db.models import (
 from django.db.models.functions import ASin, Coalesce, Cos, Least, Power, Radians, Sin, Sqrt
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.selectors import staff_scope
 from places import distances
 from places.kana import search_key
+from registry import flags
+from registry.models import Skill
 
 from .models import (
     LIVE_STATUSES,
@@ -37,11 +41,13 @@ from .models import (
     HostApplication,
     HostApplicationStatus,
     Match,
+    RevisionStatus,
     Session,
     SessionStatus,
     Signup,
     SignupStatus,
     Task,
+    TaskRevision,
     TaskStatus,
     TaskWatch,
 )
@@ -214,6 +220,19 @@ def sessions_of(task: Task) -> QuerySet[Session]:
         )
         .order_by("starts_at", "id")
     )
+
+
+def waiting_counts(session_ids) -> dict[int, int]:
+    """{session id: length of its waiting list} for these sessions, in one query."""
+    counts = dict.fromkeys(session_ids, 0)
+    counts.update(
+        Signup.objects.filter(session_id__in=list(counts), status=SignupStatus.WAITLISTED)
+        .order_by()
+        .values("session_id")
+        .annotate(n=Count("id"))
+        .values_list("session_id", "n")
+    )
+    return counts
 
 
 def session_get(*, user, pk: int) -> Session:
@@ -408,3 +427,94 @@ def recommendations_of(*, user, now: datetime.datetime | None = None) -> QuerySe
 
 def is_watching(*, user, task: Task) -> bool:
     return bool(user.is_authenticated) and TaskWatch.objects.filter(task=task, person=user).exists()
+
+
+# --- Revisions of published tasks --------------------------------------------------------
+
+
+def revision_get(*, user, pk: int) -> TaskRevision:
+    """A revision of a task the person manages (its host, the town's staff), or 404."""
+    revision = (
+        TaskRevision.objects.select_related("task__municipality", "task__host", "author")
+        .filter(task__in=Task.objects.filter(managed_q(user=user)), pk=pk)
+        .first()
+    )
+    if revision is None:
+        raise Http404
+    return revision
+
+
+def revisions_of(task: Task) -> QuerySet[TaskRevision]:
+    """A task's revisions, newest first (the pending one, if any, among them)."""
+    return TaskRevision.objects.filter(task=task).select_related("author", "decided_by")
+
+
+def revision_pending_of(task: Task) -> TaskRevision | None:
+    return revisions_of(task).filter(status=RevisionStatus.PENDING).first()
+
+
+def revisions_pending(*, municipality_code: str) -> QuerySet[TaskRevision]:
+    """The hosts' changes waiting for this town's staff, oldest first."""
+    return (
+        TaskRevision.objects.filter(
+            status=RevisionStatus.PENDING, task__municipality_id=municipality_code
+        )
+        .select_related("task__municipality", "author")
+        .order_by("created_at", "id")
+    )
+
+
+def _shown(field, value) -> str:
+    """A field's value as a person reads it, for a diff."""
+    if value is None or value == "":
+        return "—"
+    if field.name == "skills":
+        return "、".join(str(label) for label in flags.labels_of(Skill, value)) or "—"
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return _("はい") if value else _("いいえ")
+    return str(value)
+
+
+def revision_diff(revision: TaskRevision) -> dict:
+    """What a revision changes, against the task as it is now: ``fields`` (name, label,
+    before and after, as stored and as shown), ``photo`` (the urls) and ``sessions``
+    (``before`` is None for a new session)."""
+    task = revision.task
+    fields = []
+    for name, after in revision.changes.items():
+        field = Task._meta.get_field(name)
+        before = getattr(task, name)
+        fields.append(
+            {
+                "name": name,
+                "label": str(field.verbose_name),
+                "before": before,
+                "after": after,
+                "before_text": _shown(field, before),
+                "after_text": _shown(field, after),
+            }
+        )
+    photo = None
+    if revision.photo:
+        photo = {"before": task.photo.url if task.photo else None, "after": revision.photo.url}
+    wanted = [entry["session"] for entry in revision.sessions if entry["session"] is not None]
+    current = {s.pk: s for s in Session.objects.filter(task=task, pk__in=wanted)} if wanted else {}
+    sessions = []
+    for entry in revision.sessions:
+        after = SimpleNamespace(
+            starts_at=datetime.datetime.fromisoformat(entry["starts_at"]),
+            ends_at=datetime.datetime.fromisoformat(entry["ends_at"]),
+            capacity=entry["capacity"],
+        )
+        session = current.get(entry["session"]) if entry["session"] is not None else None
+        before = (
+            None
+            if session is None
+            else SimpleNamespace(
+                starts_at=session.starts_at, ends_at=session.ends_at, capacity=session.capacity
+            )
+        )
+        sessions.append({"session": entry["session"], "before": before, "after": after})
+    return {"fields": fields, "photo": photo, "sessions": sessions}

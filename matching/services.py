@@ -40,16 +40,19 @@ from .models import (
     HostApplication,
     HostApplicationStatus,
     Match,
+    RevisionStatus,
     Session,
     SessionStatus,
     Signup,
     SignupMode,
     SignupStatus,
     Task,
+    TaskRevision,
     TaskStatus,
     TaskWatch,
 )
 from .photos import photo_clean
+from .selectors import host_applications_pending, participants_of
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +138,8 @@ def host_apply(
                     "organisation": application.organisation,
                 },
                 url=reverse("matching:host_applications", args=[municipality.code]),
+                author=person,
+                author_keys=["organisation"],
             )
     except IntegrityError as exc:
         raise Conflict(
@@ -204,8 +209,21 @@ def host_application_decide(
                 "note": application.decision_note,
             },
             url=reverse("matching:host_home"),
+            author=actor,
+            author_keys=["note"],
         )
     return application
+
+
+def host_queue_read(*, viewer: User, municipality: Municipality):
+    """The town's pending host applications (names and what they wrote) for its own staff;
+    every read is written to the audit log, like every staff read of personal data."""
+    _check_staff(viewer, municipality)
+    with transaction.atomic():
+        audit_record(
+            actor=viewer, action="host.queue.read", target=municipality, municipality=municipality
+        )
+    return host_applications_pending(municipality_code=municipality.code)
 
 
 # --- Tasks -------------------------------------------------------------------------------
@@ -386,13 +404,18 @@ def task_create(
         updated_at=now,
         **fields,
     )
-    if not task.host_name:  # the host's own name, never their e-mail address
-        task.host_name = municipality.name if is_staff else actor.public_name
     errors: dict[str, Any] = {}
+    if is_staff:
+        # Staff may name a partner organisation; else the task is the town's own.
+        task.host_name = task.host_name or municipality.name
+    else:
+        errors.update(_host_name_errors(actor, municipality, fields.get("host_name")))
+        task.host_name = host_name_of(actor, municipality)
     try:
         _clean_task(task)
     except ValidationError as exc:
-        errors.update(exc.message_dict)
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, messages)
     errors.update(_sessions_errors(sessions, now))
     if photo is not None:
         try:
@@ -421,49 +444,125 @@ def task_create(
     return task
 
 
+def host_name_of(person: User, municipality: Municipality) -> str:
+    """The name a host's tasks show: the organisation the town's staff approved in the
+    person's host application, else the person's own name (never their e-mail address)."""
+    organisation = (
+        HostApplication.objects.filter(
+            person=person, municipality=municipality, status=HostApplicationStatus.APPROVED
+        )
+        .exclude(organisation="")
+        .order_by("-decided_at", "-id")
+        .values_list("organisation", flat=True)
+        .first()
+    )
+    return organisation or person.public_name
+
+
+def _host_name_errors(actor: User, municipality: Municipality, wanted: str | None) -> dict:
+    """A host does not choose the name shown: it is the one the town approved."""
+    approved = host_name_of(actor, municipality)
+    if wanted and wanted != approved:
+        return {
+            "host_name": [
+                _(
+                    "ヌシの表示名は、市区町村が承認したヌシの申請の団体名（なければあなたの名前）"
+                    "です。変えたいときは市区町村に連絡してください。"
+                )
+            ]
+        }
+    if not approved:
+        return {
+            "host_name": [_("表示する名前がありません。アカウントの設定で名前を登録してください。")]
+        }
+    return {}
+
+
+def changes_held(*, actor: User, task: Task) -> bool:
+    """Whether ``actor``'s change to ``task`` waits for the town's staff: a host's change
+    once the task is public (a ``TaskRevision``). Staff changes apply at once."""
+    return task.status in (TaskStatus.PUBLISHED, TaskStatus.CLOSED) and not staff_scope(
+        user=actor
+    ).manages_municipality(task.municipality_id)
+
+
+def _refuse_held(actor: User, task: Task) -> None:
+    if changes_held(actor=actor, task=task):
+        raise PermissionDenied(
+            _(
+                "公開中のお手伝いの変更は、市区町村の職員が確認してから反映されます。"
+                "変更の申請として送ってください。"
+            )
+        )
+
+
 def task_update(*, task: Task, actor: User, photo=None, **fields: Any) -> Task:
-    """Change a task's content. Once published, its participants are told what changed."""
+    """Change a task's content. Once published, its participants are told what changed.
+
+    A host's change to a published task is not made here: it is a revision for the town's
+    staff (``task_revision_submit``), applied by ``task_revision_decide``."""
     unknown = set(fields) - set(TASK_FIELDS)
     if unknown:
         raise TypeError(f"Unknown task fields: {sorted(unknown)}")
     _check_manage(actor, task)
+    _refuse_held(actor, task)
+    return _task_update(task=task, actor=actor, fields=fields, photo=photo)
+
+
+def _task_fields_check(task: Task, actor: User, fields: dict[str, Any], photo=None) -> list[str]:
+    """Set ``fields`` on ``task`` (not saved) and check it; the names that change.
+    ``photo``, an upload, is checked and re-encoded onto ``task.photo``."""
     if task.status not in EDITABLE_STATUSES:
         raise ValidationError(
             _("「%(status)s」のお手伝いは変更できません。") % {"status": task.get_status_display()}
         )
+    is_staff = staff_scope(user=actor).manages_municipality(task.municipality_id)
+    errors: dict[str, Any] = {}
+    if "host_name" in fields and not is_staff:
+        if fields["host_name"] != task.host_name:
+            errors.update(_host_name_errors(actor, task.municipality, fields["host_name"] or "-"))
+        fields = {name: value for name, value in fields.items() if name != "host_name"}
     before = {name: getattr(task, name) for name in fields}
     for name, value in fields.items():
         setattr(task, name, value)
-    errors: dict[str, Any] = {}
     try:
         _clean_task(task)
     except ValidationError as exc:
-        errors.update(exc.message_dict)
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
     if photo is not None:
         try:
             task.photo = photo_clean(photo)
         except ValidationError as exc:
             errors["photo"] = exc.messages
     if errors:
-        task.refresh_from_db()
         raise ValidationError(errors)
     changed = [name for name in fields if before[name] != getattr(task, name)]
     if (
         "signup_mode" in changed
         and Signup.objects.filter(session__task=task, status__in=LIVE_STATUSES).exists()
     ):
-        task.refresh_from_db()
         raise ValidationError({"signup_mode": _("申込がある間は、参加の決め方を変えられません。")})
-    if (
-        "designated" in changed
-        and task.status == TaskStatus.PUBLISHED
-        and not staff_scope(user=actor).manages_municipality(task.municipality_id)
-    ):
-        task.refresh_from_db()
+    if "designated" in changed and task.status == TaskStatus.PUBLISHED and not is_staff:
         raise ValidationError(
             {"designated": _("公開後の担い手活動の指定は、自治体職員だけが変えられます。")}
         )
-    if photo is not None:
+    return changed
+
+
+def _task_update(
+    *, task: Task, actor: User, fields: dict[str, Any], photo=None, stored_photo: str = ""
+) -> Task:
+    """``task_update`` without its checks of who acts: also how an approved revision is
+    applied (``stored_photo``: the revision's photo, already checked)."""
+    try:
+        changed = _task_fields_check(task, actor, fields, photo)
+    except ValidationError:
+        task.refresh_from_db()
+        raise
+    if stored_photo:
+        task.photo = stored_photo
+    if photo is not None or stored_photo:
         changed.append("photo")
     if not changed:
         return task
@@ -520,6 +619,8 @@ def task_submit(*, task: Task, actor: User) -> Task:
             key=f"task:{task.pk}:submitted:{task.submitted_at.isoformat()}",
             context=_task_context(task, host=task.host_name),
             url=reverse("matching:staff_tasks", args=[task.municipality_id]),
+            author=task.host_id,
+            author_keys=["host"],
         )
     return task
 
@@ -580,6 +681,8 @@ def task_return(*, task: Task, actor: User, note: str) -> Task:
             key=f"task:{task.pk}:returned:{timezone.now().isoformat()}",
             context=_task_context(task, note=task.review_note),
             url=_task_url(task),
+            author=actor,
+            author_keys=["note"],
         )
     return task
 
@@ -654,6 +757,8 @@ def task_cancel(*, task: Task, actor: User, reason: str) -> Task:
             key=f"task:{task.pk}:cancelled",
             context=_task_context(task, reason=task.cancel_reason),
             url=_task_url(task),
+            author=actor,
+            author_keys=["reason"],
         )
     return task
 
@@ -686,6 +791,22 @@ def task_report_publish(*, task: Task, actor: User, report: str, photo=None) -> 
     return task
 
 
+def participants_read(*, viewer: User, task: Task, session: Session | None = None):
+    """A task's participants (names, messages, attendance) for its host and the town's
+    staff; every read is written to the audit log."""
+    _check_manage(viewer, task)
+    with transaction.atomic():
+        audit_record(
+            actor=viewer,
+            action="task.participants.read",
+            target=task,
+            municipality=task.municipality,
+            detail={"session": session.pk} if session is not None else {},
+        )
+    rows = participants_of(task)
+    return rows.filter(session=session) if session is not None else rows
+
+
 # --- Sessions ----------------------------------------------------------------------------
 
 
@@ -698,6 +819,7 @@ def session_add(
     capacity: int,
 ) -> Session:
     _check_manage(actor, task)
+    _refuse_held(actor, task)
     if task.status not in EDITABLE_STATUSES:
         raise ValidationError(
             _("「%(status)s」のお手伝いには開催回を追加できません。")
@@ -732,6 +854,7 @@ def session_update(
     capacity promotes the waiting list; capacity below the places taken is refused."""
     task = session.task
     _check_manage(actor, task)
+    _refuse_held(actor, task)
     now = timezone.now()
     with transaction.atomic():
         session = _lock_session(session.pk)
@@ -833,8 +956,259 @@ def session_cancel(*, session: Session, actor: User, reason: str) -> Session:
             key=f"session:{session.pk}:cancelled",
             context=_task_context(task, reason=reason[:1000], **_session_context(session)),
             url=_task_url(task),
+            author=actor,
+            author_keys=["reason"],
         )
     return session
+
+
+# --- Revisions: a host's change to a published task, held for the town's staff -----------
+
+
+def _session_change_entry(task: Task, entry: dict, now) -> tuple[dict, dict]:
+    """One session change of a revision, checked: ``(entry as stored, errors)``."""
+    session_id = entry.get("session")
+    if session_id is None:
+        starts_at, ends_at, capacity = (
+            entry.get("starts_at"),
+            entry.get("ends_at"),
+            entry.get("capacity"),
+        )
+        errors = _session_errors(starts_at, ends_at, capacity, now)
+    else:
+        session = Session.objects.filter(pk=session_id, task=task).first()
+        if session is None:
+            return {}, {"session": [_("このお手伝いの開催回ではありません。")]}
+        if session.status != SessionStatus.SCHEDULED or session.starts_at <= now:
+            return {}, {"session": [_("この開催回は変更できません。")]}
+        starts_at = entry.get("starts_at") or session.starts_at
+        ends_at = entry.get("ends_at") or session.ends_at
+        capacity = session.capacity if entry.get("capacity") is None else entry["capacity"]
+        errors = _session_errors(starts_at, ends_at, capacity, now)
+        if not errors and capacity < session.taken:
+            errors["capacity"] = [
+                _("すでに%(taken)d人の参加が決まっているので、定員をそれより少なくできません。")
+                % {"taken": session.taken}
+            ]
+        if not errors and (starts_at, ends_at, capacity) == (
+            session.starts_at,
+            session.ends_at,
+            session.capacity,
+        ):
+            return {}, {}  # no change to this one
+    if errors:
+        return {}, errors
+    return {
+        "session": session_id,
+        "starts_at": starts_at.isoformat(),
+        "ends_at": ends_at.isoformat(),
+        "capacity": capacity,
+    }, {}
+
+
+def revision_values(revision: TaskRevision) -> dict[str, Any]:
+    """The task fields a revision changes, as the model holds them."""
+    return dict(revision.changes)
+
+
+def revision_session_changes(revision: TaskRevision) -> list[dict[str, Any]]:
+    """A revision's session changes with their times as datetimes."""
+    return [
+        {
+            **entry,
+            "starts_at": datetime.datetime.fromisoformat(entry["starts_at"]),
+            "ends_at": datetime.datetime.fromisoformat(entry["ends_at"]),
+        }
+        for entry in revision.sessions
+    ]
+
+
+def task_revision_submit(
+    *,
+    task: Task,
+    actor: User,
+    fields: dict[str, Any] | None = None,
+    photo=None,
+    sessions: list[dict] | None = None,
+) -> TaskRevision:
+    """A host changes a published task: the change is held as a revision for the town's
+    staff, and the task stays as published until one of them approves it. A revision still
+    pending is replaced by one holding both (the host's latest word on each field).
+
+    ``sessions``: new ones (``starts_at``, ``ends_at``, ``capacity``) and changes to
+    existing ones (with ``session``, the id)."""
+    fields = dict(fields or {})
+    unknown = set(fields) - set(TASK_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown task fields: {sorted(unknown)}")
+    _check_manage(actor, task)
+    if not changes_held(actor=actor, task=task):
+        raise ValidationError(_("このお手伝いの変更は確認を待たずに保存できます。"))
+    now = timezone.now()
+    with transaction.atomic():
+        # One revision of a task at a time: its row is the lock (the task before sessions).
+        live = Task.objects.select_for_update().select_related("municipality").get(pk=task.pk)
+        previous = (
+            TaskRevision.objects.select_for_update()
+            .filter(task=live, status=RevisionStatus.PENDING)
+            .first()
+        )
+        wanted = {**(previous.changes if previous else {}), **fields}
+        probe = Task.objects.select_related("municipality").get(pk=live.pk)
+        _task_fields_check(probe, actor, wanted, photo)
+        changes = {
+            name: getattr(probe, name)
+            for name in wanted
+            if name != "host_name" and getattr(probe, name) != getattr(live, name)
+        }
+        # Session changes: the earlier revision's, then these (the later word on a session).
+        entries: dict[Any, dict] = {}
+        errors: list[str] = []
+        given = [
+            *(revision_session_changes(previous) if previous else []),
+            *(sessions or []),
+        ]
+        for number, entry in enumerate(given, start=1):
+            stored, problems = _session_change_entry(live, entry, now)
+            for message in (m for ms in problems.values() for m in ms):
+                errors.append(_("%(n)d回目: %(message)s") % {"n": number, "message": message})
+            if stored:
+                key = stored["session"] if stored["session"] is not None else f"new-{number}"
+                entries[key] = stored
+            elif entry.get("session") is not None:
+                entries.pop(entry["session"], None)
+        if errors:
+            raise ValidationError({"sessions": errors})
+        new_photo = probe.photo if photo is not None else None
+        keep_photo = previous.photo.name if previous and previous.photo and not new_photo else ""
+        if not changes and not entries and not new_photo and not keep_photo:
+            raise ValidationError(_("公開中の内容から変わった項目がありません。"))
+        if previous is not None:
+            previous.status = RevisionStatus.REPLACED
+            previous.decided_at = now
+            previous.save(update_fields=["status", "decided_at"])
+        revision = TaskRevision(
+            task=live,
+            author=actor,
+            changes=changes,
+            sessions=list(entries.values()),
+            created_at=now,
+        )
+        if new_photo:
+            revision.photo = new_photo
+        elif keep_photo:
+            revision.photo.name = keep_photo
+        revision.save()
+        audit_record(
+            actor=actor,
+            action="task.revision.submit",
+            target=revision,
+            municipality=live.municipality,
+            detail={
+                "task": live.pk,
+                "fields": sorted(changes) + (["photo"] if revision.photo else []),
+                "sessions": len(revision.sessions),
+                "replaces": previous.pk if previous else None,
+            },
+        )
+        notification_send(
+            recipients=_staff_of(live.municipality_id),
+            kind="task_revision_submitted",
+            topic=Topic.HOSTING,
+            key=f"task_revision:{revision.pk}:submitted",
+            context=_task_context(live, host=live.host_name),
+            url=reverse("matching:revision_detail", args=[revision.pk]),
+            author=actor,
+            author_keys=["host"],
+        )
+    return revision
+
+
+def task_revision_withdraw(*, revision: TaskRevision, actor: User) -> TaskRevision:
+    """The host takes back a change still waiting for review."""
+    task = revision.task
+    if actor.pk not in (revision.author_id, task.host_id):
+        raise PermissionDenied(_("自分が出した変更だけを取り下げられます。"))
+    with transaction.atomic():
+        revision = TaskRevision.objects.select_for_update().get(pk=revision.pk)
+        if revision.status != RevisionStatus.PENDING:
+            raise Conflict(_("この変更はもう確認待ちではありません。"))
+        revision.status = RevisionStatus.WITHDRAWN
+        revision.decided_at = timezone.now()
+        revision.save(update_fields=["status", "decided_at"])
+        audit_record(
+            actor=actor,
+            action="task.revision.withdraw",
+            target=revision,
+            municipality=task.municipality,
+            detail={"task": task.pk},
+        )
+    return revision
+
+
+def task_revision_decide(
+    *, revision: TaskRevision, actor: User, approve: bool, note: str = ""
+) -> TaskRevision:
+    """A staff member of the town approves a host's change (it is applied as a staff edit
+    would be, participants told as usual) or rejects it (the host is told why). Nobody
+    decides on their own change."""
+    task = revision.task
+    _check_staff(actor, task.municipality)
+    if actor.pk in (revision.author_id, task.host_id):
+        raise PermissionDenied(
+            _("自分が出した変更は承認も却下もできません。ほかの職員に依頼してください。")
+        )
+    note = note.strip()
+    if not approve and not note:
+        raise ValidationError({"note": _("却下の理由を書いてください。ヌシに伝わります。")})
+    now = timezone.now()
+    with transaction.atomic():
+        Task.objects.select_for_update().filter(pk=task.pk).exists()
+        revision = TaskRevision.objects.select_for_update().get(pk=revision.pk)
+        if revision.status != RevisionStatus.PENDING:
+            raise Conflict(_("この変更はもう確認待ちではありません。"))
+        if approve:
+            task = Task.objects.select_related("municipality").get(pk=task.pk)
+            _task_update(
+                task=task,
+                actor=actor,
+                fields=revision_values(revision),
+                stored_photo=revision.photo.name if revision.photo else "",
+            )
+            for entry in revision_session_changes(revision):
+                times = {"starts_at": entry["starts_at"], "ends_at": entry["ends_at"]}
+                if entry["session"] is None:
+                    session_add(task=task, actor=actor, capacity=entry["capacity"], **times)
+                else:
+                    session = Session.objects.select_related("task__municipality").get(
+                        pk=entry["session"], task=task
+                    )
+                    session_update(
+                        session=session, actor=actor, capacity=entry["capacity"], **times
+                    )
+        revision.status = RevisionStatus.APPROVED if approve else RevisionStatus.REJECTED
+        revision.decided_at = now
+        revision.decided_by = actor
+        revision.decision_note = note[:1000]
+        revision.save(update_fields=["status", "decided_at", "decided_by", "decision_note"])
+        audit_record(
+            actor=actor,
+            action="task.revision.approve" if approve else "task.revision.reject",
+            target=revision,
+            municipality=task.municipality,
+            detail={"task": task.pk},
+        )
+        notification_send(
+            recipients=[revision.author_id or task.host_id or None],
+            kind="task_revision_approved" if approve else "task_revision_rejected",
+            topic=Topic.HOSTING,
+            key=f"task_revision:{revision.pk}:decided",
+            context=_task_context(task, note=revision.decision_note),
+            url=reverse("matching:revision_detail", args=[revision.pk]),
+            author=actor,
+            author_keys=["note"],
+        )
+    return revision
 
 
 # --- Sign-ups ----------------------------------------------------------------------------
@@ -1132,9 +1506,15 @@ def attendance_mark(*, signup: Signup, actor: User, attendance: str) -> Signup:
     """The host marks a confirmed participant attended or no-show once the session began.
 
     Attendance is reported to the registry: it counts as the person's activity with the
-    town (and as a designated activity when the task is one)."""
+    town (and as a designated activity when the task is one). Nobody marks their own; the
+    attendance of the task's host, or of the town's own staff, goes to another staff
+    member's review before it counts as a designated activity."""
     task = signup.session.task
     _check_manage(actor, task)
+    if signup.person_id == actor.pk:
+        raise PermissionDenied(
+            _("自分の出欠はつけられません。この市区町村のほかの職員に記録を依頼してください。")
+        )
     if attendance not in Attendance.values:
         raise ValidationError({"attendance": _("出欠は「参加した」か「欠席」で指定してください。")})
     now = timezone.now()
@@ -1172,8 +1552,17 @@ def attendance_mark(*, signup: Signup, actor: User, attendance: str) -> Signup:
                 occurred_on=timezone.localdate(signup.session.starts_at),
                 designated=task.designated,
                 reference=f"signup:{signup.pk}",
+                review=task.designated and _runs_the_task(signup.person, task),
             )
     return signup
+
+
+def _runs_the_task(person: User, task: Task) -> bool:
+    """Whether the person hosts the task or is staff of its town: their attendance could be
+    of their own making, so it is no designated activity until someone else reviews it."""
+    return task.host_id == person.pk or staff_scope(user=person).manages_municipality(
+        task.municipality_id
+    )
 
 
 def signup_thank(*, signup: Signup, actor: User, message: str) -> Signup:
@@ -1201,6 +1590,8 @@ def signup_thank(*, signup: Signup, actor: User, message: str) -> Signup:
             key=f"signup:{signup.pk}:thanks",
             context=_task_context(task, message=message),
             url=_task_url(task),
+            author=signup.person_id,
+            author_keys=["message"],
         )
     return signup
 

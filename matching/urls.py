@@ -36,6 +36,10 @@ urlpatterns = [
     path("tasks/<int:pk>/participants/", views.participants, name="participants"),
     path("signups/<int:pk>/attendance/", views.attendance, name="attendance"),
     path("signups/<int:pk>/decide/", views.signup_decide, name="signup_decide"),
+    # A host's change to a published task, held for the town's staff
+    path("revisions/<int:pk>/", views.revision_detail, name="revision_detail"),
+    path("revisions/<int:pk>/decide/", views.revision_decide, name="revision_decide"),
+    path("revisions/<int:pk>/withdraw/", views.revision_withdraw, name="revision_withdraw"),
     # Municipality staff
     path("staff/<str:code>/tasks/", views.staff_tasks, name="staff_tasks"),
     path("staff/<str:code>/hosts/", views.host_applications, name="host_applications"),

@@ -9,6 +9,7 @@ may not see is a 404, so that drafts cannot be probed."""
 from __future__ import annotations
 
 import calendar
+import copy
 import datetime
 import math
 import re
@@ -25,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import staff_scope
@@ -424,6 +426,7 @@ def task_detail(request, pk: int):
             "actions": _manager_actions(task, sessions, is_staff=is_staff, now=now)
             if manages
             else {},
+            "pending_revision": selectors.revision_pending_of(task) if manages else None,
             "first_come": task.signup_mode == SignupMode.FIRST_COME,
             "watch": {
                 "offered": may_watch and task.status == TaskStatus.PUBLISHED,
@@ -740,7 +743,7 @@ def task_new(request, code: str):
         )
     session_errors: list[str] = []
     if request.method == "POST":
-        form = forms.TaskForm(request.POST, request.FILES)
+        form = forms.TaskForm(request.POST, request.FILES, for_host=not is_staff)
         formset = forms.SessionFormSet(request.POST, prefix="sessions")
         form_ok, formset_ok = form.is_valid(), formset.is_valid()
         if form_ok and formset_ok:
@@ -767,9 +770,7 @@ def task_new(request, code: str):
                 messages.success(request, done)
                 return redirect("matching:task_detail", task.pk)
     else:
-        form = forms.TaskForm(
-            initial={"host_name": municipality.name if is_staff else request.user.public_name}
-        )
+        form = forms.TaskForm(initial={"host_name": municipality.name}, for_host=not is_staff)
         formset = forms.SessionFormSet(prefix="sessions")
     return render(
         request,
@@ -784,36 +785,73 @@ def task_new(request, code: str):
     )
 
 
+def _with_revision(task, revision):
+    """A copy of the task as the pending revision would make it (for the host's form)."""
+    if revision is None:
+        return task
+    proposed = copy.copy(task)
+    for name, value in revision.changes.items():
+        setattr(proposed, name, value)
+    return proposed
+
+
+HELD_DONE = gettext_lazy(
+    "変更を市区町村の職員に送りました。職員が確認して承認するまで、公開中の内容はそのままです。"
+)
+
+
 @personal
 @get_or_post
 def task_edit(request, pk: int):
     task = _managed_task(request, pk)
     editable = task.status in EDITABLE_STATUSES
-    # Once published, only the town's staff change whether it is a designated activity.
-    locked = task.status == TaskStatus.PUBLISHED and not staff_scope(
-        user=request.user
-    ).manages_municipality(task.municipality_id)
+    is_staff = staff_scope(user=request.user).manages_municipality(task.municipality_id)
+    # Once published, only the town's staff change whether it is a designated activity,
+    # and a host's change waits for them (a revision).
+    locked = task.status == TaskStatus.PUBLISHED and not is_staff
+    held = services.changes_held(actor=request.user, task=task)
+    pending = selectors.revision_pending_of(task) if held else None
+    shown = _with_revision(task, pending)
+    options = {"instance": shown, "designated_locked": locked, "for_host": not is_staff}
     if request.method == "POST" and editable:
-        form = forms.TaskForm(request.POST, request.FILES, instance=task, designated_locked=locked)
+        form = forms.TaskForm(request.POST, request.FILES, **options)
         if form.is_valid():
             try:
-                services.task_update(
-                    task=task,
-                    actor=request.user,
-                    photo=form.cleaned_data["photo"],
-                    **form.task_fields(),
-                )
+                if held:
+                    revision = services.task_revision_submit(
+                        task=task,
+                        actor=request.user,
+                        fields=form.task_fields(),
+                        photo=form.cleaned_data["photo"],
+                    )
+                else:
+                    services.task_update(
+                        task=task,
+                        actor=request.user,
+                        photo=form.cleaned_data["photo"],
+                        **form.task_fields(),
+                    )
             except ValidationError as error:
                 put_errors(error, form)
             else:
+                if held:
+                    messages.success(request, str(HELD_DONE))
+                    return redirect("matching:revision_detail", revision.pk)
                 messages.success(request, _("お手伝いの内容を保存しました。"))
                 return redirect("matching:task_detail", task.pk)
     else:
-        form = forms.TaskForm(instance=task, designated_locked=locked)
+        form = forms.TaskForm(**options)
     return render(
         request,
         "matching/task_form.html",
-        {"task": task, "municipality": task.municipality, "form": form, "editable": editable},
+        {
+            "task": task,
+            "municipality": task.municipality,
+            "form": form,
+            "editable": editable,
+            "held": held,
+            "pending_revision": pending,
+        },
     )
 
 
@@ -824,11 +862,20 @@ def task_sessions(request, pk: int):
     if request.method == "POST":
         form = forms.SessionForm(request.POST)
         if form.is_valid():
+            held = services.changes_held(actor=request.user, task=task)
             try:
-                services.session_add(task=task, actor=request.user, **form.session())
+                if held:
+                    revision = services.task_revision_submit(
+                        task=task, actor=request.user, sessions=[form.session()]
+                    )
+                else:
+                    services.session_add(task=task, actor=request.user, **form.session())
             except ValidationError as error:
                 put_errors(error, form, aliases=forms.SessionForm.aliases)
             else:
+                if held:
+                    messages.success(request, str(HELD_DONE))
+                    return redirect("matching:revision_detail", revision.pk)
                 messages.success(request, _("開催回を追加しました。"))
                 return redirect("matching:task_sessions", task.pk)
     else:
@@ -862,11 +909,22 @@ def session_edit(request, pk: int):
     if request.method == "POST":
         form = forms.SessionForm(request.POST)
         if form.is_valid():
+            held = services.changes_held(actor=request.user, task=task)
             try:
-                services.session_update(session=session, actor=request.user, **form.session())
+                if held:
+                    revision = services.task_revision_submit(
+                        task=task,
+                        actor=request.user,
+                        sessions=[{"session": session.pk, **form.session()}],
+                    )
+                else:
+                    services.session_update(session=session, actor=request.user, **form.session())
             except ValidationError as error:
                 put_errors(error, form, aliases=forms.SessionForm.aliases)
             else:
+                if held:
+                    messages.success(request, str(HELD_DONE))
+                    return redirect("matching:revision_detail", revision.pk)
                 messages.success(
                     request,
                     _("開催回を変更しました。日時が変わったときは、申し込んだ人にお知らせします。"),
@@ -1045,7 +1103,7 @@ def participants(request, pk: int):
     task = _managed_task(request, pk)
     sessions = list(selectors.sessions_of(task))
     signups = defaultdict(list)
-    for signup in selectors.participants_of(task):
+    for signup in services.participants_read(viewer=request.user, task=task):
         signups[signup.session_id].append(signup)
     now = timezone.now()
     groups = []
@@ -1139,6 +1197,12 @@ def staff_tasks(request, code: str):
             "pending_hosts": selectors.host_applications_pending(
                 municipality_code=municipality.code
             ).count(),
+            "revisions": [
+                {"revision": revision, "diff": selectors.revision_diff(revision)}
+                for revision in selectors.revisions_pending(municipality_code=municipality.code)[
+                    :STAFF_TASKS_PER_PAGE
+                ]
+            ],
         },
     )
 
@@ -1146,7 +1210,7 @@ def staff_tasks(request, code: str):
 def _host_queue_page(request, municipality, *, bound_pk=None, bound_form=None):
     """The queue; the form just sent keeps its errors, and if its application has left
     the queue meanwhile, its errors become messages."""
-    queue = list(selectors.host_applications_pending(municipality_code=municipality.code))
+    queue = list(services.host_queue_read(viewer=request.user, municipality=municipality))
     if bound_form is not None and bound_pk not in {a.pk for a in queue}:
         for error in bound_form.non_field_errors():
             messages.error(request, error)
@@ -1202,3 +1266,68 @@ def host_application_decide(request, pk: int):
             messages.success(request, done)
             return redirect("matching:host_applications", municipality.code)
     return _host_queue_page(request, municipality, bound_pk=application.pk, bound_form=form)
+
+
+# --- Revisions: a host's change to a published task -------------------------------------
+
+
+def _revision_page(request, revision, *, form=None, status: int = 200):
+    task = revision.task
+    is_staff = staff_scope(user=request.user).manages_municipality(task.municipality_id)
+    own = request.user.pk in (revision.author_id, task.host_id)
+    return render(
+        request,
+        "matching/revision_detail.html",
+        {
+            "revision": revision,
+            "task": task,
+            "diff": selectors.revision_diff(revision),
+            "may_decide": revision.is_pending and is_staff and not own,
+            "may_withdraw": revision.is_pending and own,
+            "form": form or forms.RevisionDecisionForm(),
+        },
+        status=status,
+    )
+
+
+@personal
+@get_only
+def revision_detail(request, pk: int):
+    return _revision_page(request, selectors.revision_get(user=request.user, pk=pk))
+
+
+@personal
+@require_POST
+def revision_decide(request, pk: int):
+    revision = selectors.revision_get(user=request.user, pk=pk)
+    form = forms.RevisionDecisionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.task_revision_decide(
+                revision=revision,
+                actor=request.user,
+                approve=form.approve,
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as error:
+            put_errors(error, form)
+        else:
+            if form.approve:
+                messages.success(request, _("変更を承認し、公開中のお手伝いに反映しました。"))
+            else:
+                messages.success(request, _("変更を却下しました。ヌシに理由を伝えます。"))
+            return redirect("matching:staff_tasks", revision.task.municipality_id)
+    return _revision_page(request, revision, form=form, status=400)
+
+
+@personal
+@require_POST
+def revision_withdraw(request, pk: int):
+    revision = selectors.revision_get(user=request.user, pk=pk)
+    try:
+        services.task_revision_withdraw(revision=revision, actor=request.user)
+    except ValidationError as error:
+        _refused(request, error)
+        return redirect("matching:revision_detail", revision.pk)
+    messages.success(request, _("変更を取り下げました。公開中の内容はそのままです。"))
+    return redirect("matching:task_detail", revision.task_id)

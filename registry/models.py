@@ -530,8 +530,9 @@ def evidence_path(activity: Activity, filename: str) -> str:
 class Activity(models.Model):
     """Something a registrant did for the town: engagement, and premium evidence if designated.
 
-    Board attendance arrives accepted (``activity_record``); what the person uploads waits
-    for the municipality's review.
+    Board attendance arrives accepted (``activity_record``), except a designated task's
+    host's or its town's staff's own, which waits for another staff member's review like
+    what the person uploads.
     """
 
     registration = models.ForeignKey(

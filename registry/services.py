@@ -646,10 +646,15 @@ def activity_record(
     occurred_on: datetime.date,
     designated: bool,
     reference: str,
+    review: bool = False,
 ) -> Activity | None:
     """Record, accepted, what the board saw the person do in the municipality (attendance at
     a task). ``reference`` (say ``"signup:123"``) makes it idempotent. Returns ``None`` when
-    the person is not registered with the municipality: there is nothing to count it for."""
+    the person is not registered with the municipality: there is nothing to count it for.
+
+    ``review=True`` (the person hosts the task, or is staff of the town that runs it: they
+    could mark themselves) records it pending instead, for another staff member's review in
+    the activity queue, like uploaded evidence; it counts only once accepted."""
     if not reference:
         raise ValueError("activity_record needs a reference, to be idempotent.")
     with transaction.atomic():
@@ -667,16 +672,17 @@ def activity_record(
             occurred_on=occurred_on,
             designated=designated,
             source=ActivitySource.BOARD,
-            status=ReviewStatus.APPROVED,
+            status=ReviewStatus.PENDING if review else ReviewStatus.APPROVED,
             reference=reference,
-            reviewed_at=timezone.now(),
+            reviewed_at=None if review else timezone.now(),
         )
         try:
             with transaction.atomic():
                 activity.save()
         except IntegrityError:  # recorded by a concurrent call
             return Activity.objects.get(reference=reference)
-        _engagement_touch(registration.pk, occurred_on)
+        if not review:
+            _engagement_touch(registration.pk, occurred_on)
     return activity
 
 

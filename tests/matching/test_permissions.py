@@ -17,7 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import Role, User
 from matching import services
-from matching.models import HostApplication, Session, Signup, SignupStatus, Task
+from matching.models import HostApplication, Session, Signup, SignupStatus, Task, TaskRevision
 from notifications.models import Notification
 from places.models import Municipality
 from tests.factories import person_with_role
@@ -62,6 +62,7 @@ class World:
     pending: Signup  # the participant's request on a host-approved task
     application: HostApplication  # someone's application to host for 智頭町
     notification: Notification  # one of the participant's
+    revision: TaskRevision  # the host's change to ``task``, waiting for 智頭町's staff
 
 
 def _session(days: int, capacity: int = 5) -> dict:
@@ -117,6 +118,7 @@ def world(db) -> World:
         message="空き家の片付けを手伝ってほしい",
     )
     notification = Notification.objects.filter(recipient=participant).latest("id")
+    revision = services.task_revision_submit(task=task, actor=host, fields={"reward": "新米 3kg"})
     return World(
         people,
         task,
@@ -131,6 +133,7 @@ def world(db) -> World:
         pending,
         application,
         notification,
+        revision,
     )
 
 
@@ -181,6 +184,16 @@ ENDPOINTS = {
         },
     ),
     ("task-participants", "get"): lambda w: (f"/api/tasks/{w.task.pk}/participants/", None),
+    ("task-revisions", "get"): lambda w: (f"/api/tasks/{w.task.pk}/revisions/", None),
+    ("task-revision-queue", "get"): lambda w: (f"/api/tasks/revisions/?municipality={CHIZU}", None),
+    ("task-revision-decide", "post"): lambda w: (
+        f"/api/tasks/{w.task.pk}/revisions/{w.revision.pk}/decide/",
+        {"approve": True},
+    ),
+    ("task-revision-withdraw", "post"): lambda w: (
+        f"/api/tasks/{w.task.pk}/revisions/{w.revision.pk}/withdraw/",
+        None,
+    ),
     ("session-detail", "get"): lambda w: (f"/api/sessions/{w.session.pk}/", None),
     ("session-detail", "patch"): lambda w: (f"/api/sessions/{w.session.pk}/", {"capacity": 6}),
     ("session-cancel", "post"): lambda w: (
@@ -251,16 +264,23 @@ MATRIX = {
     # 智頭町's tasks are made by 智頭町's staff and its approved hosts; nobody else.
     ("task-list", "post"): (401, 403, 403, 201, 403, 201, 403, 403, 403),
     # A published task is seen by all: the others are refused (403), not told it is missing.
-    ("task-detail", "patch"): (401, 403, 403, 200, 403, 200, 403, 403, 403),
+    # Its host's change to it waits for the town's staff (202, a revision); theirs is made.
+    ("task-detail", "patch"): (401, 403, 403, 202, 403, 200, 403, 403, 403),
     ("task-close", "post"): (401, 403, 403, 200, 403, 200, 403, 403, 403),
     ("task-complete", "post"): (401, 403, 403, 200, 403, 200, 403, 403, 403),
     ("task-cancel", "post"): (401, 403, 403, 200, 403, 200, 403, 403, 403),
     ("task-report", "post"): (401, 403, 403, 200, 403, 200, 403, 403, 403),
-    ("task-sessions", "post"): (401, 403, 403, 201, 403, 201, 403, 403, 403),
+    ("task-sessions", "post"): (401, 403, 403, 202, 403, 201, 403, 403, 403),
     ("task-participants", "get"): (401, 403, 403, 200, 403, 200, 403, 403, 403),
-    ("session-detail", "patch"): (401, 403, 403, 200, 403, 200, 403, 403, 403),
+    ("session-detail", "patch"): (401, 403, 403, 202, 403, 200, 403, 403, 403),
     ("session-cancel", "post"): (401, 403, 403, 200, 403, 200, 403, 403, 403),
     ("session-signups", "get"): (401, 403, 403, 200, 403, 200, 403, 403, 403),
+    # A host's held changes: the task's managers see them; the town's staff (never their
+    # author) decide; the host withdraws. To anyone else a revision is unknown.
+    ("task-revisions", "get"): (401, 403, 403, 200, 403, 200, 403, 403, 403),
+    ("task-revision-queue", "get"): (401, 403, 403, 403, 403, 200, 403, 403, 403),
+    ("task-revision-decide", "post"): (401, 404, 404, 403, 404, 200, 404, 404, 404),
+    ("task-revision-withdraw", "post"): (401, 404, 404, 200, 404, 403, 404, 404, 404),
     # Drafts and tasks in review: only their managers see them; publishing is the town's.
     ("task-submit", "post"): (401, 404, 404, 200, 404, 200, 404, 404, 404),
     ("task-publish", "post"): (401, 404, 404, 403, 404, 200, 404, 404, 404),
@@ -394,6 +414,7 @@ def test_every_board_endpoint_is_in_the_matrix():
 def _schema_path(path: str) -> str:
     path = path.split("?")[0]
     path = re.sub(r"/municipalities/\d{6}/", "/municipalities/{code}/", path)
+    path = re.sub(r"/revisions/\d+/", "/revisions/{revision}/", path)
     return re.sub(r"/\d+/", "/{id}/", path)
 
 

@@ -5,7 +5,7 @@ ids that are not numbers."""
 from __future__ import annotations
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import User
 from accounts.services import account_delete
@@ -55,9 +55,15 @@ def test_a_host_without_a_name_is_asked_for_one_never_shown_by_e_mail():
     with pytest.raises(ValidationError) as refused:
         make_task(host)
     assert "host_name" in refused.value.message_dict
+    # A host does not type the name shown: the town approves it (their application).
+    with pytest.raises(ValidationError) as refused:
+        make_task(host, host_name="智頭の森の会")
+    assert "host_name" in refused.value.message_dict
     assert not Task.objects.exists()
-    task = make_task(host, host_name="智頭の森の会")
-    assert task.host_name == "智頭の森の会"
+    host.given_name = "森"
+    host.save(update_fields=["given_name"])
+    task = make_task(host)
+    assert task.host_name == host.public_name
     assert host.email not in Task.objects.get().host_name
 
 
@@ -76,8 +82,12 @@ def test_only_staff_change_a_published_designated_activity():
     services.task_submit(task=task, actor=host)
     staff = staff_of()
     services.task_publish(task=task, actor=staff)
-    with pytest.raises(ValidationError):
+    with pytest.raises(PermissionDenied):  # a host's change to a published task is held
         services.task_update(task=Task.objects.get(), actor=host, designated=True)
+    with pytest.raises(ValidationError):  # and even held, this one is the staff's alone
+        services.task_revision_submit(
+            task=Task.objects.get(), actor=host, fields={"designated": True}
+        )
     assert not Task.objects.get().designated
     services.task_update(task=Task.objects.get(), actor=staff, designated=True)
     assert Task.objects.get().designated
