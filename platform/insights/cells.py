@@ -58,7 +58,7 @@ METRO_LABELS = {
     "other": _("三大都市圏以外"),
 }
 
-# The board: what is not a count of people is never suppressed.
+# The board.
 BOARD_KEYS = (
     "tasks",
     "sessions",
@@ -69,7 +69,11 @@ BOARD_KEYS = (
     "participants",
     "repeaters",
 )
-BOARD_NOT_PEOPLE = frozenset({"tasks", "sessions", "seats"})
+# What the public board itself shows (its tasks, their sessions and places, and each
+# session's places taken) is never suppressed: hiding it here would protect nobody. Who
+# attended, who did not come and who took part (once or more) is not shown there: those are
+# counts of people, suppressed like the registrations.
+BOARD_PUBLIC = frozenset({"tasks", "sessions", "seats", "signups"})
 FUNNEL_KEYS = ("registered", "signed_up", "took_part", "again")
 
 # The keys of each breakdown, in the order they are shown.

@@ -45,14 +45,29 @@ class Problem:
     values: dict[Cell, int] = field(default_factory=dict)
     shown: set[Cell] = field(default_factory=set)
     sensitive: set[Cell] = field(default_factory=set)
+    # Figures everyone knows from elsewhere (the public board's): never hidden, so never a
+    # complement either (hiding them would pretend a secret and protect nobody).
+    public: set[Cell] = field(default_factory=set)
     equations: list[list[tuple[Cell, int]]] = field(default_factory=list)
+    # The series' periods shown: "month" (every area) and "day" (the nation), first to today.
+    periods: dict[str, list[str]] = field(default_factory=dict)
 
-    def cell(self, cell: Cell, value: int, *, shown: bool = True, people: bool = True) -> Cell:
+    def cell(
+        self,
+        cell: Cell,
+        value: int,
+        *,
+        shown: bool = True,
+        people: bool = True,
+        public: bool = False,
+    ) -> Cell:
         self.values[cell] = value
         if shown:
             self.shown.add(cell)
-        if people:
+        if people and not public:
             self.sensitive.add(cell)
+        if public:
+            self.public.add(cell)
         return cell
 
     def relation(self, terms: list[tuple[Cell | None, int]]) -> None:
@@ -114,7 +129,7 @@ def suppress(
         enqueue(relations_of[cell])
 
     def complement(terms) -> Cell | None:
-        candidates = [c for c, _ in terms if c not in unknown]
+        candidates = [c for c, _ in terms if c not in unknown and c not in problem.public]
         return min(candidates, key=lambda c: (values[c] == 0, values[c], c), default=None)
 
     def nearest(cell: Cell) -> Cell | None:
@@ -325,6 +340,7 @@ def problem_from(figures: dict[Cell, int], *, today: datetime.date | None = None
         first = datetime.date.fromisoformat(days[0])
         all_days = days_between(first, max(today, datetime.date.fromisoformat(days[-1])))
         months = sorted({month_of(d) for d in all_days})
+        problem.periods = {"month": months, "day": all_days}
         # The nation's months are the sums of its days.
         for measure in (cells.NEW, cells.GONE):
             by_month = defaultdict(list)
@@ -356,7 +372,7 @@ def problem_from(figures: dict[Cell, int], *, today: datetime.date | None = None
     # The board and the funnel.
     for area in everywhere:
         board = {
-            key: add(area, cells.BOARD, key, people=key not in cells.BOARD_NOT_PEOPLE)
+            key: add(area, cells.BOARD, key, public=key in cells.BOARD_PUBLIC)
             for key in cells.BOARD_KEYS
         }
         unmarked = _helper(
@@ -400,6 +416,31 @@ def problem_from(figures: dict[Cell, int], *, today: datetime.date | None = None
                 [(total if total in problem.values else None, 1), *((p, -1) for p in parts)]
             )
     return problem
+
+
+def parts_of_hidden_totals(problem: Problem, hidden: set[Cell]) -> set[Cell]:
+    """The parts to publish as suppressed, zeros among them, of every total that is: where
+    an area's registrations are hidden, each of its breakdowns and its series; where its
+    funnel's first stage is hidden, the other stages. A zero beside a hidden total would
+    tell what the few people counted in it are not, and with one group left, what they
+    are (a town of one registrant: their gender, tier, home region …)."""
+    found: set[Cell] = set()
+    months, days = problem.periods.get("month", []), problem.periods.get("day", [])
+    areas = {a for a, _m, _k in problem.values}
+    for area in areas:
+        if (area, cells.REGISTRATIONS, "") in hidden:
+            for measure, keys in cells.BREAKDOWN_KEYS.items():
+                found.update((area, measure, key) for key in keys)
+            for period in months:
+                found.update((area, m, period) for m in (cells.NEW, cells.GONE, CUMULATIVE))
+            if area == cells.NATION:
+                found.update((area, m, day) for day in days for m in (cells.NEW, cells.GONE))
+        registered = (area, cells.FUNNEL, cells.FUNNEL_KEYS[0])
+        if registered in hidden or (
+            area.startswith("M") and (area, cells.REGISTRATIONS, "") in hidden
+        ):
+            found.update((area, cells.FUNNEL, key) for key in cells.FUNNEL_KEYS)
+    return found
 
 
 def _cumulate(problem: Problem, area: str, periods: list[str], *, shown: bool = True) -> None:

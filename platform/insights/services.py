@@ -6,7 +6,14 @@ profile's ``updated_at`` moves when the person's age or gender may have. ``count
 reads both feeds from where it stopped, compares each registration now with its ``Tally``
 row (what was counted) and applies the difference to the cells. Reading an event twice
 changes nothing, so the feed is read with an overlap (``SETTLE``): an event written by a
-transaction that commits late is still seen. The nightly rebuild recounts everything.
+transaction that commits late is still seen. The nightly rebuild recounts everything (one
+rebuild at a time: ``locks``).
+
+The counts hold everything (national administrators see them). What is published counts
+less: registrations INSIGHTS_SETTLE_DAYS old of people with a verified e-mail address
+(``_published_basis``). A registration settles by the passage of time and a person is
+verified in allauth's table, and neither is in the feed, so that basis is not kept up to
+date: each publication (at most daily) counts it whole from the ledger.
 """
 
 # The SQL here is built from our own table names and constants, never from input.
@@ -20,6 +27,7 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -35,8 +43,9 @@ from matching.models import (
 )
 from registry.models import AgeBand, Profile, Registration, RegistrationEvent, Status
 
-from . import cells, disclosure
+from . import cells, disclosure, locks
 from .cells import Counted, geography
+from .locks import RebuildRunning
 from .models import Count, Published, State, Tally
 
 logger = logging.getLogger(__name__)
@@ -66,7 +75,10 @@ def counts_update(*, batch_size: int = 5000, max_rows: int = 500_000) -> dict:
     published figures. Runs one at a time (the state row's lock). Never counted before:
     a full rebuild."""
     if State.now().counted_at is None:
-        return counts_rebuild()
+        try:
+            return counts_rebuild()
+        except RebuildRunning:  # the first count is under way: it counts everything
+            return {"registrations": 0, "board": 0, "published": False}
     changed = 0
     read = None  # the last event read by this run: the mark stops at the first young one
     while changed < max_rows:
@@ -119,14 +131,14 @@ def counts_update(*, batch_size: int = 5000, max_rows: int = 500_000) -> dict:
 
 def publication_due() -> bool:
     """Whether the published figures should follow the counts now: never published, or
-    the counts changed since and the last publication is INSIGHTS_PUBLISH_SECONDS old. The
-    figures are published on that cadence, not at every change, so that comparing two
-    publications shows many people's changes, not one person's."""
+    the last publication is INSIGHTS_PUBLISH_SECONDS old. The figures are published on
+    that cadence, not at every change, so that comparing two publications shows many
+    people's changes, not one person's; and then even if no count changed, because what is
+    published changes without a change of the counts: registrations settle with time and
+    people confirm their e-mail addresses (``_published_basis``)."""
     state = State.now()
     if state.published_as_of is None:
         return True
-    if state.changed_at is None or state.changed_at < state.published_as_of:
-        return False
     return _seconds_since(state.published_as_of) >= settings.INSIGHTS_PUBLISH_SECONDS
 
 
@@ -306,7 +318,14 @@ def _add(delta: Counter) -> None:
 def counts_rebuild(*, publish: bool = False) -> dict:
     """Count everything again from the raw rows, in SQL, in one transaction: the ledger,
     the registration cells, the board's; then publish if it is time (or ``publish``).
-    Idempotent; the nightly job and ``manage.py stats_rebuild`` run it."""
+    Idempotent; the nightly job and ``manage.py stats_rebuild`` run it, one at a time:
+    ``RebuildRunning`` at once, counting nothing, while another rebuild runs
+    (``locks.rebuild_lock``, across processes)."""
+    with locks.rebuild_lock():
+        return _rebuild(publish=publish)
+
+
+def _rebuild(*, publish: bool) -> dict:
     started = timezone.now()
     with transaction.atomic():
         state = State.objects.select_for_update().get_or_create(id=1)[0]
@@ -316,7 +335,8 @@ def counts_rebuild(*, publish: bool = False) -> dict:
         mark = _settled_mark(started)
         _rebuild_tally()
         Count.objects.filter(measure__in=REGISTRATION_MEASURES).delete()
-        _rebuild_registration_cells()
+        with connection.cursor() as cursor:
+            _registration_cells(cursor, source=Tally._meta.db_table, table=Count._meta.db_table)
         state.event_mark = mark
         state.profile_mark = started
         state.counted_at = state.rebuilt_at = state.changed_at = timezone.now()
@@ -383,10 +403,11 @@ def _rebuild_tally() -> None:
             cursor.execute(f"ANALYZE {tally}")
 
 
-def _rebuild_registration_cells() -> None:
-    """The registration cells of the municipalities by GROUP BY over the ledger, rolled up
-    to prefectures, regions and the nation; unique people counted per area."""
-    tally, count = Tally._meta.db_table, Count._meta.db_table
+def _registration_cells(cursor, *, source: str, table: str) -> None:
+    """Into ``table``: the registration cells of the municipalities by GROUP BY over
+    ``source`` (the ledger, or the part of it that is published), rolled up to
+    prefectures, regions and the nation; unique people counted per area."""
+    tally, count = source, table
     nv = cells.NON_VISITING_BIT
     metro = " ".join(
         f"WHEN hm.prefecture_id IN ({', '.join(repr(c) for c in sorted(codes))}) THEN '{key}'"
@@ -430,32 +451,31 @@ def _rebuild_registration_cells() -> None:
         f" WHERE t.active AND (t.types & {1 << i}) <> 0"
         for i, value in enumerate(cells.BREAKDOWN_KEYS[cells.TYPE])
     )
-    with connection.cursor() as cursor:
-        for measure, rows in per_municipality.items():
-            cursor.execute(
-                f"""INSERT INTO {count} (area, measure, key, value)
-                SELECT 'M' || m, '{measure}', k, COUNT(*) FROM ({rows}) AS x
-                GROUP BY m, k"""
-            )
-        _roll_up(cursor, REGISTRATION_MEASURES)
-        people = f"""SELECT {{area}}, 'people', '', COUNT(DISTINCT t.person_id)
-            FROM {tally} t JOIN places_municipality m ON m.code = t.municipality
-            JOIN places_prefecture p ON p.code = m.prefecture_id
-            WHERE t.active GROUP BY {{group}}"""
-        for area, group in (
-            ("'P' || m.prefecture_id", "m.prefecture_id"),
-            ("'R' || p.region", "p.region"),
-            ("'JP'", "1"),
-        ):
-            cursor.execute(
-                f"INSERT INTO {count} (area, measure, key, value) "
-                + people.format(area=area, group=group)
-            )
+    for measure, rows in per_municipality.items():
+        cursor.execute(
+            f"""INSERT INTO {count} (area, measure, key, value)
+            SELECT 'M' || m, '{measure}', k, COUNT(*) FROM ({rows}) AS x
+            GROUP BY m, k"""
+        )
+    _roll_up(cursor, REGISTRATION_MEASURES, table=count)
+    people = f"""SELECT {{area}}, 'people', '', COUNT(DISTINCT t.person_id)
+        FROM {tally} t JOIN places_municipality m ON m.code = t.municipality
+        JOIN places_prefecture p ON p.code = m.prefecture_id
+        WHERE t.active GROUP BY {{group}}"""
+    for area, group in (
+        ("'P' || m.prefecture_id", "m.prefecture_id"),
+        ("'R' || p.region", "p.region"),
+        ("'JP'", "1"),
+    ):
+        cursor.execute(
+            f"INSERT INTO {count} (area, measure, key, value) "
+            + people.format(area=area, group=group)
+        )
 
 
-def _roll_up(cursor, measures: Sequence[str]) -> None:
+def _roll_up(cursor, measures: Sequence[str], *, table: str | None = None) -> None:
     """Prefecture, region and nation cells as sums of the municipalities' cells."""
-    count = Count._meta.db_table
+    count = table or Count._meta.db_table
     names = ", ".join(f"'{m}'" for m in measures)
     for area, group in (
         ("'P' || m.prefecture_id", "m.prefecture_id"),
@@ -474,6 +494,14 @@ def _roll_up(cursor, measures: Sequence[str]) -> None:
 
 # --- The board -----------------------------------------------------------------------------
 
+# The board's areas: (the area's key, what to group by, the area's code) in SQL over a task t.
+BOARD_LEVELS = (
+    ("'M' || t.municipality_id", "t.municipality_id", "t.municipality_id"),
+    ("'P' || t.prefecture_id", "t.prefecture_id", "t.prefecture_id"),
+    ("'R' || p.region", "p.region", "p.region"),
+    ("'JP'", "1", "'JP'"),
+)
+
 
 def board_recount() -> int:
     """Recount the board's and participation cells (tasks, sessions, sign-ups, attendance,
@@ -487,12 +515,6 @@ def board_recount() -> int:
     attended = f"u.attendance = '{Attendance.ATTENDED}'"
     no_show = f"u.attendance = '{Attendance.NO_SHOW}'"
     joined = f"{signup} u JOIN {session} s ON s.id = u.session_id JOIN {task} t ON t.id = s.task_id"
-    levels = (
-        ("'M' || t.municipality_id", "t.municipality_id", "t.municipality_id"),
-        ("'P' || t.prefecture_id", "t.prefecture_id", "t.prefecture_id"),
-        ("'R' || p.region", "p.region", "p.region"),
-        ("'JP'", "1", "'JP'"),
-    )
     region = "JOIN places_prefecture p ON p.code = t.prefecture_id"
     before = {
         (a, m, k): v
@@ -521,7 +543,7 @@ def board_recount() -> int:
             )
         _roll_up(cursor, [cells.BOARD])
         # People who took part, once or more, per area (not additive: counted per level).
-        for area, group, _key in levels:
+        for area, group, _key in BOARD_LEVELS:
             per_person = f"""SELECT {area} AS area, u.person_id, COUNT(*) AS n
                 FROM {joined} {region} WHERE {live} AND {confirmed} AND {attended}
                 GROUP BY {group}, u.person_id"""
@@ -533,40 +555,7 @@ def board_recount() -> int:
                 SELECT area, 'board', 'repeaters', COUNT(*) FROM ({per_person}) x
                 WHERE n >= 2 GROUP BY area"""
             )
-        # The funnel: people registered with the area (its unique people) → of them, those
-        # who signed up for a task there → took part → took part again.
-        cursor.execute(
-            f"""INSERT INTO {count} (area, measure, key, value)
-            SELECT area, 'funnel', 'registered', value FROM {count}
-            WHERE (measure = 'people' OR (measure = 'reg' AND area LIKE 'M%%')) AND value > 0"""
-        )
-        for area, group, key in levels:
-            tie = {
-                "t.municipality_id": "tm.code",
-                "t.prefecture_id": "tm.prefecture_id",
-                "p.region": "tp.region",
-                "'JP'": "'JP'",
-            }[key]
-            took = f"""SELECT u.person_id, {key} AS k, {area} AS area,
-                    SUM(CASE WHEN {attended} THEN 1 ELSE 0 END) AS n
-                FROM {joined} {region} WHERE {live} AND {confirmed}
-                GROUP BY u.person_id, {group}"""
-            tied = f"""EXISTS (SELECT 1 FROM {tally} r
-                JOIN places_municipality tm ON tm.code = r.municipality
-                JOIN places_prefecture tp ON tp.code = tm.prefecture_id
-                WHERE r.person_id = y.person_id AND r.active AND {tie} = y.k)"""
-            cursor.execute(
-                f"""SELECT y.area, COUNT(*), SUM(CASE WHEN y.n >= 1 THEN 1 ELSE 0 END),
-                    SUM(CASE WHEN y.n >= 2 THEN 1 ELSE 0 END)
-                FROM ({took}) y WHERE {tied} GROUP BY y.area"""
-            )
-            rows = [
-                Count(area=area_key, measure=cells.FUNNEL, key=stage, value=value)
-                for area_key, *values in cursor.fetchall()
-                for stage, value in zip(cells.FUNNEL_KEYS[1:], values, strict=True)
-                if value
-            ]
-            Count.objects.bulk_create(rows, batch_size=2000)
+        _funnel_cells(cursor, source=tally, table=count)
         after = {
             (a, m, k): v
             for a, m, k, v in Count.objects.filter(
@@ -579,6 +568,58 @@ def board_recount() -> int:
             board_due=False,
         )
     return sum(1 for cell in before.keys() | after.keys() if before.get(cell) != after.get(cell))
+
+
+def _funnel_cells(cursor, *, source: str, table: str) -> None:
+    """Into ``table``: the funnel, people registered with the area (its unique people, from
+    ``table``'s registration cells) → of them (active in ``source``, the ledger or the part
+    of it that is published), those who signed up for a task there → took part → took
+    part again."""
+    task, session, signup = Task._meta.db_table, Session._meta.db_table, Signup._meta.db_table
+    tally, count = source, table
+    public = ", ".join(f"'{s}'" for s in PUBLIC_STATUSES)
+    live = f"t.status IN ({public}) AND s.status = '{SessionStatus.SCHEDULED}'"
+    confirmed = f"u.status = '{SignupStatus.CONFIRMED}'"
+    attended = f"u.attendance = '{Attendance.ATTENDED}'"
+    joined = f"{signup} u JOIN {session} s ON s.id = u.session_id JOIN {task} t ON t.id = s.task_id"
+    region = "JOIN places_prefecture p ON p.code = t.prefecture_id"
+    cursor.execute(
+        f"""INSERT INTO {count} (area, measure, key, value)
+        SELECT area, 'funnel', 'registered', value FROM {count}
+        WHERE (measure = 'people' OR (measure = 'reg' AND area LIKE 'M%%')) AND value > 0"""
+    )
+    for area, group, key in BOARD_LEVELS:
+        tie = {
+            "t.municipality_id": "tm.code",
+            "t.prefecture_id": "tm.prefecture_id",
+            "p.region": "tp.region",
+            "'JP'": "'JP'",
+        }[key]
+        took = f"""SELECT u.person_id, {key} AS k, {area} AS area,
+                SUM(CASE WHEN {attended} THEN 1 ELSE 0 END) AS n
+            FROM {joined} {region} WHERE {live} AND {confirmed}
+            GROUP BY u.person_id, {group}"""
+        tied = f"""EXISTS (SELECT 1 FROM {tally} r
+            JOIN places_municipality tm ON tm.code = r.municipality
+            JOIN places_prefecture tp ON tp.code = tm.prefecture_id
+            WHERE r.person_id = y.person_id AND r.active AND {tie} = y.k)"""
+        cursor.execute(
+            f"""SELECT y.area, COUNT(*), SUM(CASE WHEN y.n >= 1 THEN 1 ELSE 0 END),
+                SUM(CASE WHEN y.n >= 2 THEN 1 ELSE 0 END)
+            FROM ({took}) y WHERE {tied} GROUP BY y.area"""
+        )
+        rows = [
+            (area_key, cells.FUNNEL, stage, value)
+            for area_key, *values in cursor.fetchall()
+            for stage, value in zip(cells.FUNNEL_KEYS[1:], values, strict=True)
+            if value
+        ]
+        for page in _chunks(rows, 1000):
+            values = ", ".join(["(%s, %s, %s, %s)"] * len(page))
+            cursor.execute(
+                f"INSERT INTO {count} (area, measure, key, value) VALUES {values}",
+                [item for row in page for item in row],
+            )
 
 
 def board_fingerprint() -> str:
@@ -632,8 +673,11 @@ def publication_refresh() -> int:
         hidden = disclosure.suppress(
             problem, threshold=settings.INSIGHTS_MIN_CELL, last_shown=last_shown
         )
+        # Under a hidden total every part is hidden too, zeros included (they are shown
+        # where the total is: a figure of nobody names no one when the whole is known).
+        hidden |= disclosure.parts_of_hidden_totals(problem, hidden)
         published = {}
-        for cell in problem.shown:
+        for cell in problem.shown | hidden:
             value = None if cell in hidden else problem.values[cell]
             published[cell] = (value, last_shown.get(cell) if value is None else value)
         gone = [row[0] for cell, row in existing.items() if cell not in published]
@@ -654,16 +698,49 @@ def publication_refresh() -> int:
     return len(gone) + len(changed)
 
 
+# The published basis, counted at each publication into a table of the session.
+PUBLISHED_BASIS = "insights_published_basis"
+
+
+def _published_basis(today: datetime.date) -> str:
+    """The part of the ledger that is published, as SQL: registrations at least
+    INSIGHTS_SETTLE_DAYS old of people with a verified e-mail address (allauth's). Padding a
+    town's figures with made-up people then takes accounts that received mail and waited;
+    administrators' counts (``Count``) keep everything."""
+    settled = today - datetime.timedelta(days=settings.INSIGHTS_SETTLE_DAYS)
+    return f"""(SELECT * FROM {Tally._meta.db_table} s
+        WHERE s.registered_on <= '{settled.isoformat()}' AND EXISTS (
+            SELECT 1 FROM {EmailAddress._meta.db_table} e
+            WHERE e.user_id = s.person_id AND e.verified))"""
+
+
 def _figures_for_publication() -> dict[tuple[str, str, str], int]:
-    """The cells the disclosure check starts from: every cell but the days of areas below
-    the nation, whose days are summed by month here."""
+    """The cells the disclosure check starts from: the registration cells and the funnel
+    counted over the published basis (``_published_basis``: a registration settles by the
+    passage of time and a person is verified in allauth's table, neither of which the
+    change feed tells, so the basis is counted whole at each publication, at most once a
+    day), with the board's cells as counted; every area's but the nation's days summed by
+    month."""
+    basis, count = PUBLISHED_BASIS, Count._meta.db_table
     month = "substr(key, 1, 7)"
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A temporary table: the session's own, so two publications never share it.
         cursor.execute(
-            f"""SELECT area, measure, key, value FROM {Count._meta.db_table}
+            f"""CREATE TEMPORARY TABLE {basis} (area VARCHAR(16) NOT NULL,
+                measure VARCHAR(12) NOT NULL, key VARCHAR(16) NOT NULL, value BIGINT NOT NULL)"""
+        )
+        source = _published_basis(timezone.localdate())
+        _registration_cells(cursor, source=source, table=basis)
+        _funnel_cells(cursor, source=source, table=basis)
+        cursor.execute(
+            f"""SELECT area, measure, key, value FROM {basis}
             WHERE area = 'JP' OR measure NOT IN ('new', 'gone')
             UNION ALL
-            SELECT area, measure, {month}, SUM(value) FROM {Count._meta.db_table}
-            WHERE area <> 'JP' AND measure IN ('new', 'gone') GROUP BY area, measure, {month}"""
+            SELECT area, measure, {month}, SUM(value) FROM {basis}
+            WHERE area <> 'JP' AND measure IN ('new', 'gone') GROUP BY area, measure, {month}
+            UNION ALL
+            SELECT area, measure, key, value FROM {count} WHERE measure = '{cells.BOARD}'"""
         )
-        return {(a, m, k): v for a, m, k, v in cursor.fetchall()}
+        figures = {(a, m, k): v for a, m, k, v in cursor.fetchall()}
+        cursor.execute(f"DROP TABLE {basis}")
+    return figures

@@ -1,9 +1,15 @@
 """The statistics' workers, on the ``stats`` queue: idempotent, one run at a time (the
-state row's lock), safe to repeat."""
+state row's lock; a rebuild also the rebuild's lock, ``locks``), safe to repeat."""
+
+import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from . import services
+from .locks import RebuildRunning
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="insights.counts_update", acks_late=True)
@@ -15,9 +21,14 @@ def counts_update_task() -> dict:
 @shared_task(
     name="insights.counts_rebuild",
     acks_late=True,
-    soft_time_limit=3 * 60 * 60,
-    time_limit=3 * 60 * 60 + 300,
+    soft_time_limit=settings.INSIGHTS_REBUILD_TIME_LIMIT - 300,
+    time_limit=settings.INSIGHTS_REBUILD_TIME_LIMIT,
 )
 def counts_rebuild_task() -> dict:
-    """Count everything again from the raw rows (nightly)."""
-    return services.counts_rebuild()
+    """Count everything again from the raw rows (nightly); nothing if a rebuild is running
+    (``manage.py stats_rebuild``, say): it counts the same."""
+    try:
+        return services.counts_rebuild()
+    except RebuildRunning:
+        logger.warning("insights.counts_rebuild: another rebuild is running; skipped.")
+        return {"skipped": "another rebuild is running"}

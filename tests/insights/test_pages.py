@@ -204,8 +204,11 @@ def test_municipality_staff_see_their_town_with_small_figures_suppressed(counted
     assert 'id="suppression-note"' in html
     # Two registrants live in 近畿: fewer than 10, so "x" (and no bar drawn for it).
     assert suppressed(html, "近畿", "登録者の住まいの地方別")
-    assert cells(html, "北海道", "登録者の住まいの地方別") == ["0"]
-    # Nothing but zeros beside it: no chart, a sentence instead of an empty drawing.
+    # The town's 12 are hidden too (高山市's 3 beside them in 岐阜県's 15), so every part of
+    # its breakdowns is, zeros included: a 0 beside a hidden total tells what its few
+    # registrants are not (issue 14).
+    assert cells(html, "北海道", "登録者の住まいの地方別") == ["x"]
+    # Nothing shown beside it: no chart, a sentence instead of an empty drawing.
     section = re.search(r'id="table-home_regions".*?</section>', html, re.S).group(0)
     assert "値が秘匿（x）のため、グラフはありません。" in section and "<svg" not in section
     # The prefecture is not theirs: its name is not a link.

@@ -31,7 +31,8 @@ def update() -> dict:
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_on_the_stats_queue_counts_what_the_registry_wrote(municipalities):
     # A worker that consumes the stats queue only: the task gets there or nowhere.
-    worker = WorkerProcess()
+    # Its published figures count today's registrations (tests/insights/conftest.py).
+    worker = WorkerProcess(env={"INSIGHTS_SETTLE_DAYS": "0"})
     worker.command = [
         "--queues=stats" if arg.startswith("--queues=") else arg for arg in worker.command
     ]

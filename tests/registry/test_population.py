@@ -75,6 +75,8 @@ _DELETES = [
            SELECT id FROM accounts_user WHERE email LIKE %s)""",
     """DELETE FROM registry_profile WHERE user_id IN (
            SELECT id FROM accounts_user WHERE email LIKE %s)""",
+    """DELETE FROM account_emailaddress WHERE user_id IN (
+           SELECT id FROM accounts_user WHERE email LIKE %s)""",
     "DELETE FROM accounts_user WHERE email LIKE %s",
 ]
 
@@ -391,10 +393,11 @@ def _set_aside(seed: int, run: int) -> None:
     (Deleting them would make the constraint check at the end of the test look, for each
     person, for events they are the actor of, through an unindexed column.)"""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE accounts_user SET email = %s || email WHERE email LIKE %s",
-            [f"set-aside-{run}-", _pattern(seed)],
-        )
+        for table in ("accounts_user", "account_emailaddress"):  # (verified addresses are unique)
+            cursor.execute(
+                f"UPDATE {table} SET email = %s || email WHERE email LIKE %s",  # noqa: S608
+                [f"set-aside-{run}-", _pattern(seed)],
+            )
 
 
 @pytest.mark.django_db

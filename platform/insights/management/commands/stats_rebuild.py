@@ -1,9 +1,11 @@
 """Count every statistic again from the raw rows: ``manage.py stats_rebuild``; the published
-figures follow if it is time (``INSIGHTS_PUBLISH_SECONDS``) or with ``--publish``."""
+figures follow if it is time (``INSIGHTS_PUBLISH_SECONDS``) or with ``--publish``. Refused
+(exit status 1) while another rebuild runs."""
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from insights import services
+from insights.locks import RebuildRunning
 from insights.models import State
 
 
@@ -22,7 +24,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, publish: bool = False, **options) -> None:
         before = State.now().published_at
-        result = services.counts_rebuild(publish=publish)
+        try:
+            result = services.counts_rebuild(publish=publish)
+        except RebuildRunning:
+            raise CommandError(
+                "Another rebuild of the statistics is running (insights.counts_rebuild or "
+                "stats_rebuild); nothing was recounted. Try again when it has finished."
+            ) from None
         published = State.now().published_at != before
         self.stdout.write(
             self.style.SUCCESS(
