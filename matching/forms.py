@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.dates import EARLIEST, LATEST
 from places.models import Municipality, Prefecture
 from registry import flags
 from registry.forms import NormalisedInputMixin, date_field, municipality_by_code_or_name
@@ -402,7 +403,7 @@ class SessionForm(NormalisedInputMixin, forms.Form):
     def clean(self):
         data = super().clean()
         day, start, end = data.get("date"), data.get("start_time"), data.get("end_time")
-        if day and not datetime.date(2000, 1, 1) <= day <= datetime.date(2100, 12, 31):
+        if day and not EARLIEST <= day <= LATEST:
             self.add_error("date", _("開催日を確かめてください。"))
             return data
         if day and start:

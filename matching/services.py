@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import unicodedata
 from typing import Any
 
 from django.conf import settings
@@ -496,6 +497,20 @@ def _refuse_held(actor: User, task: Task) -> None:
         )
 
 
+def _review_withdraw(task: Task, actor: User) -> None:
+    """A host's change to a task in review takes it out of review, a draft again (to submit
+    once more): staff never publish a version they have not read."""
+    if task.status != TaskStatus.IN_REVIEW or staff_scope(user=actor).manages_municipality(
+        task.municipality_id
+    ):
+        return
+    Task.objects.filter(pk=task.pk, status=TaskStatus.IN_REVIEW).update(status=TaskStatus.DRAFT)
+    task.status = TaskStatus.DRAFT
+    audit_record(
+        actor=actor, action="task.review_withdrawn", target=task, municipality=task.municipality
+    )
+
+
 def task_update(*, task: Task, actor: User, photo=None, **fields: Any) -> Task:
     """Change a task's content. Once published, its participants are told what changed.
 
@@ -507,6 +522,15 @@ def task_update(*, task: Task, actor: User, photo=None, **fields: Any) -> Task:
     _check_manage(actor, task)
     _refuse_held(actor, task)
     return _task_update(task=task, actor=actor, fields=fields, photo=photo)
+
+
+def _same_text(new: Any, old: Any) -> bool:
+    return (
+        isinstance(new, str)
+        and isinstance(old, str)
+        and new != old
+        and unicodedata.normalize("NFKC", new) == unicodedata.normalize("NFKC", old)
+    )
 
 
 def _task_fields_check(task: Task, actor: User, fields: dict[str, Any], photo=None) -> list[str]:
@@ -522,6 +546,11 @@ def _task_fields_check(task: Task, actor: User, fields: dict[str, Any], photo=No
         if fields["host_name"] != task.host_name:
             errors.update(_host_name_errors(actor, task.municipality, fields["host_name"] or "-"))
         fields = {name: value for name, value in fields.items() if name != "host_name"}
+    # Text that differs from what is stored only in its form (full-width （）！ typed into a
+    # form that folds them, say) is no change: the stored text stays as it was written.
+    fields = {
+        name: value for name, value in fields.items() if not _same_text(value, getattr(task, name))
+    }
     before = {name: getattr(task, name) for name in fields}
     for name, value in fields.items():
         setattr(task, name, value)
@@ -571,6 +600,7 @@ def _task_update(
     task.search_text = _search_text(task)
     with transaction.atomic():
         task.save(update_fields=[*changed, "updated_at", "search_text"])
+        _review_withdraw(task, actor)
         if "signup_close_hours" in changed:
             _task_dates_refresh(task.pk)
         audit_record(
@@ -639,6 +669,10 @@ def task_publish(*, task: Task, actor: User) -> Task:
         task = Task.objects.select_for_update().get(pk=task.pk)
         if task.status not in (TaskStatus.DRAFT, TaskStatus.IN_REVIEW):
             raise ValidationError(_("公開できるのは下書きか審査中のお手伝いだけです。"))
+        if task.status == TaskStatus.DRAFT and task.host_id and task.host_id != actor.pk:
+            # A host's draft may be changing under the clerk's eyes (a change in review
+            # makes it one again): only what the host submitted is published.
+            raise ValidationError(_("ヌシのお手伝いは、ヌシが審査に出してから公開できます。"))
         _require_future_session(task)
         task.status = TaskStatus.PUBLISHED
         task.published_at = timezone.now()
@@ -832,6 +866,7 @@ def session_add(
         session = Session.objects.create(
             task=task, starts_at=starts_at, ends_at=ends_at, capacity=capacity
         )
+        _review_withdraw(task, actor)
         _task_dates_refresh(task.pk)
         audit_record(
             actor=actor, action="session.add", target=session, municipality=task.municipality
@@ -897,6 +932,7 @@ def session_update(
                 )
         session.starts_at, session.ends_at, session.capacity = new_start, new_end, new_capacity
         session.save(update_fields=["starts_at", "ends_at", "capacity"])
+        _review_withdraw(task, actor)
         if moved:
             Signup.objects.filter(session=session).update(
                 starts_at=new_start, ends_at=new_end, reminded_at=None
@@ -1111,16 +1147,19 @@ def task_revision_submit(
                 "replaces": previous.pk if previous else None,
             },
         )
-        notification_send(
-            recipients=_staff_of(live.municipality_id),
-            kind="task_revision_submitted",
-            topic=Topic.HOSTING,
-            key=f"task_revision:{revision.pk}:submitted",
-            context=_task_context(live, host=live.host_name),
-            url=reverse("matching:revision_detail", args=[revision.pk]),
-            author=actor,
-            author_keys=["host"],
-        )
+        if previous is None:
+            # Once per change waiting: a further edit replaces it in the same queue, where
+            # staff find the latest (no new message per keystroke of a busy host).
+            notification_send(
+                recipients=_staff_of(live.municipality_id),
+                kind="task_revision_submitted",
+                topic=Topic.HOSTING,
+                key=f"task_revision:{revision.pk}:submitted",
+                context=_task_context(live, host=live.host_name),
+                url=reverse("matching:staff_tasks", args=[live.municipality_id]),
+                author=actor,
+                author_keys=["host"],
+            )
     return revision
 
 
@@ -1513,7 +1552,10 @@ def attendance_mark(*, signup: Signup, actor: User, attendance: str) -> Signup:
     _check_manage(actor, task)
     if signup.person_id == actor.pk:
         raise PermissionDenied(
-            _("自分の出欠はつけられません。この市区町村のほかの職員に記録を依頼してください。")
+            _(
+                "自分の出欠はつけられません。このお手伝いのほかの担当者（ヌシか市区町村の職員）に"
+                "記録を依頼してください。"
+            )
         )
     if attendance not in Attendance.values:
         raise ValidationError({"attendance": _("出欠は「参加した」か「欠席」で指定してください。")})
@@ -1553,6 +1595,7 @@ def attendance_mark(*, signup: Signup, actor: User, attendance: str) -> Signup:
                 designated=task.designated,
                 reference=f"signup:{signup.pk}",
                 review=task.designated and _runs_the_task(signup.person, task),
+                recorded_by=actor,
             )
     return signup
 

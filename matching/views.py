@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import staff_scope
+from config.dates import EARLIEST, LATEST
 from config.pages import get_only, get_or_post, personal, put_errors, safe_next
 from places.models import Municipality
 from places.selectors import prefecture_list
@@ -270,7 +271,7 @@ def for_you(request):
 
 
 MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
-FIRST_MONTH, LAST_MONTH = datetime.date(2000, 1, 1), datetime.date(2100, 12, 1)
+FIRST_MONTH, LAST_MONTH = EARLIEST, LATEST.replace(day=1)
 
 
 def _month(value: str) -> tuple[datetime.date, str]:

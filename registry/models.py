@@ -560,6 +560,15 @@ class Activity(models.Model):
         blank=True,
         related_name="+",
     )
+    # Who marked the attendance an activity held for review comes from: never its reviewer.
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("記録した人"),
+    )
     review_note = models.TextField(_("審査のメモ"), max_length=1000, blank=True)
 
     class Meta:

@@ -647,6 +647,7 @@ def activity_record(
     designated: bool,
     reference: str,
     review: bool = False,
+    recorded_by: User | None = None,
 ) -> Activity | None:
     """Record, accepted, what the board saw the person do in the municipality (attendance at
     a task). ``reference`` (say ``"signup:123"``) makes it idempotent. Returns ``None`` when
@@ -654,7 +655,8 @@ def activity_record(
 
     ``review=True`` (the person hosts the task, or is staff of the town that runs it: they
     could mark themselves) records it pending instead, for another staff member's review in
-    the activity queue, like uploaded evidence; it counts only once accepted."""
+    the activity queue, like uploaded evidence; it counts only once accepted, by someone
+    other than the person and than ``recorded_by``, who marked the attendance."""
     if not reference:
         raise ValueError("activity_record needs a reference, to be idempotent.")
     with transaction.atomic():
@@ -675,6 +677,7 @@ def activity_record(
             status=ReviewStatus.PENDING if review else ReviewStatus.APPROVED,
             reference=reference,
             reviewed_at=None if review else timezone.now(),
+            recorded_by=recorded_by,
         )
         try:
             with transaction.atomic():
@@ -764,6 +767,10 @@ def activity_review(
         raise PermissionDenied(_("この市区町村の活動を審査する権限がありません。"))
     if reviewer.pk == activity.registration.person_id:
         raise PermissionDenied(_("自分の申告は審査できません。ほかの職員に依頼してください。"))
+    if activity.recorded_by_id is not None and reviewer.pk == activity.recorded_by_id:
+        raise PermissionDenied(
+            _("自分で記録した出席は審査できません。ほかの職員に依頼してください。")
+        )
     if not accept and not note.strip():
         raise ValidationError({"note": _("認めない理由を書いてください。申告した人に伝わります。")})
     with transaction.atomic():

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from .authentication import MFARequired
+from .authentication import MFARequired, staff_token_expired
 from .selectors import has_second_factor, must_use_second_factor
 
 
@@ -110,6 +110,8 @@ TokenResponse = inline_serializer("TokenResponse", {"token": serializers.CharFie
 
 
 class AuthTokenView(APIView):
+    # Staff without a second factor may still revoke their token.
+    second_factor_exempt = True
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
@@ -122,7 +124,13 @@ class AuthTokenView(APIView):
     def post(self, request):
         serializer = TokenCredentialsSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        user = serializer.validated_data["user"]
+        token = Token.objects.filter(user=user).first()
+        if token is not None and staff_token_expired(token):
+            token.delete()
+            token = None
+        if token is None:
+            token = Token.objects.create(user=user)
         return Response({"token": token.key})
 
     @extend_schema(summary="API トークンを無効にする", request=None, responses={204: None})

@@ -44,7 +44,13 @@ class SignupForm(AllauthSignupForm):
             # account is made (once: the address is then this account's), never on a
             # failed form, so nobody can clear it at will to flood the address.
             ratelimit.clear(request, action="confirm_email", key=self.cleaned_data["email"])
-        return super().save(request)
+        user = super().save(request)
+        # The address is now this account's: other accounts' unverified claims on it go, and
+        # with them their confirmation links (opened, they say the link is not valid).
+        EmailAddress.objects.filter(email__iexact=user.email, verified=False).exclude(
+            user=user
+        ).delete()
+        return user
 
 
 class ResetPasswordForm(AllauthResetPasswordForm):

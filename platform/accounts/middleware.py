@@ -3,17 +3,24 @@
 The API is guarded by its authentication classes instead (``accounts/authentication.py``):
 DRF authenticates inside the view, so a token user is invisible here.
 
+A second factor counts only where THIS session passed it: allauth records the methods a
+session authenticated with (``mfa`` once a code or key was checked at login or
+re-authentication), and a session that set the factor up is marked by ``accounts.signals``.
+A session that logged in with the password alone stays shut out even after the account
+gains a factor elsewhere.
+
 Both keep what they found in the session and look again at most once a minute, so that a
 staff page costs no extra query or session write: the idle clock moves in steps of
-``_RECHECK_SECONDS``, and a second factor found at login (or later) is taken as there for
-that long. Nobody without one is ever let through; removing one in this session is seen at
-once (``accounts.signals``), in another within the minute.
+``_RECHECK_SECONDS``, and the account's factor, once found, is taken as there for that long.
+Removing one in this session is seen at once (``accounts.signals``), in another within the
+minute.
 """
 
 from __future__ import annotations
 
 import time
 
+from allauth.account.authentication import get_authentication_records
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -23,11 +30,13 @@ from django.shortcuts import redirect
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 
-from .selectors import has_second_factor, must_use_second_factor
+from .selectors import has_second_factor, must_use_second_factor, unverified_address_of
 
 LAST_SEEN_SESSION_KEY = "accounts.last_seen"
 # When this session's person was last found with a second factor.
 MFA_SEEN_SESSION_KEY = "accounts.mfa_seen"
+# The person this session set up a second factor for (it proved the factor doing so).
+MFA_ENROLLED_SESSION_KEY = "accounts.mfa_enrolled"
 _RECHECK_SECONDS = 60
 
 # Pages open to staff without a second factor: allauth's (log in and out, addresses,
@@ -46,21 +55,34 @@ def _is_api(match) -> bool:
     return match is not None and match.route.startswith("api/")
 
 
-def session_mark_seen(request: HttpRequest, *, with_second_factor: bool) -> None:
-    """At login: the idle clock starts, and the second factor is noted if there is one."""
-    now = int(time.time())
-    request.session[LAST_SEEN_SESSION_KEY] = now
-    if with_second_factor:
-        request.session[MFA_SEEN_SESSION_KEY] = now
-    else:
-        request.session.pop(MFA_SEEN_SESSION_KEY, None)
+def session_start_idle_clock(request: HttpRequest) -> None:
+    """At login: the idle clock starts."""
+    request.session[LAST_SEEN_SESSION_KEY] = int(time.time())
+    request.session.pop(MFA_SEEN_SESSION_KEY, None)
+
+
+def session_mark_enrolled(request: HttpRequest, user) -> None:
+    """This session set up a second factor for ``user``: it entered the factor's code (or
+    used the key) to do so, as a login would have asked."""
+    request.session[MFA_ENROLLED_SESSION_KEY] = user.pk
 
 
 def session_forget_second_factor(request: HttpRequest) -> None:
     request.session.pop(MFA_SEEN_SESSION_KEY, None)
 
 
+def session_passed_second_factor(request: HttpRequest, user) -> bool:
+    """Whether this session, not merely the account, passed a second factor."""
+    if request.session.get(MFA_ENROLLED_SESSION_KEY) == user.pk:
+        return True
+    return any(
+        record.get("method") == "mfa" for record in get_authentication_records(request, user)
+    )
+
+
 def _has_second_factor(request: HttpRequest, user) -> bool:
+    if not session_passed_second_factor(request, user):
+        return False
     now = int(time.time())
     seen = request.session.get(MFA_SEEN_SESSION_KEY)
     if seen is not None and now - seen < _RECHECK_SECONDS:
@@ -70,6 +92,11 @@ def _has_second_factor(request: HttpRequest, user) -> bool:
         return False
     request.session[MFA_SEEN_SESSION_KEY] = now
     return True
+
+
+def lacks_passed_second_factor(request: HttpRequest, user) -> bool:
+    """Staff whose session has not passed a second factor (or whose account has none)."""
+    return must_use_second_factor(user=user) and not _has_second_factor(request, user)
 
 
 class StaffIdleTimeoutMiddleware:
@@ -110,11 +137,7 @@ class StaffMFAMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        if (
-            user is not None
-            and must_use_second_factor(user=user)
-            and not _has_second_factor(request, user)
-        ):
+        if user is not None and lacks_passed_second_factor(request, user):
             match = _route(request)
             if match is not None and not _is_api(match):
                 module = getattr(match.func, "__module__", "") or ""
@@ -126,5 +149,17 @@ class StaffMFAMiddleware:
                             "必要です。認証アプリ（TOTP）かセキュリティキーを登録してください。"
                         ),
                     )
+                    pending = unverified_address_of(user=user)
+                    if pending:
+                        # allauth sets up no factor while an address waits for its link.
+                        messages.warning(
+                            request,
+                            _(
+                                "確認待ちのメールアドレス（%(email)s）があるうちは設定できません。"
+                                "届いたメールのリンクで確認するか、メールアドレスのページで"
+                                "変更を取り消してください。"
+                            )
+                            % {"email": pending},
+                        )
                     return redirect("mfa_index")
         return self.get_response(request)

@@ -141,3 +141,11 @@ def has_second_factor(*, user) -> bool:
 
 def lacks_required_second_factor(*, user) -> bool:
     return must_use_second_factor(user=user) and not has_second_factor(user=user)
+
+
+def unverified_address_of(*, user) -> str:
+    """An address of the person still waiting for its confirmation link, or ""."""
+    from allauth.account.models import EmailAddress
+
+    address = EmailAddress.objects.filter(user=user, verified=False).first()
+    return address.email if address else ""

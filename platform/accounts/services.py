@@ -74,6 +74,10 @@ def membership_grant(
                 municipality=municipality,
                 detail={"user": user.pk, "role": str(role)},
             )
+            if role != Role.HOST:
+                # A token taken before, with the password alone, must not carry staff power:
+                # the person takes a new one with their second factor.
+                Token.objects.filter(user=user).delete()
     except IntegrityError as exc:
         raise ValidationError(
             _("この役割は付与できません。すでに同じ役割があるか、所属先が役割に合いません。")

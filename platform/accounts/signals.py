@@ -10,12 +10,15 @@ from allauth.account.signals import (
     password_reset,
     password_set,
 )
-from allauth.mfa.signals import authenticator_removed
+from allauth.mfa.models import Authenticator
+from allauth.mfa.signals import authenticator_added, authenticator_removed
+from allauth.usersessions.adapter import get_adapter as get_usersessions_adapter
+from allauth.usersessions.models import UserSession
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import Signal, receiver
 from rest_framework.authtoken.models import Token
 
-from .selectors import has_second_factor, must_use_second_factor
+from .selectors import must_use_second_factor
 
 
 @receiver(password_changed)
@@ -49,12 +52,33 @@ def release_unverified_copies(sender, request, email_address, **kwargs) -> None:
 
 @receiver(user_logged_in)
 def start_idle_clock(sender, request, user, **kwargs) -> None:
-    """Staff sessions (accounts/middleware.py) start their idle clock at login, and note
-    whether the person has a second factor."""
-    from .middleware import session_mark_seen
+    """Staff sessions (accounts/middleware.py) start their idle clock at login."""
+    from .middleware import session_start_idle_clock
 
     if request is not None and hasattr(request, "session") and must_use_second_factor(user=user):
-        session_mark_seen(request, with_second_factor=has_second_factor(user=user))
+        session_start_idle_clock(request)
+
+
+@receiver(authenticator_added)
+def second_factor_added(sender, request, user, authenticator, **kwargs) -> None:
+    """A person's first second factor: the session that set it up proved it (it entered the
+    new factor's code, or used the key), and every other session and API token of the person
+    ends — one opened with the password alone must not outlive the factor. Later factors (a
+    second key, recovery codes) mark nothing: a session must pass an existing factor."""
+    from .middleware import session_mark_enrolled
+
+    factors = Authenticator.objects.filter(
+        user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
+    )
+    if authenticator.type == Authenticator.Type.RECOVERY_CODES or factors.count() != 1:
+        return
+    Token.objects.filter(user=user).delete()
+    if request is not None and hasattr(request, "session"):
+        others = UserSession.objects.filter(user=user).exclude(
+            session_key=request.session.session_key
+        )
+        get_usersessions_adapter().end_sessions(others)
+        session_mark_enrolled(request, user)
 
 
 @receiver(authenticator_removed)

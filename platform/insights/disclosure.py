@@ -375,12 +375,15 @@ def problem_from(figures: dict[Cell, int], *, today: datetime.date | None = None
             key: add(area, cells.BOARD, key, public=key in cells.BOARD_PUBLIC)
             for key in cells.BOARD_KEYS
         }
+        # Places taken whose attendance is not marked (yet): mostly those of sessions still
+        # to come, which the public board shows; no figure of people to protect.
         unmarked = _helper(
             problem,
             (area, cells.BOARD, "unmarked"),
             board["signups"],
             board["attended"],
             board["no_show"],
+            public=True,
         )
         problem.relation(
             [(board["signups"], 1), (board["attended"], -1), (board["no_show"], -1), (unmarked, -1)]
@@ -463,7 +466,9 @@ def _cumulate(problem: Problem, area: str, periods: list[str], *, shown: bool = 
     problem.relation([(previous, 1), (total if total in values else None, -1)])
 
 
-def _helper(problem: Problem, cell: Cell, total: Cell | None, *parts: Cell | None) -> Cell | None:
+def _helper(
+    problem: Problem, cell: Cell, total: Cell | None, *parts: Cell | None, public: bool = False
+) -> Cell | None:
     values = problem.values
     rest = values.get(total, 0) - sum(values.get(p, 0) for p in parts)
-    return problem.cell(cell, rest, shown=False) if rest else None
+    return problem.cell(cell, rest, shown=False, public=public) if rest else None

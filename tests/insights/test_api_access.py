@@ -18,7 +18,7 @@ from django.test import Client
 from accounts.models import Role
 from insights import services
 from registry import services as registry
-from tests.factories import person_with_role
+from tests.factories import person_with_role, sign_in
 from tests.insights.conftest import NATIONAL_TABLES
 from tests.matching.support import staff_of
 from tests.registry.support import AMA, HIDA, TAKAYAMA, api_as, error_of, register, resident
@@ -353,5 +353,5 @@ def test_no_shared_cache_keeps_an_answer_that_depends_on_the_viewer(municipaliti
         assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
         assert {"Cookie", "Authorization"} <= {v.strip() for v in response["Vary"].split(",")}
     page = Client()
-    page.force_login(admin)
+    sign_in(page, admin)
     assert "no-store" in page.get("/stats/")["Cache-Control"]

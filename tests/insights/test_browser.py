@@ -16,7 +16,7 @@ from insights import services
 from matching.population import board_generate
 from registry.population import population_generate
 from tests.browser import RecordingPage
-from tests.factories import person_with_role
+from tests.factories import person_with_role, sign_in
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -48,7 +48,7 @@ def open_page(browser, live_server):
         contexts.append(context)
         if user is not None:
             client = Client()
-            client.force_login(user)
+            sign_in(client, user)
             cookie = client.cookies[settings.SESSION_COOKIE_NAME]
             context.add_cookies(
                 [{"name": cookie.key, "value": cookie.value, "url": live_server.url}]

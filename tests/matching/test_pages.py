@@ -273,7 +273,9 @@ def board():
     """A published task and a draft of 智頭町, its staff and host, and outsiders."""
     staff = staff_of(CHIZU)
     host = host_of(CHIZU)
-    published = services.task_publish(task=make_task(host), actor=staff)
+    published = make_task(host)
+    services.task_submit(task=published, actor=host)
+    published = services.task_publish(task=published, actor=staff)
     draft = make_task(host, title="下書きのお手伝い")
     return {
         "staff": staff,

@@ -71,6 +71,7 @@ def _session(days: int, capacity: int = 5) -> dict:
 
 def _published(host: User, editor: User, **kwargs) -> Task:
     task = make_task(host, CHIZU, **kwargs)
+    services.task_submit(task=task, actor=host)
     return services.task_publish(task=task, actor=editor)
 
 

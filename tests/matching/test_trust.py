@@ -5,6 +5,7 @@ audited. Through the API, the pages and the services, on the real database."""
 
 from __future__ import annotations
 
+import datetime
 import io
 
 import pytest
@@ -171,7 +172,13 @@ def test_town_staff_on_their_own_towns_task_need_another_staff_members_review():
     assert Activity.objects.get(pk=activity.pk).status == ReviewStatus.PENDING
     with pytest.raises(PermissionDenied):
         registry_services.activity_review(activity=activity, reviewer=me, accept=True)
-    registry_services.activity_review(activity=activity, reviewer=colleague, accept=True)
+    # Nor the colleague who marked the attendance: a third pair of eyes accepts it.
+    response = api_as(colleague, "en").post(
+        f"/api/activities/{activity.pk}/review/", {"approve": True}, format="json"
+    )
+    assert "you recorded" in error_of(response, 403, "permission_denied")["message"]
+    assert approved_designated(me) == 0
+    registry_services.activity_review(activity=activity, reviewer=staff_of(CHIZU), accept=True)
     assert approved_designated(me) == 1
 
 
@@ -302,6 +309,57 @@ def test_a_hosts_edit_of_a_published_task_waits_for_staff_and_staff_edits_show_a
     )
     assert response.status_code == 200 and response.json()["title"] == "棚田の秋仕事"
     assert all(board_sees("棚田の秋仕事", task).values())
+
+
+def test_a_hosts_change_to_a_task_in_review_takes_it_out_of_review():
+    """Staff never publish a version they did not read: a host's change while the task is
+    in review makes it a draft again, to submit once more."""
+    host, staff = host_of(CHIZU), staff_of(CHIZU)
+    task = make_task(host)
+    services.task_submit(task=task, actor=host)
+    response = api_as(host).patch(
+        f"/api/tasks/{task.pk}/", {"title": "審査中に書き換えた題"}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["status"] == "draft"
+    response = api_as(staff).post(f"/api/tasks/{task.pk}/publish/", {}, format="json")
+    assert response.status_code == 400
+    assert Task.objects.get(pk=task.pk).status == "draft"
+    assert AuditEvent.objects.filter(action="task.review_withdrawn", actor=host).exists()
+    # A new session does the same; the host submits again and staff publish what they read.
+    services.task_submit(task=task, actor=host)
+    services.session_add(
+        task=Task.objects.get(pk=task.pk),
+        actor=host,
+        starts_at=in_days(10),
+        ends_at=in_days(10) + datetime.timedelta(hours=2),
+        capacity=3,
+    )
+    assert Task.objects.get(pk=task.pk).status == "draft"
+    # Staff's own edit of a task in review keeps it there.
+    services.task_submit(task=task, actor=host)
+    services.task_update(task=Task.objects.get(pk=task.pk), actor=staff, title="職員が直した題")
+    assert Task.objects.get(pk=task.pk).status == "in_review"
+
+
+def test_text_that_only_looks_different_is_no_change_and_staff_hear_once():
+    """A form folds （）！ to half-width: the fields the host did not touch are not changes,
+    and a busy host's edits tell the town's staff once, not at every save."""
+    host, staff = host_of(CHIZU), staff_of(CHIZU)
+    task = hosts_published_task(
+        host, staff, description="棚田のあぜの草刈り（デモ）です！", reward="お米（新米）"
+    )
+    revision = services.task_revision_submit(
+        task=task,
+        actor=host,
+        fields={"title": "棚田の草刈りと水路", "description": "棚田のあぜの草刈り(デモ)です!"},
+    )
+    assert revision.changes == {"title": "棚田の草刈りと水路"}
+    told = Notification.objects.filter(recipient=staff, kind="task_revision_submitted")
+    assert told.count() == 1
+    services.task_revision_submit(task=task, actor=host, fields={"reward": "お米(新米)と野菜"})
+    assert told.count() == 1
+    services.task_update(task=Task.objects.get(pk=task.pk), actor=staff, reward="お米(新米)")
+    assert Task.objects.get(pk=task.pk).reward == "お米（新米）"  # kept as written
 
 
 def test_a_rejected_change_leaves_the_task_and_tells_the_host_why():

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.usersessions",  # a person's sessions, listed and ended (accounts/sessions/)
     # Ours, lower rooms first.
     "places",
     "accounts",
@@ -81,6 +82,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
     # Staff: an idle session ends; no personal data or statistics without a second factor.
     "accounts.middleware.StaffIdleTimeoutMiddleware",
     "accounts.middleware.StaffMFAMiddleware",
@@ -190,6 +192,8 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool(
 )
 # A staff session unused for this long ends (the next request asks to log in again).
 ACCOUNTS_STAFF_IDLE_SECONDS = env.int("ACCOUNTS_STAFF_IDLE_SECONDS", default=30 * 60)
+# A staff member's API token lasts this long from its issue (then a new login, with the code).
+ACCOUNTS_STAFF_TOKEN_SECONDS = env.int("ACCOUNTS_STAFF_TOKEN_SECONDS", default=8 * 60 * 60)
 CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", default="http")
 # Login rate limiting (allauth keeps the counters in the cache).
@@ -288,13 +292,13 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
     },
 }
-# Powerful browser features, all off, but passkeys (WebAuthn) on our own pages.
+# Powerful browser features, all off, but passkeys (WebAuthn) on our own pages (only features
+# Chromium knows: an unknown one is a console warning on every page).
 PERMISSIONS_POLICY = {
     feature: []
     for feature in (
         "accelerometer",
         "autoplay",
-        "bluetooth",
         "browsing-topics",
         "camera",
         "display-capture",

@@ -66,8 +66,7 @@ def test_the_squatting_flow_fails_at_every_step_and_the_owner_signs_up(smtp):
     (notice,) = smtp.to("squatter@example.jp")[-1:]
     assert "メールアドレスの追加" in notice.message["Subject"]
     assert owner_address in notice.text and "/accounts/password/reset/" in notice.text
-    confirmation = smtp.to(owner_address)
-    assert len(confirmation) == 1  # the verification link, which only the owner gets
+    (confirmation,) = smtp.to(owner_address)  # the link, which only the owner gets
 
     # 2. A password reset through the unverified address resets nothing.
     anonymous = client_for(None)
@@ -104,6 +103,14 @@ def test_the_squatting_flow_fails_at_every_step_and_the_owner_signs_up(smtp):
     (verification,) = smtp.to(owner_address)
     account = User.objects.get(email=owner_address)
     assert account != squatter
+    # The squatter's claim went with the sign-up: its link, which reached the owner too,
+    # now only says it is not valid (it confirmed the address for the squatter before).
+    assert not EmailAddress.objects.filter(user=squatter, email=owner_address).exists()
+    squatters_link = _link(confirmation.text, "confirm-email")
+    assert client_for(None).get(squatters_link).status_code == 200
+    response = client_for(None).post(squatters_link)
+    assert response.status_code in (200, 404)
+    assert not EmailAddress.objects.filter(email=owner_address, verified=True).exists()
     response = owner.post(_link(verification.text, "confirm-email"))
     assert response.status_code == 302
     assert EmailAddress.objects.get(email=owner_address, verified=True).user == account

@@ -7,7 +7,7 @@ from accounts.models import AuditEvent, Membership, Role
 from accounts.selectors import staff_scope
 from accounts.services import membership_grant, membership_revoke
 from places.models import Municipality, Prefecture
-from tests.factories import UserFactory, person_with_role
+from tests.factories import UserFactory, person_with_role, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -146,7 +146,7 @@ def test_only_those_with_power_may_grant_roles():
 def test_admin_site_grants_roles_through_the_audited_service(client):
     admin = person_with_role(Role.NATIONAL_ADMIN, is_staff=True, is_superuser=True)
     target = UserFactory()
-    client.force_login(admin)
+    sign_in(client, admin)
     response = client.post(
         "/admin/accounts/membership/add/",
         {"user": target.pk, "role": Role.MUNICIPALITY_EDITOR, "municipality": HIDA},

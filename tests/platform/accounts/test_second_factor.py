@@ -3,17 +3,32 @@ the token API asks for its code; an idle staff session ends. Through HTTP."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import time
+from unittest import mock
 
 import pytest
+from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.utils import decrypt
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.middleware import LAST_SEEN_SESSION_KEY
 from accounts.models import Role
-from tests.factories import PASSWORD, UserFactory, client_for, person_with_role, totp_code
+from accounts.services import membership_grant
+from places.models import Municipality
+from tests.factories import (
+    PASSWORD,
+    UserFactory,
+    client_for,
+    person_with_role,
+    totp_activate,
+    totp_code,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -30,13 +45,28 @@ STAFF_PAGES = [
 STAFF_API = [f"/api/municipalities/{HIDA}/registrants/", f"/api/municipalities/{HIDA}/activities/"]
 
 
+@contextlib.contextmanager
+def time_machine_minutes(minutes: int):
+    """The middleware's clock (``time.time``) this many minutes ahead."""
+    ahead = time.time() + minutes * 60
+    with mock.patch("accounts.middleware.time.time", return_value=ahead):
+        yield
+
+
 def _log_in(client, email: str):
     return client.post("/accounts/login/", {"login": email, "password": PASSWORD})
 
 
+# Committed for real: allauth tells of a new factor after its commit, and the session that
+# set it up is then marked as having passed it.
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("role", [Role.MUNICIPALITY_ADMIN, Role.MUNICIPALITY_EDITOR])
-def test_staff_without_a_second_factor_are_sent_to_set_one_up_then_log_in_with_it(role):
+def test_staff_without_a_second_factor_are_sent_to_set_one_up_then_log_in_with_it(
+    role, municipalities
+):
     staff = person_with_role(role, HIDA, mfa=False)
+    elsewhere = client_for(None)  # another session, opened with the password alone
+    _log_in(elsewhere, staff.email)
     browser = client_for(None)
     response = _log_in(browser, staff.email)
     assert response.status_code == 302 and browser.session["_auth_user_id"] == str(staff.pk)
@@ -72,6 +102,8 @@ def test_staff_without_a_second_factor_are_sent_to_set_one_up_then_log_in_with_i
         assert browser.get(path).status_code == 200, path
     for path in STAFF_API:
         assert browser.get(path).status_code == 200, path
+    # The person's first factor ended the other session (it passed no factor).
+    assert "_auth_user_id" not in elsewhere.session
 
     # Logging in again asks for the code after the password.
     browser.post("/accounts/logout/")
@@ -264,3 +296,82 @@ def test_the_admin_login_page_does_not_bypass_the_second_factor():
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/?next=")
     assert "_auth_user_id" not in browser.session
+
+
+def test_a_session_that_passed_only_the_password_stays_shut_when_a_factor_appears():
+    """A factor set up elsewhere (by the owner, or by whoever knows the password) does not
+    open a session that logged in with the password alone: only passing a factor does."""
+    staff = person_with_role(Role.MUNICIPALITY_ADMIN, HIDA, mfa=False)
+    browser = client_for(None)
+    _log_in(browser, staff.email)
+    assert browser.get(STAFF_PAGES[0])["Location"] == "/accounts/2fa/"
+    totp_activate(staff)
+    with time_machine_minutes(2):  # past the once-a-minute recheck
+        for path in STAFF_PAGES:
+            response = browser.get(path)
+            assert response.status_code == 302 and response["Location"] == "/accounts/2fa/"
+        for path in STAFF_API:
+            response = browser.get(path)
+            assert response.status_code == 403
+            assert response.json()["error"]["code"] == "mfa_required"
+
+
+def test_a_token_taken_with_the_password_alone_ends_when_its_person_becomes_staff():
+    person = UserFactory()
+    api = APIClient()
+    response = api.post(
+        "/api/auth/token/", {"email": person.email, "password": PASSWORD}, format="json"
+    )
+    old = response.json()["token"]
+    membership_grant(
+        user=person, role=Role.MUNICIPALITY_ADMIN, municipality=Municipality.objects.get(code=HIDA)
+    )
+    totp_activate(person)
+    api.credentials(HTTP_AUTHORIZATION=f"Token {old}")
+    assert api.get(STAFF_API[0]).status_code == 401
+    # A new token takes the code, and lasts a working day.
+    response = APIClient().post(
+        "/api/auth/token/",
+        {"email": person.email, "password": PASSWORD, "code": totp_code(person.totp_secret)},
+        format="json",
+    )
+    new = response.json()["token"]
+    assert new != old
+    api.credentials(HTTP_AUTHORIZATION=f"Token {new}")
+    assert api.get(STAFF_API[0]).status_code == 200
+
+
+def test_a_staff_token_expires_and_a_residents_does_not(settings):
+    staff = person_with_role(Role.MUNICIPALITY_ADMIN, HIDA)
+    resident = UserFactory()
+    tokens = {user: Token.objects.create(user=user) for user in (staff, resident)}
+    Token.objects.update(
+        created=timezone.now()
+        - datetime.timedelta(seconds=settings.ACCOUNTS_STAFF_TOKEN_SECONDS + 1)
+    )
+    api = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {tokens[staff].key}")
+    response = api.get(STAFF_API[0])
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "token_expired"
+    assert "expired" in response.json()["error"]["message"]
+    assert not Token.objects.filter(user=staff).exists()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {tokens[resident].key}")
+    assert api.get("/api/me/").status_code == 200
+
+
+def test_staff_without_a_second_factor_may_still_revoke_their_token():
+    staff = person_with_role(Role.MUNICIPALITY_ADMIN, HIDA, mfa=False)
+    token = Token.objects.create(user=staff)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert api.delete("/api/auth/token/").status_code == 204
+    assert not Token.objects.filter(user=staff).exists()
+
+
+def test_staff_with_an_address_waiting_are_told_why_no_factor_can_be_set_up():
+    """allauth sets up no factor while an address waits for its link: the page says so."""
+    staff = person_with_role(Role.MUNICIPALITY_ADMIN, HIDA, mfa=False)
+    EmailAddress.objects.create(user=staff, email="new-address@example.jp", verified=False)
+    response = client_for(staff).get(STAFF_PAGES[0], follow=True)
+    assert "確認待ちのメールアドレス（new-address@example.jp）" in response.content.decode()

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.test import Client
 
 from tests.browser import RecordingPage, browser  # noqa: F401
+from tests.factories import sign_in
 from tests.matching.support import published_task
 from tests.registry.support import HIDA, register, resident
 
@@ -27,7 +28,7 @@ def open_page(browser, live_server):  # noqa: F811
         )
         if user is not None:
             client = Client()
-            client.force_login(user)
+            sign_in(client, user)
             cookie = client.cookies[settings.SESSION_COOKIE_NAME]
             context.add_cookies(
                 [{"name": cookie.key, "value": cookie.value, "url": live_server.url}]
