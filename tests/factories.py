@@ -88,6 +88,7 @@ def sign_in(client, user) -> None:
         AUTHENTICATION_METHODS_SESSION_KEY,
     )
 
+    from accounts.middleware import MFA_SEEN_SESSION_KEY
     from accounts.selectors import has_second_factor
 
     client.force_login(user)
@@ -99,4 +100,5 @@ def sign_in(client, user) -> None:
             {"method": "mfa", "at": now, "type": "totp"},
         ]
         session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
+        session[MFA_SEEN_SESSION_KEY] = int(now)  # as the login signal notes it
         session.save()

@@ -55,10 +55,15 @@ def _is_api(match) -> bool:
     return match is not None and match.route.startswith("api/")
 
 
-def session_start_idle_clock(request: HttpRequest) -> None:
-    """At login: the idle clock starts."""
-    request.session[LAST_SEEN_SESSION_KEY] = int(time.time())
-    request.session.pop(MFA_SEEN_SESSION_KEY, None)
+def session_start_idle_clock(request: HttpRequest, user) -> None:
+    """At login: the idle clock starts, and a second factor passed on the way in is noted
+    (allauth records it before the login completes), so the first page checks nothing."""
+    now = int(time.time())
+    request.session[LAST_SEEN_SESSION_KEY] = now
+    if session_passed_second_factor(request, user) and has_second_factor(user=user):
+        request.session[MFA_SEEN_SESSION_KEY] = now
+    else:
+        request.session.pop(MFA_SEEN_SESSION_KEY, None)
 
 
 def session_mark_enrolled(request: HttpRequest, user) -> None:

@@ -56,7 +56,7 @@ def start_idle_clock(sender, request, user, **kwargs) -> None:
     from .middleware import session_start_idle_clock
 
     if request is not None and hasattr(request, "session") and must_use_second_factor(user=user):
-        session_start_idle_clock(request)
+        session_start_idle_clock(request, user)
 
 
 @receiver(authenticator_added)
