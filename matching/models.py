@@ -622,3 +622,28 @@ class TaskWatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} watches {self.task_id}"
+
+
+class RecommendationRequest(models.Model):
+    """A person's recommendations to score again (their profile or registrations changed),
+    written in the transaction of that change: if no worker takes the queued job (the broker
+    was down), beat's sweep (``matching.person_refresh_sweep``) finds the row. Done, the row
+    goes, unless the person changed again meanwhile."""
+
+    person = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+        verbose_name=_("利用者"),
+    )
+    requested_at = models.DateTimeField(_("依頼日時"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("おすすめの更新依頼")
+        verbose_name_plural = pgettext_lazy("plural", "おすすめの更新依頼")
+        ordering = ["requested_at"]
+        indexes = [models.Index(fields=["requested_at"], name="matching_recrequest_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} at {self.requested_at:%Y-%m-%d %H:%M:%S}"

@@ -41,6 +41,7 @@ from .models import (
     HostApplication,
     HostApplicationStatus,
     Match,
+    RecommendationRequest,
     RevisionStatus,
     Session,
     SessionStatus,
@@ -1877,13 +1878,51 @@ def matches_sweep(*, now: datetime.datetime | None = None, max_rows: int = 500) 
     return len(due)
 
 
+def person_refresh_request(*, person_id: int) -> None:
+    """Ask for a person's recommendations to be scored again, in the current transaction:
+    a request row (the newest time wins) and the job queued after the commit; if no worker
+    takes the job (broker down), ``person_refresh_sweep`` finds the row."""
+    from .tasks import person_refresh_task  # the task module imports these services
+
+    RecommendationRequest.objects.update_or_create(
+        person_id=person_id, defaults={"requested_at": timezone.now()}
+    )
+    enqueue_on_commit(person_refresh_task, person_id)
+
+
 def person_recommendations_refresh(*, person_id: int) -> int:
     """Score the live tasks around a person again (their profile or registrations
-    changed)."""
+    changed), and mark their request done unless a newer one came meanwhile."""
     from .matcher import person_rank
 
+    requested = (
+        RecommendationRequest.objects.filter(person_id=person_id)
+        .values_list("requested_at", flat=True)
+        .first()
+    )
     person = User.objects.filter(pk=person_id, is_active=True).first()
-    return person_rank(person) if person is not None else 0
+    ranked = person_rank(person) if person is not None else 0
+    if requested is not None:
+        RecommendationRequest.objects.filter(person_id=person_id, requested_at=requested).delete()
+    return ranked
+
+
+def person_refresh_sweep(*, now: datetime.datetime | None = None, max_rows: int = 500) -> int:
+    """Recommendation refreshes no worker has done (a broker that was down): queue them
+    again, oldest first."""
+    from .tasks import person_refresh_task
+
+    now = now or timezone.now()
+    due = list(
+        RecommendationRequest.objects.filter(
+            requested_at__lte=now - datetime.timedelta(seconds=settings.SWEEP_SECONDS / 2)
+        )
+        .order_by("requested_at")
+        .values_list("person_id", flat=True)[:max_rows]
+    )
+    for person_id in due:
+        person_refresh_task.delay(person_id)
+    return len(due)
 
 
 def reminders_send(*, now: datetime.datetime | None = None, max_rows: int = 5000) -> int:

@@ -5,10 +5,9 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from accounts.signals import account_deleting, personal_data_requested
-from config.celery import enqueue_on_commit
 from registry.models import Profile, Registration
 
-from .services import board_anonymise, board_data_of
+from .services import board_anonymise, board_data_of, person_refresh_request
 
 
 @receiver(personal_data_requested)
@@ -24,9 +23,8 @@ def anonymise_board_data(sender, user, **kwargs) -> None:
 @receiver(post_save, sender=Profile)
 @receiver(post_save, sender=Registration)
 def recommendations_refresh(sender, instance, **kwargs) -> None:
-    """A person's profile or registrations changed: their recommendations follow."""
-    from .tasks import person_refresh_task
-
+    """A person's profile or registrations changed: their recommendations follow (a request
+    row in the same transaction, swept by beat if the queued job is lost)."""
     person_id = instance.user_id if sender is Profile else instance.person_id
     if person_id is not None:
-        enqueue_on_commit(person_refresh_task, person_id)
+        person_refresh_request(person_id=person_id)

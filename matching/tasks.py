@@ -37,6 +37,12 @@ def person_refresh_task(person_id: int) -> int:
     return services.person_recommendations_refresh(person_id=person_id)
 
 
+@shared_task(name="matching.person_refresh_sweep")
+def person_refresh_sweep_task() -> int:
+    """Queue recommendation refreshes that no worker took (the broker was down)."""
+    return services.person_refresh_sweep()
+
+
 @shared_task(name="matching.reminders_send")
 def reminders_send_task() -> int:
     """Reminders before the sessions people are confirmed for."""

@@ -3,10 +3,12 @@ the test process). A worker process reaches it with ``EMAIL_URL=smtp://127.0.0.1
 the test process itself with ``SmtpServer.settings()`` in ``override_settings``.
 
 It keeps every message it accepted, and can be told to refuse some first, as a real server
-does when it is busy (4xx, try again later) or when a mailbox does not exist (5xx)."""
+does when it is busy (4xx, try again later) or when a mailbox does not exist (5xx), or to
+misbehave after it took a message: drop the connection without a reply, or reply late."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import email
 import email.policy
@@ -58,11 +60,28 @@ class _Refusal:
 
 
 @dataclass
+class _Misbehaviour:
+    what: str  # "drop" (close without a reply) or "late" (reply after ``delay`` seconds)
+    times: int
+    delay: float = 0
+
+
+@dataclass
 class _Handler:
     received: list[Received] = field(default_factory=list)
     refused: list[Received] = field(default_factory=list)
     refusals: dict[str, _Refusal] = field(default_factory=dict)
+    misbehaviours: dict[str, _Misbehaviour] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _misbehaviour(self, addresses) -> _Misbehaviour | None:
+        with self.lock:
+            for address in addresses:
+                what = self.misbehaviours.get(address.lower())
+                if what is not None and what.times > 0:
+                    what.times -= 1
+                    return what
+        return None
 
     def _refusal(self, address: str, stage: str) -> str | None:
         with self.lock:
@@ -85,6 +104,14 @@ class _Handler:
         reply = next((r for r in replies if r), None)
         with self.lock:
             (self.refused if reply else self.received).append(got)
+        if not reply:
+            # Taken (it will be delivered), and then the client hears nothing, or late.
+            what = self._misbehaviour(envelope.rcpt_tos)
+            if what is not None and what.what == "drop":
+                server.transport.abort()
+                return "250 Message accepted for delivery"  # to a closed connection
+            if what is not None:
+                await asyncio.sleep(what.delay)
         return reply or "250 Message accepted for delivery"
 
 
@@ -139,6 +166,14 @@ class SmtpServer:
         with self._handler.lock:
             self._handler.refusals[address.lower()] = _Refusal(at, reply, times)
 
+    def misbehave(self, address: str, what: str, *, times: int = 1, delay: float = 40) -> None:
+        """After taking the next ``times`` messages for ``address`` (they count as
+        received: a real server would deliver them), "drop" the connection without a reply,
+        or answer "late", after ``delay`` seconds."""
+        assert what in ("drop", "late"), what
+        with self._handler.lock:
+            self._handler.misbehaviours[address.lower()] = _Misbehaviour(what, times, delay)
+
     def wait_for(self, count: int, timeout: float = 60) -> list[Received]:
         wait_for(
             lambda: len(self.received) >= count, timeout, f"{count} messages at the SMTP server"
@@ -150,6 +185,7 @@ class SmtpServer:
             self._handler.received.clear()
             self._handler.refused.clear()
             self._handler.refusals.clear()
+            self._handler.misbehaviours.clear()
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ class NotificationAdmin(ReadOnlyAdmin):
 class EmailAdmin(ReadOnlyAdmin):
     """The outbox: what was sent, what waits, what failed or is uncertain."""
 
-    list_display = ["created_at", "recipient", "key", "state", "attempts", "sent_at"]
+    list_display = ["created_at", "recipient", "key", "state", "attempts", "resends", "sent_at"]
     list_filter = ["state", "digest", "topic"]
     raw_id_fields = ["recipient"]
     show_full_result_count = False

@@ -8,7 +8,9 @@ line the subject, the rest the body) that the app causing it provides. ``key`` m
 idempotent per recipient.
 
 E-mail goes through ``Email``, the outbox: a row per message written in that same
-transaction, delivered later by the relay (``notifications.relay``) and never twice.
+transaction, delivered later by the relay (``notifications.relay``). How often at most
+depends on the topic (``AT_LEAST_ONCE_TOPICS``): where a lost e-mail hurts, a message whose
+fate is unknown is sent again (at least once, the same Message-ID); elsewhere never twice.
 """
 
 from __future__ import annotations
@@ -36,6 +38,13 @@ class Topic(models.TextChoices):
     ANNOUNCEMENTS = "announcements", _("自治体からのお知らせ")
     REGISTRY = "registry", _("ふるさと住民登録の手続き")
     HOSTING = "hosting", _("ヌシ・自治体職員としてのお知らせ")
+
+
+# E-mail whose loss hurts (a confirmed place, an offer with a deadline, a change or a
+# cancellation): a message whose fate is unknown (*uncertain*) is sent again, with the same
+# Message-ID, up to ``NOTIFICATIONS_UNCERTAIN_RESENDS`` times. Every other topic, and every
+# digest, is sent at most once: an uncertain message is never sent again.
+AT_LEAST_ONCE_TOPICS = frozenset({Topic.SIGNUPS, Topic.PROMOTIONS, Topic.CHANGES})
 
 
 class Channel(models.TextChoices):
@@ -201,8 +210,10 @@ class EmailState(models.TextChoices):
     SENDING = "sending", _("送信中")
     SENT = "sent", _("送信済み")
     FAILED = "failed", _("送信できなかった")
-    # The worker died while the SMTP server had the message: it may have arrived. Never
-    # sent again (no duplicates); counted for the operators.
+    # The SMTP server had the message and no answer came (the worker or the database died
+    # mid-send, the connection dropped or timed out after DATA): it may have arrived. Of an
+    # at-least-once topic it goes back to pending for a resend (a bounded number of times);
+    # otherwise it is never sent again (no duplicates). Counted for the operators.
     UNCERTAIN = "uncertain", _("送信結果不明")
 
 
@@ -233,6 +244,8 @@ class Email(models.Model):
         _("状態"), max_length=12, choices=EmailState.choices, default=EmailState.PENDING
     )
     attempts = models.PositiveSmallIntegerField(_("試行回数"), default=0)
+    # How many times it was sent again after an uncertain attempt (at-least-once topics).
+    resends = models.PositiveSmallIntegerField(_("結果不明後の再送回数"), default=0)
     next_attempt_at = models.DateTimeField(_("次の送信時刻"), default=timezone.now)
     # A relay holds a pending row until then; past it, another relay may take it.
     claimed_until = models.DateTimeField(null=True, blank=True, editable=False)

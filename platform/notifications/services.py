@@ -2,7 +2,8 @@
 
 Call ``notification_send`` inside the transaction of the change that causes the
 notification: the inbox row and the outbox e-mail are then written exactly when the change
-is, and the relay (``email_relay``) delivers the e-mail after the commit, never twice.
+is, and the relay (``email_relay``) delivers the e-mail after the commit: at least once for
+the topics where a lost e-mail hurts, at most once for the others.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import get_connection
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,6 +28,7 @@ from accounts.models import Language, User
 from config.celery import enqueue_on_commit
 
 from .models import (
+    AT_LEAST_ONCE_TOPICS,
     CHANNEL_FREQUENCIES,
     DELETED_ACCOUNT_STORED,
     DIGEST_FREQUENCIES,
@@ -39,6 +41,7 @@ from .models import (
     Topic,
     default_frequency,
 )
+from .smtp import SMTP_BACKEND
 
 logger = logging.getLogger(__name__)
 
@@ -440,19 +443,32 @@ def _claim(batch: int, now: datetime.datetime) -> tuple[list[int], datetime.date
     return ids, lease
 
 
+def _relay_connection():
+    """One SMTP connection for a batch: ours (it knows whether a message was handed over)
+    when e-mail goes out by SMTP; the configured backend otherwise (files, memory)."""
+    if settings.EMAIL_BACKEND == SMTP_BACKEND:
+        return get_connection(
+            "notifications.smtp.RelayBackend", timeout=settings.NOTIFICATIONS_SMTP_TIMEOUT
+        )
+    return get_connection(timeout=settings.NOTIFICATIONS_SMTP_TIMEOUT)
+
+
 def email_relay(*, batch: int = 200, max_messages: int = 2000) -> dict[str, int]:
     """Deliver due e-mails from the outbox over one SMTP connection per batch.
 
-    Each e-mail is marked sending (committed) just before it goes, and sent just after: a
-    worker killed in between leaves one row in sending, which ``emails_recover`` marks
-    uncertain, never resent. Transient failures (4xx, connection trouble) wait and retry
-    with backoff; a permanent refusal (5xx) fails at once."""
-    counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
+    Each e-mail is marked sending (committed) just before it goes, and sent just after. An
+    attempt whose fate is unknown — a worker or database killed in between (the row stays
+    in sending, ``emails_recover``), or a connection dropped or timed out after the message
+    was handed over (DATA) — is *uncertain*: never sent again at once; sent again later
+    only for an at-least-once topic (``AT_LEAST_ONCE_TOPICS``, same Message-ID, bounded).
+    Transient failures before the hand-over (4xx, connection trouble) wait and retry with
+    backoff; a permanent refusal (5xx) fails at once."""
+    counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "uncertain": 0}
     while sum(counts.values()) < max_messages:
         ids, lease = _claim(batch, timezone.now())
         if not ids:
             break
-        connection = get_connection(timeout=settings.NOTIFICATIONS_SMTP_TIMEOUT)
+        connection = _relay_connection()
         try:
             connection.open()
         except (OSError, smtplib.SMTPException) as exc:
@@ -472,7 +488,32 @@ def email_relay(*, batch: int = 200, max_messages: int = 2000) -> dict[str, int]
         finally:
             with contextlib.suppress(OSError, smtplib.SMTPException):
                 connection.close()
+    if not counts["uncertain"]:
+        del counts["uncertain"]  # the usual answer stays as it was
     return counts
+
+
+def _handed_over(connection) -> bool:
+    return bool(getattr(connection, "handed_over", False))
+
+
+def _send_on(connection, message) -> None:
+    """Send ``message``; an idle connection the server had closed is opened again once,
+    but only if nothing was handed over on it (else the failure is the caller's)."""
+    begin = getattr(connection, "begin", None)
+    if begin is not None:
+        begin()
+    try:
+        message.send()
+    except smtplib.SMTPServerDisconnected:
+        if _handed_over(connection):
+            raise
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            connection.close()
+        connection.open()
+        if begin is not None:
+            begin()
+        message.send()
 
 
 def _deliver(pk: int, connection) -> str:
@@ -502,14 +543,7 @@ def _deliver(pk: int, connection) -> str:
     try:
         message.connection = connection
         try:
-            try:
-                message.send()
-            except smtplib.SMTPServerDisconnected:
-                # The server closed an idle connection: once more on a fresh one.
-                with contextlib.suppress(OSError, smtplib.SMTPException):
-                    connection.close()
-                connection.open()
-                message.send()
+            _send_on(connection, message)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _msg in exc.recipients.values()]
             if codes and all(500 <= code < 600 for code in codes):
@@ -522,12 +556,52 @@ def _deliver(pk: int, connection) -> str:
     except _Permanent as exc:
         _finish(pk, EmailState.FAILED, str(exc))
         return "failed"
-    except (OSError, smtplib.SMTPException) as exc:
+    except smtplib.SMTPResponseException as exc:  # a clear "not now" (4xx): not taken
         return _attempt_failed(pk, exc)
+    except (OSError, smtplib.SMTPException) as exc:
+        # The connection is of no use now (a late reply may still come down it).
+        handed_over = _handed_over(connection)
+        drop = getattr(connection, "drop", None)
+        if drop is not None:
+            drop()
+        if not handed_over:
+            return _attempt_failed(pk, exc)
+        # The server had the message and no answer came: it may have arrived.
+        _uncertain(Email.objects.filter(pk=pk, state=EmailState.SENDING), timezone.now(), exc)
+        return "uncertain"
     Email.objects.filter(pk=pk).update(
         state=EmailState.SENT, sent_at=timezone.now(), attempts=email.attempts + 1
     )
     return "sent"
+
+
+def _uncertain(rows, now: datetime.datetime, reason: BaseException | str) -> int:
+    """Rows (in sending) whose last attempt may or may not have arrived: those of an
+    at-least-once topic with resends left go back to pending, later (backoff: the
+    configured wait, doubled each time); the others are uncertain for good."""
+    error = (reason if isinstance(reason, str) else f"uncertain: {reason!r}")[:500]
+    limit = settings.NOTIFICATIONS_UNCERTAIN_RESENDS
+    again = rows.filter(digest="", topic__in=AT_LEAST_ONCE_TOPICS, resends__lt=limit)
+    resent = 0
+    for resends in range(limit):
+        wait = settings.NOTIFICATIONS_UNCERTAIN_RETRY_SECONDS * 2**resends
+        resent += again.filter(resends=resends).update(
+            state=EmailState.PENDING,
+            resends=resends + 1,
+            attempts=F("attempts") + 1,
+            claimed_until=None,
+            sending_since=None,
+            next_attempt_at=now + datetime.timedelta(seconds=wait),
+            last_error=error,
+        )
+    given_up = rows.update(
+        state=EmailState.UNCERTAIN, attempts=F("attempts") + 1, claimed_until=None, last_error=error
+    )
+    if resent:
+        logger.warning("%s e-mails of uncertain fate will be sent again", resent)
+    if given_up:
+        logger.error("%s e-mails of uncertain fate are not sent again", given_up)
+    return resent + given_up
 
 
 def _finish(pk: int, state: str, error: str) -> None:
@@ -558,13 +632,17 @@ def _attempt_failed(pk: int, exc: BaseException) -> str:
 
 
 def emails_recover(*, now: datetime.datetime | None = None) -> int:
-    """E-mails left in sending by a worker that died: the SMTP server may have taken them,
-    so they are marked uncertain and never sent again (at most once)."""
+    """E-mails left in sending by a worker (or a database connection) that died: the SMTP
+    server may have taken them. Of an at-least-once topic they are sent again later, a
+    bounded number of times, with the same Message-ID; the others are marked uncertain and
+    never sent again (at most once)."""
     now = now or timezone.now()
     stale = now - datetime.timedelta(seconds=settings.NOTIFICATIONS_SENDING_STALE_SECONDS)
-    count = Email.objects.filter(state=EmailState.SENDING, sending_since__lt=stale).update(
-        state=EmailState.UNCERTAIN, last_error="worker stopped while sending"
+    count = _uncertain(
+        Email.objects.filter(state=EmailState.SENDING, sending_since__lt=stale),
+        now,
+        "uncertain: the worker stopped while sending",
     )
     if count:
-        logger.error("%s e-mails were being sent when a worker stopped: marked uncertain", count)
+        logger.error("%s e-mails were being sent when a worker stopped", count)
     return count

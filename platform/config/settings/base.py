@@ -240,6 +240,14 @@ NOTIFICATIONS_RELAY_LEASE_SECONDS = env.int("NOTIFICATIONS_RELAY_LEASE_SECONDS",
 NOTIFICATIONS_SENDING_STALE_SECONDS = env.int("NOTIFICATIONS_SENDING_STALE_SECONDS", default=300)
 # Seconds an SMTP connection may wait: well under the relay's lease.
 NOTIFICATIONS_SMTP_TIMEOUT = env.int("NOTIFICATIONS_SMTP_TIMEOUT", default=30)
+# E-mail of the at-least-once topics (sign-ups, offers, changes) whose fate is unknown (a
+# worker or database killed mid-send, no answer after DATA) is sent again this many times at
+# most (so it arrives at most 1 + this many times), first after this many seconds, then
+# twice as long each time.
+NOTIFICATIONS_UNCERTAIN_RESENDS = env.int("NOTIFICATIONS_UNCERTAIN_RESENDS", default=1)
+NOTIFICATIONS_UNCERTAIN_RETRY_SECONDS = env.int(
+    "NOTIFICATIONS_UNCERTAIN_RETRY_SECONDS", default=300
+)
 # How often beat sweeps for work written to the database while no worker or broker took it
 # (outbox e-mail, matcher requests, announcements being fanned out).
 SWEEP_SECONDS = env.int("FURUSATO_SWEEP_SECONDS", default=60)
@@ -472,6 +480,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": SWEEP_SECONDS,
     },
     "matching.matches_sweep": {"task": "matching.matches_sweep", "schedule": SWEEP_SECONDS},
+    "matching.person_refresh_sweep": {
+        "task": "matching.person_refresh_sweep",
+        "schedule": SWEEP_SECONDS,
+    },
     "registry.announcements_resume": {
         "task": "registry.announcements_resume",
         "schedule": SWEEP_SECONDS,

@@ -10,7 +10,9 @@ real Celery worker processes on Redis and a real SMTP server on this machine:
    caused is e-mailed once Redis is back;
 4. a daily digest is one e-mail with all of the day's matches; the weekly cap on matches
    holds; a busy SMTP server (4xx) means a later retry with the same Message-ID, a refusal
-   (5xx) means failed.
+   (5xx) means failed;
+5. promotion offers (at least once): a relay SIGKILLed mid-send and then the next relay's
+   database connections terminated during a batch lose no offer (issue 15, Done-when 6).
 """
 
 from __future__ import annotations
@@ -567,3 +569,120 @@ def test_a_refused_mailbox_fails_for_good(smtp, django_capture_on_commit_callbac
     assert smtp.received == []
     # The inbox still has it: only the e-mail failed.
     assert Notification.objects.filter(recipient=person, key="announcement:refused").exists()
+
+
+# --- 5. Promotion offers: a relay SIGKILLed, then its database connections killed --------
+
+WAITING = 800  # people on the waiting list offered a place at once
+
+
+def waiting_list(session, count: int) -> list[User]:
+    """``count`` people on ``session``'s waiting list, written in bulk (the rules of
+    signing up are tested elsewhere)."""
+    from matching.models import Signup, SignupStatus
+
+    password = make_password(None)
+    users = User.objects.bulk_create(
+        [
+            User(
+                email=f"wait{index}@offers.example.jp",
+                family_name="待機",
+                given_name=f"{index}",
+                password=password,
+            )
+            for index in range(count)
+        ],
+        batch_size=1000,
+    )
+    Signup.objects.bulk_create(
+        [
+            Signup(
+                session=session,
+                person=user,
+                starts_at=session.starts_at,
+                ends_at=session.ends_at,
+                status=SignupStatus.WAITLISTED,
+            )
+            for user in users
+        ],
+        batch_size=1000,
+    )
+    return users
+
+
+def terminate_other_connections() -> int:
+    """pg_terminate_backend of every other connection to the test database: the worker's
+    (nothing else of this test holds one)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid()
+            AND backend_type = 'client backend'"""
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.worker
+@pytest.mark.xdist_group("celery-worker")
+@pytest.mark.django_db(transaction=True)
+def test_promotion_offers_survive_a_killed_relay_and_a_killed_database_connection(
+    municipalities, smtp, broker
+):
+    """Offers with a deadline are at least once: a relay SIGKILLed mid-send, and then the
+    database connections of the next one terminated during a batch, lose no offer; each
+    arrives once or (its first copy's fate unknown) twice, always with its one Message-ID."""
+    staff = staff_of(CHIZU)
+    task = published_task(CHIZU, staff=staff, capacity=1, confirm_window_hours=48)
+    session = task.sessions.get()
+    people = waiting_list(session, WAITING)
+    env = worker_env(
+        smtp,
+        broker,
+        NOTIFICATIONS_UNCERTAIN_RETRY_SECONDS="1",
+        **SWEEPS,
+    )
+    offers = Email.objects.filter(recipient__in=people, topic=Topic.PROMOTIONS)
+
+    with tasks_queued():
+        raised = api_as(staff).patch(
+            f"/api/sessions/{session.pk}/", {"capacity": WAITING + 1}, format="json"
+        )
+        assert raised.status_code == 200, raised.content
+        assert offers.count() == WAITING
+        assert (
+            Notification.objects.filter(recipient__in=people, kind="signup_promoted").count()
+            == WAITING
+        )
+
+        with worker_process(env=env, purge=False, service=NOTIFICATIONS) as first:
+            wait_for(lambda: len(smtp.received) >= 100, 90, "offers to flow", interval=0.05)
+            first.kill()
+        print("at the kill:", dict(Counter(offers.values_list("state", flat=True))))
+
+        with worker_process(env=env, beat=True, service=NOTIFICATIONS):
+            before = len(smtp.received)
+            wait_for(
+                lambda: len(smtp.received) >= before + 100,
+                90,
+                "the next relay to be in a batch",
+                interval=0.05,
+            )
+            killed = terminate_other_connections()
+            print("at the database kill:", killed, "connections;", len(smtp.received), "sent")
+            wait_for(
+                lambda: offers.filter(state="sent").count() == WAITING,
+                150,
+                "every offer to be sent",
+            )
+
+    # Every person has their offer, once or twice, and only with the row's Message-ID.
+    rows = {row.recipient.email.lower(): row for row in offers.select_related("recipient")}
+    per_address = smtp.per_recipient()
+    assert set(per_address) == set(rows)
+    assert set(per_address.values()) <= {1, 2}
+    for message in smtp.received:
+        assert message.message_id == rows[message.rcpt_tos[0].lower()].message_id
+    twice = [address for address, count in per_address.items() if count == 2]
+    # Only what the killed relays were sending may have gone twice.
+    assert all(rows[address].resends == 1 for address in twice)
+    print("sent twice:", len(twice))

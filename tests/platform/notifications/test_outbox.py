@@ -188,8 +188,9 @@ def test_an_english_reader_gets_english_email(person, django_capture_on_commit_c
 
 
 def test_an_email_left_sending_by_a_dead_worker_is_uncertain_and_never_sent(person):
-    tell(person, key="stale")
-    tell(person, key="recent")
+    """At most once: a match suggestion whose fate is unknown is not sent again."""
+    tell(person, key="stale", topic=Topic.MATCHES)
+    tell(person, key="recent", topic=Topic.MATCHES)
     now = timezone.now()
     stale = now - datetime.timedelta(seconds=settings.NOTIFICATIONS_SENDING_STALE_SECONDS + 60)
     Email.objects.filter(key="stale").update(state=EmailState.SENDING, sending_since=stale)
@@ -202,6 +203,38 @@ def test_an_email_left_sending_by_a_dead_worker_is_uncertain_and_never_sent(pers
     assert mail.outbox == []
     assert emails_recover(now=now) == 0
     assert Email.objects.get(key="stale").state == EmailState.UNCERTAIN
+
+
+def test_a_critical_email_left_sending_is_sent_again_later_once_with_its_message_id(person):
+    """At least once: a sign-up confirmation whose fate is unknown goes back to the queue,
+    after a wait, and is sent with the same Message-ID; uncertain again, it stays so."""
+    tell(person, key="signup:9:confirmed")
+    row = Email.objects.get(key="signup:9:confirmed")
+    now = timezone.now()
+    stale = now - datetime.timedelta(seconds=settings.NOTIFICATIONS_SENDING_STALE_SECONDS + 60)
+    Email.objects.filter(pk=row.pk).update(state=EmailState.SENDING, sending_since=stale)
+
+    assert emails_recover(now=now) == 1
+    row.refresh_from_db()
+    assert (row.state, row.resends) == (EmailState.PENDING, 1)
+    wait = datetime.timedelta(seconds=settings.NOTIFICATIONS_UNCERTAIN_RETRY_SECONDS)
+    assert row.next_attempt_at == now + wait
+    # Not before the wait (the first copy may still be on its way) …
+    assert email_relay()["sent"] == 0
+    assert mail.outbox == []
+    # … and after it (as the clock would move it), once, with the row's Message-ID.
+    Email.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+    assert email_relay()["sent"] == 1
+    [message] = mail.outbox
+    assert message.extra_headers["Message-ID"] == row.message_id
+
+    # Killed mid-send a second time: the resends are used up, never a third copy.
+    Email.objects.filter(pk=row.pk).update(state=EmailState.SENDING, sending_since=stale)
+    assert emails_recover(now=now) == 1
+    row.refresh_from_db()
+    assert (row.state, row.resends) == (EmailState.UNCERTAIN, 1)
+    assert email_relay()["sent"] == 0
+    assert len(mail.outbox) == 1
 
 
 # --- One-click unsubscribe ----------------------------------------------------------------------
