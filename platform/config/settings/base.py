@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "allauth.usersessions",  # a person's sessions, listed and ended (accounts/sessions/)
     # Ours, lower rooms first.
+    "idempotency",  # safe retries: imports none of ours (its middleware is last below)
     "places",
     "accounts",
     "notifications",
@@ -86,6 +87,9 @@ MIDDLEWARE = [
     # Staff: an idle session ends; no personal data or statistics without a second factor.
     "accounts.middleware.StaffIdleTimeoutMiddleware",
     "accounts.middleware.StaffMFAMiddleware",
+    # Last: runs a write with an Idempotency-Key (API) or a form token (pages) in one
+    # transaction with the record of its answer, after every other check has passed.
+    "idempotency.middleware.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -353,6 +357,12 @@ STORAGES = {
 }
 
 # --- API --------------------------------------------------------------------------------
+# Safe retries (idempotency.middleware): how long a write's first answer is kept for a retry
+# with its Idempotency-Key or form token, and how long a second request with a key still
+# being worked on waits for the first before it is refused (409 idempotency_in_progress).
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
+IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=10.0)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: unauthenticated API calls get 401 with a WWW-Authenticate challenge.
@@ -453,6 +463,7 @@ CELERY_TASK_ROUTES = {
     "*": {"queue": "default"},
 }
 CELERY_BEAT_SCHEDULE = {
+    "idempotency.keys_sweep": {"task": "idempotency.keys_sweep", "schedule": 60 * 60},
     "accounts.clear_expired_sessions": {
         "task": "accounts.clear_expired_sessions",
         "schedule": 60 * 60 * 24,
