@@ -115,6 +115,16 @@ class RedisServer:
         self.stop()
         self._dir.cleanup()
 
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Redis hung for the block (SIGSTOP): connections are accepted by the kernel and
+        nothing answers; SIGCONT after it, whatever happened."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(self.process.pid, signal.SIGCONT)
+
 
 @contextlib.contextmanager
 def celery_broker(url: str) -> Iterator[None]:

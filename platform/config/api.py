@@ -1,4 +1,4 @@
-"""What the whole API shares: one error format and pagination.
+"""What the whole API shares: one error format, pagination and atomic rate limits.
 
 Every error, from DRF or from Django, reaches the client as::
 
@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import logging
 
+from django.core.cache import caches
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, status
+from rest_framework import exceptions, status, throttling
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from .cache import DOWN as cache_down
+from .cache import ResilientRedisCache
 
 logger = logging.getLogger(__name__)
 
@@ -108,3 +112,64 @@ def json_error(request, status_code: int, code: str, message: str) -> JsonRespon
         status=status_code,
         json_dumps_params={"ensure_ascii": False},
     )
+
+
+# --- Rate limits --------------------------------------------------------------------------
+# DRF's throttles keep a list of times in the cache (read, then write): two processes that
+# read it at once both let a request through, so the limit leaks across web workers. These
+# count in Redis with one atomic step per request: the window's key is created with its
+# expiry and incremented in one MULTI (SET NX EX, INCR), and a request is let through while
+# the count is within the rate. The window starts at a client's first request and lasts
+# the rate's period. With Redis down (or without Redis: the embedded mode) each process
+# counts in its own memory, so the limit allows up to the number of web processes times its
+# rate: open enough that the API goes on, never unlimited.
+
+
+class AtomicRateThrottle(throttling.SimpleRateThrottle):
+    def allow_request(self, request, view):
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        count, self.remaining = _count(self.key, self.duration)
+        return count <= self.num_requests
+
+    def wait(self):
+        return max(self.remaining, 1)
+
+
+def _count(key: str, duration: int) -> tuple[int, int]:
+    """This request's number in ``key``'s window, and the seconds left in the window."""
+    cache = caches["default"]
+    if isinstance(cache, ResilientRedisCache) and (client := cache.raw_client()) is not None:
+        redis_key = cache.make_and_validate_key(key)
+        try:
+            with client.pipeline(transaction=True) as pipe:
+                pipe.set(redis_key, 0, ex=duration, nx=True)
+                pipe.incr(redis_key)
+                pipe.ttl(redis_key)
+                _created, count, ttl = pipe.execute()
+            return count, ttl if ttl > 0 else duration
+        except cache_down as exc:
+            cache.mark_down("throttle", exc)
+    local = cache.fallback if isinstance(cache, ResilientRedisCache) else cache
+    for _attempt in range(3):
+        local.add(key, 0, duration)
+        try:
+            return local.incr(key), duration
+        except ValueError:  # expired between the two steps: a new window
+            continue
+    return 1, duration
+
+
+class AnonRateThrottle(throttling.AnonRateThrottle, AtomicRateThrottle):
+    pass
+
+
+class UserRateThrottle(throttling.UserRateThrottle, AtomicRateThrottle):
+    pass
+
+
+class ScopedRateThrottle(throttling.ScopedRateThrottle, AtomicRateThrottle):
+    pass

@@ -7,8 +7,10 @@ Settings come from Django's settings under the ``CELERY_`` prefix (see ``config.
 
 import logging
 import os
+import time
 
 from celery import Celery
+from celery.signals import beat_init, celeryd_init
 
 from . import paths  # noqa: F401  (the repository root on sys.path for registry/, matching/)
 
@@ -19,6 +21,37 @@ logger = logging.getLogger(__name__)
 app = Celery("furusato")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@celeryd_init.connect
+@beat_init.connect
+def _longer_broker_timeouts(sender=None, conf=None, **kwargs) -> None:
+    """Workers and beat wait longer on Redis than a web request does
+    (``FURUSATO_WORKER_BROKER_TIMEOUT`` against ``FURUSATO_BROKER_TIMEOUT``): a read timeout
+    there costs a reconnection, and a busy machine must not cause one; still bounded, so a
+    connection Redis silently dropped is noticed."""
+    from django.conf import settings
+
+    conf = conf or app.conf
+    seconds = settings.WORKER_BROKER_SOCKET_TIMEOUT
+    conf.broker_transport_options = {
+        **conf.broker_transport_options,
+        "socket_connect_timeout": seconds,
+        "socket_timeout": seconds,
+    }
+    conf.broker_connection_timeout = seconds
+    conf.redis_socket_connect_timeout = seconds
+    conf.redis_socket_timeout = seconds
+
+
+# After the broker failed a request (down, or hung past the socket timeouts), this process
+# leaves its enqueues to beat's sweeps for this long instead of waiting on it again.
+BROKER_DOWN_SECONDS = 5.0
+_broker_down_until: dict[str, float] = {}  # by broker URL
+
+
+def broker_is_down() -> bool:
+    return _broker_down_until.get(app.conf.broker_url, 0.0) > time.monotonic()
 
 
 def enqueue_on_commit(task, *args) -> None:
@@ -45,9 +78,13 @@ def enqueue_on_commit(task, *args) -> None:
         if app.conf.task_always_eager:
             task.apply(args=args, throw=app.conf.task_eager_propagates)
             return
+        if broker_is_down():
+            logger.info("Broker down; %s left to beat's sweep", task.name)
+            return
         try:
             task.apply_async(args=args, retry=False)
         except Exception as exc:  # kombu's OperationalError, redis errors, OSError
+            _broker_down_until[app.conf.broker_url] = time.monotonic() + BROKER_DOWN_SECONDS
             logger.warning("Broker unavailable; %s left to beat's sweep: %r", task.name, exc)
 
     send.furusato_key = key

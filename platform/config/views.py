@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import render
@@ -18,7 +17,7 @@ from django.views.decorators.http import require_GET
 from places.models import Municipality, Prefecture
 
 from .api import json_error
-from .celery import app as celery_app
+from .health import monitor as health_monitor
 
 logger = logging.getLogger(__name__)
 
@@ -44,35 +43,12 @@ def _check_database() -> dict:
         return {"status": "error", "error": exc.__class__.__name__}
 
 
-def _check_broker() -> dict:
-    if not settings.CELERY_BROKER_URL:
-        return {"status": "in-process"}
-    try:
-        with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-        return {"status": "ok"}
-    except Exception as exc:
-        logger.warning("Health: broker unreachable: %s", exc)
-        return {"status": "error", "error": exc.__class__.__name__}
-
-
-def _check_workers(broker: dict) -> dict:
-    if broker["status"] == "in-process":
-        return {"status": "in-process", "workers": []}
-    if broker["status"] != "ok":
-        return {"status": "unknown", "workers": []}
-    replies = celery_app.control.ping(timeout=1.0) or []
-    names = sorted(name for reply in replies for name in reply)
-    return {"status": "ok" if names else "none", "workers": names}
-
-
-HEALTH_CACHE_SECONDS = 10
-
-
 def _health() -> dict:
+    """The database now (one quick query); the broker and workers as the background check
+    last saw them (``config.health``)."""
     database = _check_database()
-    broker = _check_broker()
-    workers = _check_workers(broker)
+    background = health_monitor.latest()
+    broker, workers = background["broker"], background["workers"]
     healthy = all(part["status"] in ("ok", "in-process") for part in (database, broker, workers))
     return {
         "status": "ok" if healthy else "degraded",
@@ -95,15 +71,10 @@ def health(request):
     """``{"status": "ok" | "degraded"}``; 503 only when the database is down.
 
     The details (database vendor, broker, worker names) tell an attacker what runs here:
-    only a caller with the health token sees them. The answer is kept for a few seconds, so
-    that a flood of probes cannot tie up the web processes waiting on worker pings. A failing
-    database is never kept.
+    only a caller with the health token sees them. Nothing here waits on Redis or a worker:
+    their checks run in the background, so a flood of probes costs one query each.
     """
-    body = cache.get("furusato:health")
-    if body is None:
-        body = _health()
-        if body["database"]["status"] == "ok":
-            cache.set("furusato:health", body, HEALTH_CACHE_SECONDS)
+    body = _health()
     status = 200 if body["database"]["status"] == "ok" else 503
     if not _shows_details(request):
         body = {"status": body["status"]}

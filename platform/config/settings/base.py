@@ -32,6 +32,8 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # /health/ shows its details (database, broker, workers) only to `Authorization: Bearer
 # <token>`; without a token set, to no one.
 HEALTH_TOKEN = env.str("FURUSATO_HEALTH_TOKEN", default="")
+# /health/'s broker and worker checks run in a thread of each web process this often.
+HEALTH_CHECK_SECONDS = env.float("FURUSATO_HEALTH_CHECK_SECONDS", default=10)
 # Demo accounts with published passwords may only be created where this is true: by
 # default only on the embedded SQLite database, never on a configured one.
 DEMO_CONTENT_ALLOWED = env.bool(
@@ -377,9 +379,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",  # documents the error responses too
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"anon": "120/min", "user": "600/min", "auth": "10/min"},
+    # Counted atomically in Redis, exact across web processes (config.api; README "Rate limits").
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "config.api.AnonRateThrottle",
+        "config.api.UserRateThrottle",
     ],
 }
 SPECTACULAR_SETTINGS = {
@@ -437,6 +440,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # from the start of the run); else a rebuild still running would start a second time.
 # tests/platform/config/test_celery_config.py walks every registered task and holds its limit
 # below this.
+# Seconds a request waits on the broker for a connection or an answer (FURUSATO_BROKER_TIMEOUT).
+BROKER_SOCKET_TIMEOUT = env.float("FURUSATO_BROKER_TIMEOUT", default=0.5)
+# The same for workers and beat (config.celery sets it as they start).
+WORKER_BROKER_SOCKET_TIMEOUT = env.float("FURUSATO_WORKER_BROKER_TIMEOUT", default=10)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": LONGEST_TASK_TIME_LIMIT + 15 * 60,
     # Queueing from a web request gives up fast when the broker is down: the work is in the
@@ -446,8 +453,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "interval_start": 0,
     "interval_step": 0.2,
     "interval_max": 0.2,
+    # A hung Redis (accepting connections, answering nothing) must not hold a request: each
+    # connect and each answer is given up after these, well under the request's deadline.
+    "socket_connect_timeout": BROKER_SOCKET_TIMEOUT,
+    "socket_timeout": BROKER_SOCKET_TIMEOUT,
 }
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_SOCKET_TIMEOUT
+# The result backend (the same Redis; results are ignored, but a ping reads replies).
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = BROKER_SOCKET_TIMEOUT
+CELERY_REDIS_SOCKET_TIMEOUT = BROKER_SOCKET_TIMEOUT
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 # Named queues. docker-compose.yml runs a worker per group. A task goes to the queue its
