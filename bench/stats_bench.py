@@ -306,7 +306,7 @@ def rebuild(statements: bool) -> None:
 
     targets = [
         (services, "_rebuild_tally"),
-        (services, "_rebuild_registration_cells"),
+        (services, "_registration_cells"),
         (services, "board_recount"),
         (services, "publication_refresh"),
         (services, "_figures_for_publication"),
@@ -324,18 +324,24 @@ def rebuild(statements: bool) -> None:
     )
     rows = [
         ("the ledger (_rebuild_tally: DELETE, INSERT … SELECT)", s["_rebuild_tally"]),
-        ("the registration cells (_rebuild_registration_cells)", s["_rebuild_registration_cells"]),
+        (
+            "the registration cells, live and published basis (_registration_cells)",
+            s["_registration_cells"],
+        ),
         (
             "the rest of the transaction (deleting the old cells, commit)",
             total
             - s["_rebuild_tally"]
-            - s["_rebuild_registration_cells"]
+            - (s["_registration_cells"] - s["_figures_for_publication"])
             - s["board_recount"]
             - s["publication_refresh"],
         ),
         ("the board (board_recount)", s["board_recount"]),
         ("the publication (publication_refresh)", s["publication_refresh"]),
-        ("    reading the cells (_figures_for_publication)", s["_figures_for_publication"]),
+        (
+            "    counting the published basis (_figures_for_publication)",
+            s["_figures_for_publication"],
+        ),
         ("    building the relations (disclosure.problem_from)", s["problem_from"]),
         ("    suppressing (disclosure.suppress)", s["suppress"]),
         ("    writing the published cells", publication_rest),

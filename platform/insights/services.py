@@ -698,8 +698,10 @@ def publication_refresh() -> int:
     return len(gone) + len(changed)
 
 
-# The published basis, counted at each publication into a table of the session.
+# The published basis, counted at each publication into a table of the session, from its
+# rows copied into another.
 PUBLISHED_BASIS = "insights_published_basis"
+PUBLISHED_ROWS = "insights_published_rows"
 
 
 def _published_basis(today: datetime.date) -> str:
@@ -729,9 +731,16 @@ def _figures_for_publication() -> dict[tuple[str, str, str], int]:
             f"""CREATE TEMPORARY TABLE {basis} (area VARCHAR(16) NOT NULL,
                 measure VARCHAR(12) NOT NULL, key VARCHAR(16) NOT NULL, value BIGINT NOT NULL)"""
         )
-        source = _published_basis(timezone.localdate())
-        _registration_cells(cursor, source=source, table=basis)
-        _funnel_cells(cursor, source=source, table=basis)
+        # The basis's rows once (one pass over the ledger with its semi-join on the verified
+        # addresses), then counted like the ledger: every measure scans them again.
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {PUBLISHED_ROWS} AS "
+            f"SELECT * FROM {_published_basis(timezone.localdate())} b"
+        )
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {PUBLISHED_ROWS}")
+        _registration_cells(cursor, source=PUBLISHED_ROWS, table=basis)
+        _funnel_cells(cursor, source=PUBLISHED_ROWS, table=basis)
         cursor.execute(
             f"""SELECT area, measure, key, value FROM {basis}
             WHERE area = 'JP' OR measure NOT IN ('new', 'gone')
@@ -743,4 +752,5 @@ def _figures_for_publication() -> dict[tuple[str, str, str], int]:
         )
         figures = {(a, m, k): v for a, m, k, v in cursor.fetchall()}
         cursor.execute(f"DROP TABLE {basis}")
+        cursor.execute(f"DROP TABLE {PUBLISHED_ROWS}")
     return figures

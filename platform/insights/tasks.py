@@ -12,7 +12,14 @@ from .locks import RebuildRunning
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="insights.counts_update", acks_late=True)
+# An update may publish (once a day), which counts the published basis over the whole
+# ledger: minutes at national scale, so it has the rebuild's limits, not the default's.
+@shared_task(
+    name="insights.counts_update",
+    acks_late=True,
+    soft_time_limit=settings.INSIGHTS_REBUILD_TIME_LIMIT - 300,
+    time_limit=settings.INSIGHTS_REBUILD_TIME_LIMIT,
+)
 def counts_update_task() -> dict:
     """Bring the counts and the published figures up to date with the registry and board."""
     return services.counts_update()

@@ -262,7 +262,8 @@ def test_two_rebuilds_at_once_the_second_is_told_one_is_running(municipalities):
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-                    " AND classid = 0 AND objid = %s",
+                    " AND classid = 0 AND objid = %s AND database = ("
+                    "SELECT oid FROM pg_database WHERE datname = current_database())",
                     [REBUILD_KEY],
                 )
                 if cursor.fetchone()[0]:
