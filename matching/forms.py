@@ -17,7 +17,12 @@ from django.utils.translation import gettext_lazy as _
 from config.dates import EARLIEST, LATEST
 from places.models import Municipality, Prefecture
 from registry import flags
-from registry.forms import NormalisedInputMixin, date_field, municipality_by_code_or_name
+from registry.forms import (
+    DecisionForm,
+    NormalisedInputMixin,
+    date_field,
+    municipality_by_code_or_name,
+)
 from registry.models import Category, Skill
 from registry.services import profile_of
 
@@ -454,8 +459,9 @@ class ReasonForm(NormalisedInputMixin, forms.Form):
     )
 
 
-class RevisionDecisionForm(NormalisedInputMixin, forms.Form):
-    """Staff approve a host's change to a published task, or reject it with a reason."""
+class RevisionDecisionForm(DecisionForm):
+    """Staff approve a host's change to a published task, or reject it with a reason (the
+    registry's decision form, in the words of this review)."""
 
     decision = forms.ChoiceField(
         label=_("確認"),
@@ -468,10 +474,6 @@ class RevisionDecisionForm(NormalisedInputMixin, forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-
-    @property
-    def approve(self) -> bool:
-        return self.cleaned_data["decision"] == "approve"
 
 
 class ReturnForm(NormalisedInputMixin, forms.Form):

@@ -1865,16 +1865,20 @@ def matches_sweep(*, now: datetime.datetime | None = None, max_rows: int = 500) 
     """Matcher requests no worker has taken (a broker that was down): queue them again."""
     from .tasks import task_match_task
 
-    now = now or timezone.now()
+    return _requeue(Task.objects, "match_requested_at", "pk", task_match_task, now, max_rows)
+
+
+def _requeue(rows, requested_at: str, id_field: str, task, now, max_rows: int) -> int:
+    """Queue ``task`` again for the rows whose request (``requested_at``) no worker took
+    within half a sweep, oldest first: what a broker that was down dropped."""
+    since = (now or timezone.now()) - datetime.timedelta(seconds=settings.SWEEP_SECONDS / 2)
     due = list(
-        Task.objects.filter(
-            match_requested_at__lte=now - datetime.timedelta(seconds=settings.SWEEP_SECONDS / 2)
-        )
-        .order_by("match_requested_at")
-        .values_list("pk", flat=True)[:max_rows]
+        rows.filter(**{f"{requested_at}__lte": since})
+        .order_by(requested_at)
+        .values_list(id_field, flat=True)[:max_rows]
     )
-    for pk in due:
-        task_match_task.delay(pk)
+    for value in due:
+        task.delay(value)
     return len(due)
 
 
@@ -1912,17 +1916,14 @@ def person_refresh_sweep(*, now: datetime.datetime | None = None, max_rows: int 
     again, oldest first."""
     from .tasks import person_refresh_task
 
-    now = now or timezone.now()
-    due = list(
-        RecommendationRequest.objects.filter(
-            requested_at__lte=now - datetime.timedelta(seconds=settings.SWEEP_SECONDS / 2)
-        )
-        .order_by("requested_at")
-        .values_list("person_id", flat=True)[:max_rows]
+    return _requeue(
+        RecommendationRequest.objects,
+        "requested_at",
+        "person_id",
+        person_refresh_task,
+        now,
+        max_rows,
     )
-    for person_id in due:
-        person_refresh_task.delay(person_id)
-    return len(due)
 
 
 def reminders_send(*, now: datetime.datetime | None = None, max_rows: int = 5000) -> int:
