@@ -17,7 +17,7 @@ import logging
 from django.core.cache import caches
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status, throttling
 from rest_framework.pagination import PageNumberPagination
@@ -26,6 +26,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from .cache import DOWN as cache_down
 from .cache import ResilientRedisCache
+from .errors import error_body
 
 logger = logging.getLogger(__name__)
 
@@ -34,13 +35,6 @@ class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
-
-
-def _body(status_code: int, code: str, message: str, fields: dict | None = None) -> dict:
-    error = {"status": status_code, "code": code, "message": str(message)}
-    if fields:
-        error["fields"] = fields
-    return {"error": error}
 
 
 def _messages(detail) -> list[str] | dict:
@@ -82,7 +76,7 @@ def exception_handler(exc, context):
     if response is None:
         logger.exception("Unhandled error in API view", exc_info=exc)
         return Response(
-            _body(
+            error_body(
                 500,
                 "server_error",
                 _("サーバーでエラーが起きました。時間をおいてやり直してください。"),
@@ -100,18 +94,10 @@ def exception_handler(exc, context):
         elif len(every) == 1:
             message = every[0]  # one problem: say it where clients show one message
         code = "conflict" if response.status_code == 409 else "invalid"
-        response.data = _body(response.status_code, code, message, fields)
+        response.data = error_body(response.status_code, code, message, fields)
     else:
-        response.data = _body(response.status_code, exc.default_code, str(exc.detail))
+        response.data = error_body(response.status_code, exc.default_code, str(exc.detail))
     return response
-
-
-def json_error(request, status_code: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse(
-        _body(status_code, code, message),
-        status=status_code,
-        json_dumps_params={"ensure_ascii": False},
-    )
 
 
 # --- Rate limits --------------------------------------------------------------------------

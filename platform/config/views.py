@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 
 from places.models import Municipality, Prefecture
 
-from .api import json_error
+from .errors import json_error
 from .health import monitor as health_monitor
 
 logger = logging.getLogger(__name__)

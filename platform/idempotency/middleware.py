@@ -34,6 +34,8 @@ from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
+from config.errors import json_error
+
 from . import services
 from .services import FORM_FIELD
 
@@ -197,8 +199,4 @@ def _digest(*parts: str | bytes) -> str:
 
 
 def _error(status_code: int, code: str, message: str) -> HttpResponse:
-    # Imported here: config.api imports DRF's views, which load the throttle classes named
-    # in the settings, which may live in config.api (a cycle if this module came first).
-    from config.api import json_error
-
     return json_error(None, status_code, code, message)

@@ -38,7 +38,8 @@ def test_manage_py_starts_from_the_repository_root(tmp_path):
 
 
 # What each room may import of ours: arrows point down (STYLE.md, "The house"). ``config.api``
-# and ``config.pages`` are the API and page plumbing every app shares, ``config.dates`` the
+# (with ``config.errors``, its error format without DRF) and ``config.pages`` are the API and
+# page plumbing every app shares, ``config.dates`` the
 # range every date input keeps to, ``config.celery`` the queue every app's work goes to
 # (``enqueue_on_commit``); the rest of ``config`` wires everything and is imported by nothing.
 MAY_IMPORT = {
@@ -50,7 +51,7 @@ MAY_IMPORT = {
     "matching": {"registry", "notifications", "accounts", "places"},
     "insights": {"matching", "registry", "notifications", "accounts", "places"},
 }
-SHARED = {"config.api", "config.pages", "config.dates", "config.celery"}
+SHARED = {"config.api", "config.errors", "config.pages", "config.dates", "config.celery"}
 OURS = {
     "config",
     "idempotency",
@@ -87,3 +88,25 @@ def test_arrows_point_down():
                     continue
                 wrong.append(f"{path.relative_to(REPO)} imports {name}")
     assert wrong == []
+
+
+def test_the_error_views_import_before_drf():
+    """Django's system checks import the CSRF failure view in no fixed order: before DRF's
+    views too. It once imported ``config.api`` and found it half-initialised (E102)."""
+    code = (
+        "import django; django.setup(); import config.views; "
+        "import idempotency.middleware; print('ok')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": f"{REPO / 'platform'}:{REPO}",
+            "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        },
+    )
+    assert result.returncode == 0, result.stderr
