@@ -22,8 +22,8 @@ from rest_framework.response import Response
 from rest_framework.utils import html
 from rest_framework.views import APIView
 
-from config.api import Pagination
-from config.dates import SaneDateTimeField
+from core.api import Pagination
+from core.dates import SaneDateTimeField
 from registry.api import (
     FlagsField,
     MunicipalityBriefSerializer,
@@ -531,7 +531,7 @@ class TaskViewSet(viewsets.GenericViewSet):
         else:
             form = TaskFilterForm(params, viewer=request.user)
             if not form.is_valid():
-                raise ValidationError(_form_errors(form))
+                raise ValidationError(form.errors.as_data())  # with each error's code
             qs = selectors.task_search(form.query())
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(TaskBriefSerializer(page, many=True).data)
@@ -759,13 +759,6 @@ class TaskViewSet(viewsets.GenericViewSet):
             raise PermissionDenied(_("このお手伝いを管理する権限がありません。"))
         page = self.paginate_queryset(services.participants_read(viewer=request.user, task=task))
         return self.get_paginated_response(ParticipantSerializer(page, many=True).data)
-
-
-def _form_errors(form) -> dict[str, list[str]]:
-    errors = {field: [str(e) for e in messages] for field, messages in form.errors.items()}
-    if "__all__" in errors:
-        errors["non_field_errors"] = errors.pop("__all__")
-    return errors
 
 
 # --- Recommendations ---------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from config.dates import EARLIEST, LATEST
+from core.dates import EARLIEST, LATEST
 from places.models import Municipality, Prefecture
 from registry import flags
 from registry.forms import (

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Role, User
 from accounts.selectors import staff_scope
 from accounts.services import audit_record, membership_grant
-from config.celery import enqueue_on_commit
+from core.queue import enqueue, send_now
 from notifications.models import Topic
 from notifications.services import notification_send
 from places.kana import search_key
@@ -1770,9 +1770,7 @@ def _match_request(task: Task, *, wave: int | None = None) -> None:
     if wave is not None:
         fields["match_wave"] = wave
     Task.objects.filter(pk=task.pk).update(**fields)
-    from .tasks import task_match_task  # the task module imports these services
-
-    enqueue_on_commit(task_match_task, task.pk)
+    enqueue("matching.task_match", task.pk)
 
 
 def task_match(*, task_id: int) -> dict[str, int]:
@@ -1863,14 +1861,12 @@ def _matches_tell(task: Task) -> int:
 
 def matches_sweep(*, now: datetime.datetime | None = None, max_rows: int = 500) -> int:
     """Matcher requests no worker has taken (a broker that was down): queue them again."""
-    from .tasks import task_match_task
-
-    return _requeue(Task.objects, "match_requested_at", "pk", task_match_task, now, max_rows)
+    return _requeue(Task.objects, "match_requested_at", "pk", "matching.task_match", now, max_rows)
 
 
-def _requeue(rows, requested_at: str, id_field: str, task, now, max_rows: int) -> int:
-    """Queue ``task`` again for the rows whose request (``requested_at``) no worker took
-    within half a sweep, oldest first: what a broker that was down dropped."""
+def _requeue(rows, requested_at: str, id_field: str, task: str, now, max_rows: int) -> int:
+    """Queue the task named ``task`` again for the rows whose request (``requested_at``) no
+    worker took within half a sweep, oldest first: what a broker that was down dropped."""
     since = (now or timezone.now()) - datetime.timedelta(seconds=settings.SWEEP_SECONDS / 2)
     due = list(
         rows.filter(**{f"{requested_at}__lte": since})
@@ -1878,7 +1874,7 @@ def _requeue(rows, requested_at: str, id_field: str, task, now, max_rows: int) -
         .values_list(id_field, flat=True)[:max_rows]
     )
     for value in due:
-        task.delay(value)
+        send_now(task, value)
     return len(due)
 
 
@@ -1886,12 +1882,10 @@ def person_refresh_request(*, person_id: int) -> None:
     """Ask for a person's recommendations to be scored again, in the current transaction:
     a request row (the newest time wins) and the job queued after the commit; if no worker
     takes the job (broker down), ``person_refresh_sweep`` finds the row."""
-    from .tasks import person_refresh_task  # the task module imports these services
-
     RecommendationRequest.objects.update_or_create(
         person_id=person_id, defaults={"requested_at": timezone.now()}
     )
-    enqueue_on_commit(person_refresh_task, person_id)
+    enqueue("matching.person_refresh", person_id)
 
 
 def person_recommendations_refresh(*, person_id: int) -> int:
@@ -1914,13 +1908,11 @@ def person_recommendations_refresh(*, person_id: int) -> int:
 def person_refresh_sweep(*, now: datetime.datetime | None = None, max_rows: int = 500) -> int:
     """Recommendation refreshes no worker has done (a broker that was down): queue them
     again, oldest first."""
-    from .tasks import person_refresh_task
-
     return _requeue(
         RecommendationRequest.objects,
         "requested_at",
         "person_id",
-        person_refresh_task,
+        "matching.person_refresh",
         now,
         max_rows,
     )

@@ -30,8 +30,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import staff_scope
-from config.dates import EARLIEST, LATEST
-from config.pages import get_only, get_or_post, personal, put_errors, safe_next
+from core.dates import EARLIEST, LATEST
+from core.pages import get_only, get_or_post, personal, put_errors, safe_next
 from places.models import Municipality
 from places.selectors import prefecture_list
 from places.tiles import TILES, short_name

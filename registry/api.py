@@ -32,8 +32,8 @@ from accounts.services import (
     account_delete,
     user_names_update,
 )
-from config.api import Pagination
-from config.dates import SaneDateField
+from core.api import Pagination
+from core.dates import SaneDateField
 from places.models import Municipality
 
 from . import flags, selectors, services

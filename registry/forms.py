@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from config.dates import EARLIEST, LATEST, validate_sane_date
+from core.dates import EARLIEST, LATEST, validate_sane_date
 from places.kana import to_katakana
 from places.models import Municipality
 from places.selectors import municipality_search
@@ -76,7 +76,7 @@ class DateInput(forms.DateInput):
 
 def date_field(label, **kwargs) -> forms.DateField:
     """A date typed into a page: the formats people use, within the site's range
-    (``config.dates``), so a far-off date is a form error and never reaches a query."""
+    (``core.dates``), so a far-off date is a form error and never reaches a query."""
     return forms.DateField(
         label=label,
         input_formats=DATE_INPUT_FORMATS,

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.selectors import staff_scope
 from accounts.services import audit_record
-from config.celery import enqueue_on_commit
+from core.queue import enqueue, send_now
 from notifications.models import Topic
 from notifications.services import notification_send
 from places.models import Municipality
@@ -1066,9 +1066,7 @@ def announcement_create(
             municipality=municipality,
             detail={"title": announcement.title},
         )
-        from .tasks import announcement_fan_out_task  # the task module imports services
-
-        enqueue_on_commit(announcement_fan_out_task, announcement.pk)
+        enqueue("registry.announcement_fan_out", announcement.pk)
     return announcement
 
 
@@ -1125,8 +1123,6 @@ def announcement_fan_out(*, announcement_id: int, batch_size: int | None = None)
 def announcements_resume(*, max_rows: int = 100) -> int:
     """Announcements still fanning out whose worker stopped (or never got the job): queue
     them again. A run that is still going simply waits for the row and finds it done."""
-    from .tasks import announcement_fan_out_task
-
     started_before = timezone.now() - datetime.timedelta(seconds=settings.SWEEP_SECONDS / 2)
     pending = list(
         Announcement.objects.filter(state=AnnouncementState.SENDING, created_at__lt=started_before)
@@ -1134,5 +1130,5 @@ def announcements_resume(*, max_rows: int = 100) -> int:
         .values_list("pk", flat=True)[:max_rows]
     )
     for pk in pending:
-        announcement_fan_out_task.delay(pk)
+        send_now("registry.announcement_fan_out", pk)
     return len(pending)

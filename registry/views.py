@@ -28,7 +28,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import services as account_services
 from accounts.selectors import staff_scope
-from config.pages import get_only, get_or_post, personal, put_errors, safe_next
+from core.pages import get_only, get_or_post, personal, put_errors, safe_next
 from places.models import Municipality
 
 from . import cards, flags, forms, selectors, services

@@ -13,7 +13,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import ScopedRateThrottle
+from core.api import ScopedRateThrottle
 
 from .authentication import MFARequired, staff_token_expired
 from .selectors import has_second_factor, must_use_second_factor

@@ -6,13 +6,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import AuthTokenView
+from core import views as core_views
 from insights import api as insights_api
 from matching import api as matching_api
 from notifications.api import NotificationPreferencesView, NotificationViewSet
+from places import views as places_views
 from places.api import MunicipalityViewSet, PrefectureViewSet
 from registry import api as registry_api
-
-from . import views
 
 # The admin logs in through allauth: verified e-mail and the same rate limits as the site.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -94,8 +94,8 @@ api_urlpatterns = [
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("health/", views.health, name="health"),
+    path("", places_views.home, name="home"),
+    path("health/", core_views.health, name="health"),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include(api_urlpatterns)),
@@ -115,7 +115,7 @@ if settings.DEBUG or settings.SERVE_MEDIA:
         re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
     ]
 
-handler400 = "config.views.bad_request"
-handler403 = "config.views.permission_denied"
-handler404 = "config.views.page_not_found"
-handler500 = "config.views.server_error"
+handler400 = "core.views.bad_request"
+handler403 = "core.views.permission_denied"
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"

@@ -34,7 +34,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
-from config.errors import json_error
+from core.errors import Code, json_error
 
 from . import services
 from .services import FORM_FIELD
@@ -60,7 +60,7 @@ class IdempotencyMiddleware:
             if not KEY.fullmatch(key):
                 return _error(
                     400,
-                    "invalid_idempotency_key",
+                    Code.IDEMPOTENCY_KEY_INVALID,
                     _("Idempotency-Key は 1〜255 文字の英数字・記号にしてください。"),
                 )
             caller = _api_caller(request, view_func)
@@ -87,7 +87,7 @@ def _run(request, view_func, view_args, view_kwargs, caller, key, fingerprint, k
         except services.KeyReused:
             return _error(
                 422,
-                "idempotency_key_reused",
+                Code.IDEMPOTENCY_KEY_REUSED,
                 _(
                     "この Idempotency-Key は別のリクエストに使われています。"
                     "新しいキーで送ってください。"
@@ -96,7 +96,7 @@ def _run(request, view_func, view_args, view_kwargs, caller, key, fingerprint, k
         except services.KeyInProgress:
             return _error(
                 409,
-                "idempotency_in_progress",
+                Code.IDEMPOTENCY_IN_PROGRESS,
                 _(
                     "同じ Idempotency-Key のリクエストを処理中です。"
                     "少し待ってからやり直してください。"

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from config.pages import get_only, personal
+from core.pages import get_only, personal
 from places.tiles import TILES
 
 from . import charts, selectors

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Language
-from config.api import Pagination
+from core.api import Pagination
 
 from . import selectors, services
 from .models import Channel, Frequency, Notification, Topic

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Language, User
-from config.celery import enqueue_on_commit
+from core.queue import enqueue
 
 from .models import (
     AT_LEAST_ONCE_TOPICS,
@@ -173,9 +173,7 @@ def _send(
 
 
 def _relay_soon() -> None:
-    from .tasks import email_relay_task  # the task module imports these services
-
-    enqueue_on_commit(email_relay_task)
+    enqueue("notifications.relay")
 
 
 # --- Reading and the person's rights ------------------------------------------------------

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from config.pages import get_or_post, personal, put_errors
+from core.pages import get_or_post, personal, put_errors
 
 from . import selectors, services
 from .forms import PreferencesForm

@@ -1,4 +1,5 @@
-"""Municipality pages: search by kanji, kana or code; one page per municipality and prefecture."""
+"""The home page and the municipality pages: search by kanji, kana or code; one page per
+municipality and prefecture."""
 
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
@@ -8,6 +9,17 @@ from .models import Municipality, Prefecture, Region
 from .selectors import municipality_nearby, municipality_search, prefecture_list
 
 NEARBY_KM = 30
+
+
+def home(request):
+    return render(
+        request,
+        "home.html",
+        {
+            "prefecture_count": Prefecture.objects.count(),
+            "municipality_count": Municipality.objects.count(),
+        },
+    )
 
 
 def municipality_index(request):

@@ -419,7 +419,7 @@ def test_moving_home_to_a_registered_town_is_refused_on_the_profile_form():
         ("2026-13-45", "日付"),
         ("yesterday", "日付"),
         ("2099-01-01", "未来の日付"),
-        ("2999-01-01", "2100-12-31"),  # outside the site's range of dates (config.dates)
+        ("2999-01-01", "2100-12-31"),  # outside the site's range of dates (core.dates)
     ],
 )
 def test_a_malformed_activity_date_is_refused(occurred_on, message):

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "allauth.usersessions",  # a person's sessions, listed and ended (accounts/sessions/)
     # Ours, lower rooms first.
+    "core",  # the floor: errors with codes, queueing, API and page plumbing
     "idempotency",  # safe retries: imports none of ours (its middleware is last below)
     "places",
     "accounts",
@@ -81,7 +82,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "config.middleware.PrivateResponsesMiddleware",
+    "core.middleware.PrivateResponsesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -136,7 +137,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "config.cache.ResilientRedisCache",
+            "BACKEND": "core.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "furusato",
         }
@@ -200,7 +201,7 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool(
 ACCOUNTS_STAFF_IDLE_SECONDS = env.int("ACCOUNTS_STAFF_IDLE_SECONDS", default=30 * 60)
 # A staff member's API token lasts this long from its issue (then a new login, with the code).
 ACCOUNTS_STAFF_TOKEN_SECONDS = env.int("ACCOUNTS_STAFF_TOKEN_SECONDS", default=8 * 60 * 60)
-CSRF_FAILURE_VIEW = "config.views.csrf_failure"
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", default="http")
 # Login rate limiting (allauth keeps the counters in the cache).
 ACCOUNT_RATE_LIMITS = {
@@ -374,15 +375,15 @@ REST_FRAMEWORK = {
     ],
     # Closed by default: a public endpoint says so itself (AllowAny).
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",  # documents the error responses too
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",  # documents the error responses too
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"anon": "120/min", "user": "600/min", "auth": "10/min"},
-    # Counted atomically in Redis, exact across web processes (config.api; README "Rate limits").
+    # Counted atomically in Redis, exact across web processes (core.api; README "Rate limits").
     "DEFAULT_THROTTLE_CLASSES": [
-        "config.api.AnonRateThrottle",
-        "config.api.UserRateThrottle",
+        "core.api.AnonRateThrottle",
+        "core.api.UserRateThrottle",
     ],
 }
 SPECTACULAR_SETTINGS = {

@@ -10,7 +10,7 @@ from tests.workers import free_port
 
 DOWN = {
     "default": {
-        "BACKEND": "config.cache.ResilientRedisCache",
+        "BACKEND": "core.cache.ResilientRedisCache",
         "LOCATION": "redis://127.0.0.1:{port}/0",
         "KEY_PREFIX": "furusato",
     }

@@ -51,13 +51,15 @@ def test_the_board_pages_keep_dates_inside_the_range():
 
 @pytest.mark.parametrize(("name", "value"), FAR)
 def test_far_dates_are_a_400_with_the_field_in_the_tasks_api(name, value):
-    error = error_of(api_as(None).get("/api/tasks/", {name: value}), 400)
+    error = error_of(api_as(None).get("/api/tasks/", {name: value}), 400, "date_out_of_range")
     assert list(error["fields"]) == [name]
     assert "2000-01-01" in error["fields"][name][0]
 
 
 def test_the_message_is_english_when_the_language_is_english():
-    error = error_of(api_as(None, "en").get("/api/tasks/", {"date_from": "0001-01-01"}), 400)
+    error = error_of(
+        api_as(None, "en").get("/api/tasks/", {"date_from": "0001-01-01"}), 400, "date_out_of_range"
+    )
     assert error["message"] == "Enter a date between 2000-01-01 and 2100-12-31."
     html = client_for(None, "en").get("/tasks/", {"date_from": "0001-01-01"}).content.decode()
     assert "Enter a date between 2000-01-01 and 2100-12-31." in _summary(html)
@@ -76,13 +78,13 @@ def test_session_times_far_off_are_a_400_not_an_overflow():
             {"starts_at": "0001-01-01T00:00:00", "ends_at": "0001-01-01T03:00:00", "capacity": 5}
         ],
     }
-    error = error_of(api.post("/api/tasks/", body, format="json"), 400)
+    error = error_of(api.post("/api/tasks/", body, format="json"), 400, "date_out_of_range")
     assert "sessions" in error["fields"]
     task = published_task(CHIZU, staff=staff)
     session = task.sessions.first()
     for moment in ("0001-01-01T00:00:00+09:00", "9999-12-31T23:59:59Z"):
         response = api.patch(f"/api/sessions/{session.pk}/", {"starts_at": moment}, format="json")
-        error = error_of(response, 400)
+        error = error_of(response, 400, "date_out_of_range")
         assert "starts_at" in error["fields"], error
 
 
@@ -93,6 +95,7 @@ def test_registrant_filters_and_activity_dates_keep_the_range():
             f"/api/municipalities/{CHIZU}/registrants/", {"registered_from": "0001-01-01"}
         ),
         400,
+        "date_out_of_range",
     )
     assert "registered_from" in error["fields"]
     html = client_for(staff).get(f"/staff/{CHIZU}/registrants/", {"registered_to": "9999-12-31"})

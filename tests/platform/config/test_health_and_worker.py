@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.tasks import clear_expired_sessions
 from config.celery import app as celery_app
-from config.health import monitor
+from core.health import monitor
 from tests.workers import wait_for
 
 HEALTH_TOKEN = "health-token-for-the-tests-3f9a1c"

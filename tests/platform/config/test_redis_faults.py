@@ -16,7 +16,7 @@ from django.core.cache import caches
 from django.test import override_settings
 from rest_framework.test import APIClient, APIRequestFactory
 
-from config.api import AnonRateThrottle
+from core.api import AnonRateThrottle
 from matching.models import Task
 from notifications.models import Email, Notification
 from registry.models import Registration
@@ -32,7 +32,7 @@ LOCKED = "ログインの失敗が続いたため"
 def redis_cache(server: RedisServer) -> dict:
     return {
         "default": {
-            "BACKEND": "config.cache.ResilientRedisCache",
+            "BACKEND": "core.cache.ResilientRedisCache",
             "LOCATION": f"redis://127.0.0.1:{server.port}/0",
             "KEY_PREFIX": "furusato",
         }

@@ -14,6 +14,7 @@ import importlib
 import logging
 import time
 
+from celery import current_app
 from celery.schedules import maybe_schedule
 from django.apps import apps
 from django.conf import settings
@@ -29,7 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="run every job once and stop")
 
     def handle(self, *args, once: bool = False, **options):
-        from config.celery import app
+        app = current_app
 
         if not app.conf.task_always_eager:
             raise CommandError("A broker is configured: run `celery -A config beat` instead.")

@@ -5,9 +5,10 @@ Every error, from DRF or from Django, reaches the client as::
     {"error": {"status": 400, "code": "invalid", "message": "…",
                "fields": {"capacity": ["…"]}}}
 
-``fields`` is present only for validation errors: 400 ``invalid``, or 409 ``conflict`` when
-the input clashes with the state of things (a second sign-up for the same session).
-Messages follow the request's language.
+``code`` is the refusal's own code (``core.errors``: ``session_full``, ``already_decided``
+…), else ``invalid`` (400) or ``conflict`` (409). ``fields`` is present only for validation
+errors: 400 when the input is wrong, 409 when it clashes with the state of things (a second
+sign-up for the same session). Messages follow the request's language.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from .cache import DOWN as cache_down
 from .cache import ResilientRedisCache
-from .errors import error_body
+from .errors import Code, all_codes, code_of, error_body
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,21 @@ def _flatten(fields) -> list[str]:
     return list(fields)
 
 
+def _drf_code(detail) -> str | None:
+    """The first code of ours among a serializer's errors (``date_out_of_range`` …)."""
+    known = set(all_codes())
+    stack = [detail]
+    while stack:
+        item = stack.pop(0)
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif getattr(item, "code", None) in known and item.code not in (Code.INVALID,):
+            return str(item.code)
+    return None
+
+
 def exception_handler(exc, context):
     """DRF's handler, then our shape. Django's ValidationError from services is a 400."""
     if isinstance(exc, exceptions.ParseError):
@@ -65,13 +81,15 @@ def exception_handler(exc, context):
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound(_("見つかりませんでした。"))
     elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied(str(exc) or None)
+        exc = exceptions.PermissionDenied(str(exc) or None, code=getattr(exc, "code", None))
     elif isinstance(exc, DjangoValidationError):
+        refusal_code = code_of(exc)
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
         detail["non_field_errors"] = detail.pop("__all__", [])
         http_status = getattr(exc, "http_status", 400)  # 409 for a clash with the state
         exc = exceptions.ValidationError({k: v for k, v in detail.items() if v})
         exc.status_code = http_status
+        exc.refusal_code = refusal_code
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled error in API view", exc_info=exc)
@@ -93,10 +111,13 @@ def exception_handler(exc, context):
             message = general[0]
         elif len(every) == 1:
             message = every[0]  # one problem: say it where clients show one message
-        code = "conflict" if response.status_code == 409 else "invalid"
+        code = getattr(exc, "refusal_code", None) or _drf_code(exc.detail)
+        if code is None:
+            code = Code.CONFLICT if response.status_code == 409 else Code.INVALID
         response.data = error_body(response.status_code, code, message, fields)
     else:
-        response.data = error_body(response.status_code, exc.default_code, str(exc.detail))
+        code = getattr(exc.detail, "code", None) or exc.default_code
+        response.data = error_body(response.status_code, code, str(exc.detail))
     return response
 
 

@@ -1,8 +1,8 @@
 """The OpenAPI schema of the API (``/api/schema/``): drf-spectacular's, with the error
-responses every operation may give, in the API's one error format (``config.api``).
+responses every operation may give, in the API's one error format (``core.api``).
 
-Apart from ``config.api`` because drf-spectacular's schema module imports DRF's generic
-views, which import the pagination class of ``config.api``.
+Apart from ``core.api`` because drf-spectacular's schema module imports DRF's generic
+views, which import the pagination class of ``core.api``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
 
+from .errors import all_codes
+
 ErrorSerializer = inline_serializer(
     "Error",
     {
@@ -19,7 +21,8 @@ ErrorSerializer = inline_serializer(
             "ErrorDetail",
             {
                 "status": serializers.IntegerField(),
-                "code": serializers.CharField(),
+                # Every refusal's code, of every room (core.errors).
+                "code": serializers.ChoiceField(choices=all_codes()),
                 "message": serializers.CharField(),
                 # Per field, its messages (a list of sessions: a list of such objects).
                 "fields": serializers.DictField(child=serializers.JSONField(), required=False),

@@ -1,4 +1,4 @@
-"""Site-wide pages that belong to no one app: the home page and the health check."""
+"""Site-wide answers that belong to no one room: the health check and the error pages."""
 
 from __future__ import annotations
 
@@ -14,23 +14,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from places.models import Municipality, Prefecture
-
 from .errors import json_error
 from .health import monitor as health_monitor
 
 logger = logging.getLogger(__name__)
-
-
-def home(request):
-    return render(
-        request,
-        "home.html",
-        {
-            "prefecture_count": Prefecture.objects.count(),
-            "municipality_count": Municipality.objects.count(),
-        },
-    )
 
 
 def _check_database() -> dict:
@@ -45,7 +32,7 @@ def _check_database() -> dict:
 
 def _health() -> dict:
     """The database now (one quick query); the broker and workers as the background check
-    last saw them (``config.health``)."""
+    last saw them (``core.health``)."""
     database = _check_database()
     background = health_monitor.latest()
     broker, workers = background["broker"], background["workers"]

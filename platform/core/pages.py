@@ -1,4 +1,4 @@
-"""What the server-rendered pages of every app share, as ``config.api`` is for the API:
+"""What the server-rendered pages of every app share, as ``core.api`` is for the API:
 method guards, the decorator of personal pages, service refusals put back on forms, and a
 safe ``next`` address."""
 

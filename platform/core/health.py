@@ -15,9 +15,8 @@ import os
 import threading
 import time
 
+from celery import current_app as celery_app
 from django.conf import settings
-
-from .celery import app as celery_app
 
 logger = logging.getLogger(__name__)
 
