@@ -5,9 +5,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from accounts.demo import DEMO_TOTP_SECRET, demo_second_factor_give
 from accounts.models import MUNICIPALITY_ROLES, Membership, Role, User
 from accounts.services import membership_grant
+from demo.second_factor import DEMO_TOTP_SECRET, demo_second_factor_give
 from places.models import Municipality, Prefecture
 
 DEMO_PASSWORD = "furusato-demo-2026"  # noqa: S105  (demo only, printed in the README)

@@ -24,11 +24,11 @@ from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from accounts.demo import demo_second_factor_give
-from accounts.management.commands.load_demo_accounts import DEMO_PASSWORD
 from accounts.models import Membership, Role, User
 from accounts.selectors import staff_scope, staff_scope_forget
 from accounts.services import membership_grant
+from demo.management.commands.load_demo_accounts import DEMO_PASSWORD
+from demo.second_factor import demo_second_factor_give
 from matching import services
 from matching.models import (
     HostApplication,
