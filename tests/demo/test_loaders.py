@@ -11,8 +11,7 @@ from allauth.mfa.utils import decrypt
 from django.core.management import CommandError, call_command
 
 from accounts.models import User
-from demo.management.commands.load_demo_accounts import DEMO_PASSWORD
-from demo.second_factor import DEMO_TOTP_SECRET
+from demo.content import DEMO_PASSWORD, DEMO_TOTP_SECRET
 from matching.models import Session, Signup, SignupStatus, Task, TaskStatus
 from registry.models import Activity, Perk, Registration
 from tests.factories import client_for
