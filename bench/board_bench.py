@@ -69,9 +69,8 @@ def check_database(regenerate: bool) -> None:
 def generate(args) -> None:
     from django.core.management import call_command
 
+    from demo.population import EMAIL_DOMAIN, generated_mark
     from matching.models import Task
-    from matching.population import generated_mark
-    from registry.population import EMAIL_DOMAIN
 
     people = sql(
         "SELECT COUNT(*) FROM accounts_user WHERE email LIKE %s", [f"pop-%@{EMAIL_DOMAIN}"]
@@ -350,9 +349,9 @@ def _sign_up_in_threads(plan: list[list[tuple]], label: str) -> list[float]:
 def signups(thread_counts: list[int], per_thread: int) -> None:
     from django.db.models import Count, Q
 
+    from demo.population import EMAIL_DOMAIN
     from matching.models import Session, Signup, SignupStatus, Task
     from notifications.models import Notification
-    from registry.population import EMAIL_DOMAIN
 
     largest = max(thread_counts) * per_thread
     # Generated people without any sign-up (so none holds an overlapping session).

@@ -152,8 +152,8 @@ def board_ensure(args, people: int) -> None:
     """The seed's generated board, made if it is missing (and left in place)."""
     from django.core.management import call_command
 
+    from demo.population import generated_mark
     from matching.models import Task
-    from matching.population import generated_mark
 
     if Task.objects.filter(description__startswith=generated_mark(args.seed)).exists():
         print(f"generated board of seed {args.seed} present")

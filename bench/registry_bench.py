@@ -89,7 +89,7 @@ def generate(people: int, seed: int, batch: int) -> None:
     from django.core.management import call_command
 
     from accounts.models import User
-    from registry.population import EMAIL_DOMAIN, email_prefix
+    from demo.population import EMAIL_DOMAIN, email_prefix
 
     if User.objects.filter(email__startswith=email_prefix(seed)).exists():
         print(f"people of seed {seed} exist already: generation skipped")
@@ -126,7 +126,7 @@ def sizes() -> None:
 
 
 def shares(seed: int) -> None:
-    from registry.population import population_shares
+    from demo.population import population_shares
 
     result = population_shares(seed=seed)
     print(
@@ -156,8 +156,8 @@ def api(seed: int, requests: int) -> None:
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
+    from demo.population import EMAIL_DOMAIN, email_prefix
     from registry.models import AGE_OF_MAJORITY, Registration
-    from registry.population import EMAIL_DOMAIN, email_prefix
 
     adult_born_before = timezone.localdate().year - AGE_OF_MAJORITY
     warmup = 20

@@ -30,7 +30,7 @@ What it does, in this order:
 4. ``--new-registrations`` registrations of existing generated adults with municipalities
    they are not registered with, through ``registry.services.registration_create``
    (``--via service``, the default) or written in one transaction by COPY as
-   ``registry.population`` writes generated rows (``--via sql``); then ``counts_update()``
+   ``demo.population.people`` writes generated rows (``--via sql``); then ``counts_update()``
    until it returns, with its parts; checks that the nation's registrations rose by exactly
    that many; then ``counts_update()`` again right away. What production leaves to the
    workers (the matcher's refresh of the person) is queued to an in-memory broker, not run.
@@ -137,7 +137,7 @@ def machine() -> None:
 
 
 def dataset() -> dict:
-    from registry.population import EMAIL_DOMAIN
+    from demo.population import EMAIL_DOMAIN
 
     found = {
         "generated people": sql(
@@ -441,6 +441,8 @@ def registrations_add(count: int, via: str, seed: int) -> None:
     from django.utils import timezone
 
     from accounts.models import User
+    from demo.population import EMAIL_DOMAIN
+    from demo.population.people import PREFECTURE_REGISTRATION_COLUMNS, REGISTRATION_COLUMNS
     from places.models import Municipality
     from registry import services as registry
     from registry.models import (
@@ -452,11 +454,6 @@ def registrations_add(count: int, via: str, seed: int) -> None:
         RelationshipType,
         Status,
         TieOrigin,
-    )
-    from registry.population import (
-        EMAIL_DOMAIN,
-        PREFECTURE_REGISTRATION_COLUMNS,
-        REGISTRATION_COLUMNS,
     )
 
     salt = sql("SELECT COUNT(*) FROM registry_registration")[0][0]  # another draw each run
@@ -520,7 +517,7 @@ def registrations_add(count: int, via: str, seed: int) -> None:
             f"(median {statistics.median(each):.1f} ms, p95 {percentile95(each):.1f} ms each)"
         )
         return
-    # One transaction, by COPY, as registry.population writes generated rows.
+    # One transaction, by COPY, as demo.population.people writes generated rows.
     now = timezone.now()
     prefecture_of = {code: m.prefecture_id for code, m in municipalities.items()}
     with transaction.atomic(), connection.cursor() as cursor:

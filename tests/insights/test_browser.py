@@ -12,9 +12,8 @@ from django.conf import settings
 from django.test import Client
 
 from accounts.models import Role
+from demo.population import board_generate, population_generate
 from insights import services
-from matching.population import board_generate
-from registry.population import population_generate
 from tests.browser import RecordingPage
 from tests.factories import person_with_role, sign_in
 

@@ -22,16 +22,15 @@ from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import Role
+from demo.population import board_generate, population_generate
 from insights import services
 from insights.models import Count, Published, State
 from matching import services as board
 from matching.models import Signup
-from matching.population import board_generate
 from places.models import Municipality, Region
 from registry import flags
 from registry import services as registry
 from registry.models import AgeBand, Gender, Profile, Registration, RelationshipType, Tier
-from registry.population import population_generate
 from tests.factories import person_with_role
 from tests.registry.support import HIDA, SETAGAYA, TAKAYAMA, api_as, register, resident
 

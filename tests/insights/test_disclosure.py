@@ -27,14 +27,13 @@ from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import Role
+from demo.population import board_generate, population_generate
 from insights import disclosure, services
 from insights.disclosure import Problem
 from insights.models import Count, Published
-from matching.population import board_generate
 from places.models import Municipality, Prefecture
 from registry import services as registry
 from registry.models import Registration
-from registry.population import population_generate
 from tests.factories import person_with_role
 from tests.registry.support import api_as
 

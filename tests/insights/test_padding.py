@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Role
+from demo.population import population_generate
 from insights import services
 from insights.locks import REBUILD_KEY
 from insights.models import Count, Published, State
@@ -33,7 +34,6 @@ from insights.tasks import counts_rebuild_task
 from places.models import Municipality, Prefecture
 from registry import services as registry
 from registry.models import Registration
-from registry.population import population_generate
 from tests.factories import client_for, person_with_role
 from tests.insights.test_disclosure import Reader, leaks, pages
 from tests.registry.support import HIDA, api_as, register, resident

@@ -49,6 +49,17 @@ MAY_IMPORT = {
     "registry": {"notifications", "accounts", "places", "core"},
     "matching": {"registry", "notifications", "accounts", "places", "core"},
     "insights": {"matching", "registry", "notifications", "accounts", "places", "core"},
+    # Demo content and generators: every room, and none imports it.
+    "demo": {
+        "insights",
+        "matching",
+        "registry",
+        "notifications",
+        "accounts",
+        "places",
+        "idempotency",
+        "core",
+    },
 }
 SHARED: set[str] = set()
 OURS = {
@@ -61,6 +72,7 @@ OURS = {
     "registry",
     "matching",
     "insights",
+    "demo",
 }
 
 

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "registry",
     "matching",
     "insights",
+    "demo",  # demo content and generators: above every room, imported by none
     "config.apps.SiteConfig",  # the site-wide system checks
 ]
 

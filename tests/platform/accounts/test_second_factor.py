@@ -12,7 +12,6 @@ import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
-from allauth.mfa.utils import decrypt
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -253,40 +252,6 @@ def test_residents_keep_their_session_however_long_idle():
     browser.get("/me/")
     _idle(browser, 10 * 24 * 3600)
     assert browser.get("/me/").status_code == 200
-
-
-# --- The demo -----------------------------------------------------------------------------
-
-
-def test_demo_staff_log_in_with_the_published_secret_and_demo_totp(settings):
-    from io import StringIO
-
-    from django.core.management import CommandError, call_command
-
-    from accounts.demo import DEMO_TOTP_SECRET
-    from accounts.management.commands.load_demo_accounts import DEMO_PASSWORD
-
-    settings.DEMO_CONTENT_ALLOWED = True
-    call_command("load_demo_accounts", stdout=StringIO())
-    call_command("load_demo_accounts", stdout=StringIO())  # again: nothing doubled
-    assert Authenticator.objects.filter(user__email="hida@demo.furusato.jp").count() == 1
-    assert not Authenticator.objects.filter(user__email="host@demo.furusato.jp").exists()
-    out = StringIO()
-    call_command("demo_totp", "hida@demo.furusato.jp", stdout=out)
-    code = out.getvalue().strip()
-    assert len(code) == 6 and code.isdigit()
-    stored = Authenticator.objects.get(user__email="hida@demo.furusato.jp").data["secret"]
-    assert decrypt(stored) == DEMO_TOTP_SECRET
-
-    browser = client_for(None)
-    browser.post("/accounts/login/", {"login": "hida@demo.furusato.jp", "password": DEMO_PASSWORD})
-    response = browser.post("/accounts/2fa/authenticate/", {"code": code})
-    assert response.status_code == 302
-    assert browser.get(STAFF_PAGES[0]).status_code == 200
-
-    settings.DEMO_CONTENT_ALLOWED = False
-    with pytest.raises(CommandError):
-        call_command("demo_totp", "hida@demo.furusato.jp", stdout=StringIO())
 
 
 def test_the_admin_login_page_does_not_bypass_the_second_factor():

@@ -5,7 +5,7 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
 
 # Add it to an authenticator app, or print the current code: ``manage.py demo_totp EMAIL``.
-DEMO_TOTP_SECRET = "FURUSATODEMOKEYFORSTAFFONLY23456"  # noqa: S105  (demo only, in the README)
+from .content import DEMO_TOTP_SECRET
 
 
 def demo_second_factor_give(*, user) -> None:

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
+from demo.population import BoardRefused, board_generate
 from matching.models import Session, Signup, Task
-from matching.population import BoardRefused, board_generate
 
 
 class Command(BaseCommand):

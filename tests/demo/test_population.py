@@ -27,6 +27,8 @@ from django.db import connection
 from django.test import override_settings
 
 from accounts.models import User
+from demo.population import EMAIL_DOMAIN, email_prefix, population_generate, population_shares
+from demo.population.survey import AGE_BANDS, PREMIUM_SHARE, REGISTRATIONS_CAP
 from registry import flags
 from registry.models import (
     AGE_OF_MAJORITY,
@@ -36,15 +38,6 @@ from registry.models import (
     Registration,
     RegistrationEvent,
     RelationshipType,
-)
-from registry.population import (
-    AGE_BANDS,
-    EMAIL_DOMAIN,
-    PREMIUM_SHARE,
-    REGISTRATIONS_CAP,
-    email_prefix,
-    population_generate,
-    population_shares,
 )
 
 pytestmark = pytest.mark.xdist_group("population")

@@ -16,6 +16,7 @@ from django.db.models import Count, F, Max, Min, Q
 from django.test import override_settings
 from django.utils import timezone
 
+from demo.population import BoardRefused, board_generate, generated_mark, population_generate
 from matching.models import (
     HOLDING_STATUSES,
     PUBLIC_STATUSES,
@@ -28,10 +29,8 @@ from matching.models import (
     Task,
     TaskStatus,
 )
-from matching.population import BoardRefused, board_generate, generated_mark
 from matching.services import _search_text
 from registry.models import Category
-from registry.population import population_generate
 
 pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("population")]
 

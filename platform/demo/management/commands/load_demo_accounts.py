@@ -1,27 +1,16 @@
-"""Demo people and roles for trying the site (embedded default only; refused in production)."""
+"""Demo people and roles for trying the site, from ``demo/data/accounts.yaml`` (embedded
+default only; refused in production)."""
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from accounts.demo import DEMO_TOTP_SECRET, demo_second_factor_give
 from accounts.models import MUNICIPALITY_ROLES, Membership, Role, User
 from accounts.services import membership_grant
+from demo.content import DEMO_PASSWORD, DEMO_TOTP_SECRET, content
+from demo.second_factor import demo_second_factor_give
 from places.models import Municipality, Prefecture
-
-DEMO_PASSWORD = "furusato-demo-2026"  # noqa: S105  (demo only, printed in the README)
-
-# (e-mail, 姓, 名, role, municipality or prefecture code)
-DEMO_PEOPLE = [
-    ("admin@demo.furusato.jp", "運営", "花子", Role.NATIONAL_ADMIN, None),
-    ("gifu@demo.furusato.jp", "岐阜", "県職員", Role.PREFECTURE_STAFF, "21"),
-    ("hida@demo.furusato.jp", "飛騨", "市職員", Role.MUNICIPALITY_ADMIN, "212172"),
-    ("chizu@demo.furusato.jp", "智頭", "町職員", Role.MUNICIPALITY_ADMIN, "313289"),
-    ("ama@demo.furusato.jp", "海士", "町職員", Role.MUNICIPALITY_EDITOR, "325252"),
-    ("host@demo.furusato.jp", "山田", "太郎", Role.HOST, "313289"),
-    ("resident@demo.furusato.jp", "佐藤", "美咲", None, None),
-]
 
 
 class Command(BaseCommand):
@@ -32,8 +21,11 @@ class Command(BaseCommand):
             raise CommandError("Demo accounts are not allowed here (production settings).")
         if not Municipality.objects.exists():
             raise CommandError("Load the municipalities first: manage.py load_municipalities")
+        people = content("accounts")["accounts"]
         with transaction.atomic():
-            for email, family, given, role, where in DEMO_PEOPLE:
+            for person in people:
+                email, role = person["email"], person["role"]
+                family, given = person["family_name"], person["given_name"]
                 user, created = User.objects.get_or_create(
                     email=email, defaults={"family_name": family, "given_name": given}
                 )
@@ -52,16 +44,16 @@ class Command(BaseCommand):
                 membership_grant(
                     user=user,
                     role=role,
-                    municipality=Municipality.objects.get(code=where)
+                    municipality=Municipality.objects.get(code=person["municipality"])
                     if role in MUNICIPALITY_ROLES
                     else None,
-                    prefecture=Prefecture.objects.get(code=where)
+                    prefecture=Prefecture.objects.get(code=person["prefecture"])
                     if role == Role.PREFECTURE_STAFF
                     else None,
                 )
         self.stdout.write(
             self.style.SUCCESS(
-                f"{len(DEMO_PEOPLE)} demo accounts ready; password: {DEMO_PASSWORD}; "
+                f"{len(people)} demo accounts ready; password: {DEMO_PASSWORD}; "
                 f"staff TOTP secret: {DEMO_TOTP_SECRET} (or: manage.py demo_totp EMAIL)"
             )
         )

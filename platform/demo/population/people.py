@@ -15,8 +15,9 @@ Their addresses are written as verified (allauth's ``EmailAddress``), as if conf
 published statistics count only people with a verified address (``insights``), and the
 demo's and the benchmarks' published figures are of these people.
 
-``population_shares`` measures the shares back from the raw rows, in SQL, for the tests
-and ``bench/registry_bench.py``.
+The target figures and the assumptions are in ``survey``; ``shares.population_shares``
+measures the shares back from the raw rows, in SQL, for the tests and
+``bench/registry_bench.py``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import random
 import threading
 import time
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from allauth.account.models import EmailAddress
@@ -39,17 +40,15 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from places.models import Municipality, MunicipalityKind
-
-from . import flags
-from .models import (
+from core.bulk import BulkWriter
+from places.models import Municipality
+from registry import flags
+from registry.models import (
     AGE_OF_MAJORITY,
     CONSENT_FIELDS,
     VISITING_MASK,
-    AvailableDays,
     Category,
     EventKind,
-    Gender,
     Language,
     Month,
     PrefectureRegistration,
@@ -59,217 +58,36 @@ from .models import (
     RelationshipType,
     Skill,
     Status,
-    TieOrigin,
     Tier,
 )
 
-# =========================================================================================
-# The survey, and every assumption made where it is silent: ALL target figures live here.
-# =========================================================================================
-#
-# Source: 国土交通省「関係人口の実態把握」令和5年度（2023年度）調査, as issue 3 quotes it.
-# People (実人数) in 万人, each counted once, by the deepest type of tie they have
-# (the survey's categories are ordered deepest first, as RelationshipType is).
-#
-#   visiting (訪問系)      1,884 万
-#   non-visiting (非訪問系)  379 万
-#   total                 2,263 万
-#
-# Visiting people by their deepest tie (given): 直接寄与型 437, テレワーク 145,
-# 参加・交流型 485, 趣味・消費型 711. 就労型（現地） is NOT given: it is derived here as the
-# residual of the visiting total, 1,884 − 437 − 145 − 485 − 711 = 106 万.
-SURVEY_VISITING = 1884
-SURVEY_NON_VISITING = 379
-SURVEY_TOTAL = SURVEY_VISITING + SURVEY_NON_VISITING  # 2,263 万
-SURVEY_PEOPLE_BY_CLASS: dict[str, int] = {
-    RelationshipType.DIRECT: 437,
-    RelationshipType.WORK_ON_SITE: SURVEY_VISITING - 437 - 145 - 485 - 711,  # 106, derived
-    RelationshipType.TELEWORK: 145,
-    RelationshipType.PARTICIPATION: 485,
-    RelationshipType.HOBBY: 711,
-    RelationshipType.NON_VISITING: SURVEY_NON_VISITING,
-}
-
-# 首都圏 as the survey uses it: 埼玉県, 千葉県, 東京都, 神奈川県.
-CAPITAL_PREFECTURES = frozenset({"11", "12", "13", "14"})
-CAPITAL, OTHER = "capital", "other"
-
-# Flows of visiting people, home area → area of the tie, in 万人. Given: 首都圏 → other areas
-# 293, other → other 763. The survey does not give the other two cells; ASSUMPTION: visiting
-# people live in 首都圏 as often as everybody does. 2020 census: 36,914,000 of 126,146,000
-# people live in the four prefectures (29.26 %), so 29.26 % of 1,884 = 551 万 visiting people
-# live there: 首都圏 → 首都圏 = 551 − 293 = 258, other → 首都圏 = 1,884 − 551 − 763 = 570.
-CAPITAL_POPULATION_SHARE = 36_914_000 / 126_146_000
-_VISITING_FROM_CAPITAL = round(SURVEY_VISITING * CAPITAL_POPULATION_SHARE)  # 551
-SURVEY_FLOWS: dict[tuple[str, str], int] = {
-    (CAPITAL, CAPITAL): _VISITING_FROM_CAPITAL - 293,  # 258, derived
-    (CAPITAL, OTHER): 293,
-    (OTHER, CAPITAL): SURVEY_VISITING - _VISITING_FROM_CAPITAL - 763,  # 570, derived
-    (OTHER, OTHER): 763,
-}
-# Non-visiting people: home in 首都圏 with the same 29.26 % (assumed); ties anywhere.
-# Every registration of a visiting person goes to the tie area of their flow cell, so the
-# flow shares hold per person and per registration alike.
-
-# STAND-IN: we have no population per municipality, so places are weighted by kind, both as
-# homes and as ties (a 特別区 or 市 is six times as likely as a 村).
-KIND_WEIGHTS: dict[str, int] = {
-    MunicipalityKind.SPECIAL_WARD: 6,
-    MunicipalityKind.CITY: 6,
-    MunicipalityKind.TOWN: 2,
-    MunicipalityKind.VILLAGE: 1,
-}
-
-# Registrations per person: 1 + Poisson(mean − 1), at most REGISTRATIONS_CAP. The survey
-# does not say how many places a person is tied to; the national target (1,000万 people,
-# 1億 registrations) means 10 延べ per 実人数 — the mean is an option for that reason.
-DEFAULT_REGISTRATIONS_PER_PERSON = 2.5
-REGISTRATIONS_CAP = 12
-
-# --- Assumed (plausible, not from the survey) --------------------------------------------
-
-# How a tie began, by whether the person visits (非訪問系 lean on ふるさと納税).
-ORIGIN_WEIGHTS: dict[bool, dict[str, float]] = {
-    True: {  # visiting
-        TieOrigin.BIRTHPLACE: 0.20,
-        TieOrigin.LIVED: 0.12,
-        TieOrigin.STUDIED_WORKED: 0.08,
-        TieOrigin.FAMILY: 0.15,
-        TieOrigin.FURUSATO_NOZEI: 0.10,
-        TieOrigin.VISITS: 0.30,
-        TieOrigin.OTHER: 0.05,
-    },
-    False: {  # non-visiting
-        TieOrigin.BIRTHPLACE: 0.15,
-        TieOrigin.LIVED: 0.08,
-        TieOrigin.STUDIED_WORKED: 0.04,
-        TieOrigin.FAMILY: 0.10,
-        TieOrigin.FURUSATO_NOZEI: 0.45,
-        TieOrigin.VISITS: 0.10,
-        TieOrigin.OTHER: 0.08,
-    },
-}
-# Chance that each consent is given, per registration.
-CONSENT_RATES: dict[str, float] = {
-    "share_name": 0.55,
-    "share_contact": 0.45,
-    "share_age_band": 0.70,
-    "share_skills": 0.50,
-    "allow_announcements": 0.60,
-}
-# A visiting person's registration types ("multiple types allowed"): one registration
-# carries the person's class; each carries one type drawn evenly from the class and the
-# shallower visiting types, each visiting type shallower than that one with a chance of
-# 1/8 (three random bits ANDed), and 非訪問系 as well with NON_VISITING_TOO. So the deepest
-# type over a person's registrations is their class. A non-visiting person's carry 非訪問系
-# only.
-NON_VISITING_TOO = 0.10
-# Registrations spread over this many days before the reference day.
-SPREAD_DAYS = 3 * 365
-# Chance that a registration has a last activity, by the person's class.
-ACTIVITY_RATES: dict[str, float] = {
-    RelationshipType.DIRECT: 0.60,
-    RelationshipType.WORK_ON_SITE: 0.50,
-    RelationshipType.TELEWORK: 0.40,
-    RelationshipType.PARTICIPATION: 0.45,
-    RelationshipType.HOBBY: 0.25,
-    RelationshipType.NON_VISITING: 0.05,
-}
-# Premium: this share of adult people, on 1 to REGISTRY_PREMIUM_LIMIT (3) of their
-# registrations, with a term that is running on the reference day.
-PREMIUM_SHARE = 0.02
-# Age (years reached this year): (lowest, highest, weight). Ages up to AGE_OF_MAJORITY may
-# be minors (only the year of birth is known) and register with a guardian's consent.
-AGE_BANDS: tuple[tuple[int, int, float], ...] = (
-    (15, AGE_OF_MAJORITY, 0.03),
-    (AGE_OF_MAJORITY + 1, 29, 0.16),
-    (30, 39, 0.20),
-    (40, 49, 0.20),
-    (50, 59, 0.18),
-    (60, 69, 0.15),
-    (70, 85, 0.08),
+from .choice import Choice
+from .survey import (
+    ACTIVITY_RATES,
+    AGE_BANDS,
+    AVAILABLE_DAYS_WEIGHTS,
+    CAPITAL,
+    CAPITAL_POPULATION_SHARE,
+    CAPITAL_PREFECTURES,
+    CONSENT_RATES,
+    DEFAULT_REGISTRATIONS_PER_PERSON,
+    EMAIL_DOMAIN,
+    ENGLISH_SHARE,
+    FAMILY_NAMES,
+    GENDER_WEIGHTS,
+    GIVEN_NAMES,
+    KIND_WEIGHTS,
+    NON_VISITING_TOO,
+    ORIGIN_WEIGHTS,
+    OTHER,
+    OTHER_LANGUAGE_SHARE,
+    PREMIUM_SHARE,
+    REGISTRATIONS_CAP,
+    SPREAD_DAYS,
+    SURVEY_FLOWS,
+    SURVEY_PEOPLE_BY_CLASS,
+    email_prefix,
 )
-GENDER_WEIGHTS: dict[str, float] = {
-    Gender.FEMALE: 0.48,
-    Gender.MALE: 0.47,
-    Gender.OTHER: 0.01,
-    "": 0.04,  # not given
-}
-AVAILABLE_DAYS_WEIGHTS: dict[int, float] = {
-    flags.mask_of(AvailableDays, ["weekdays"]): 0.15,
-    flags.mask_of(AvailableDays, ["weekends"]): 0.50,
-    flags.full_mask(AvailableDays): 0.35,
-}
-ENGLISH_SHARE = 0.25
-OTHER_LANGUAGE_SHARE = 0.03
-
-# Common names (with kana), for display only.
-FAMILY_NAMES = (
-    ("佐藤", "サトウ"),
-    ("鈴木", "スズキ"),
-    ("高橋", "タカハシ"),
-    ("田中", "タナカ"),
-    ("伊藤", "イトウ"),
-    ("渡辺", "ワタナベ"),
-    ("山本", "ヤマモト"),
-    ("中村", "ナカムラ"),
-    ("小林", "コバヤシ"),
-    ("加藤", "カトウ"),
-    ("吉田", "ヨシダ"),
-    ("山田", "ヤマダ"),
-    ("佐々木", "ササキ"),
-    ("山口", "ヤマグチ"),
-    ("松本", "マツモト"),
-    ("井上", "イノウエ"),
-    ("木村", "キムラ"),
-    ("林", "ハヤシ"),
-    ("斎藤", "サイトウ"),
-    ("清水", "シミズ"),
-)
-GIVEN_NAMES: dict[str, tuple[tuple[str, str], ...]] = {
-    Gender.FEMALE: (
-        ("陽葵", "ヒマリ"),
-        ("結衣", "ユイ"),
-        ("葵", "アオイ"),
-        ("美咲", "ミサキ"),
-        ("陽菜", "ヒナ"),
-        ("さくら", "サクラ"),
-        ("花子", "ハナコ"),
-        ("恵子", "ケイコ"),
-        ("裕子", "ユウコ"),
-        ("真由美", "マユミ"),
-    ),
-    Gender.MALE: (
-        ("陽翔", "ハルト"),
-        ("蓮", "レン"),
-        ("大翔", "ヒロト"),
-        ("湊", "ミナト"),
-        ("悠真", "ユウマ"),
-        ("健太", "ケンタ"),
-        ("翔太", "ショウタ"),
-        ("誠", "マコト"),
-        ("浩", "ヒロシ"),
-        ("隆", "タカシ"),
-    ),
-}
-GIVEN_NAMES[Gender.OTHER] = GIVEN_NAMES[""] = GIVEN_NAMES[Gender.FEMALE] + GIVEN_NAMES[Gender.MALE]
-
-EMAIL_DOMAIN = "population.invalid"
-
-
-def email_prefix(seed: int) -> str:
-    return f"pop-{seed}-"
-
-
-def target_class_shares() -> dict[str, float]:
-    """Share of people by their deepest type of tie."""
-    return {kind: people / SURVEY_TOTAL for kind, people in SURVEY_PEOPLE_BY_CLASS.items()}
-
-
-def target_flow_shares() -> dict[tuple[str, str], float]:
-    """Share of visiting people by (home area, tie area)."""
-    return {cell: people / SURVEY_VISITING for cell, people in SURVEY_FLOWS.items()}
-
 
 # =========================================================================================
 # Generation
@@ -352,22 +170,6 @@ class _Batch:
     events: list[list] = field(default_factory=list)
 
 
-class _Choice:
-    """Weighted choice from one uniform draw (``random.choices`` without its overhead)."""
-
-    __slots__ = ("cumulative", "last", "values")
-
-    def __init__(self, weights: dict | Iterable[tuple[object, float]]) -> None:
-        pairs = list(weights.items() if isinstance(weights, dict) else weights)
-        total = sum(weight for _, weight in pairs)
-        self.values = [value for value, _ in pairs]
-        self.cumulative, running = [], 0.0
-        for _, weight in pairs:
-            running += weight
-            self.cumulative.append(running / total)
-        self.last = len(pairs) - 1
-
-
 def _one_year_after(day: datetime.date) -> datetime.date:
     try:
         return day.replace(year=day.year + 1)
@@ -401,8 +203,8 @@ class _Generator:
             )
         self.codes = [code for code, _, _ in places]
         self.prefectures = [prefecture for _, prefecture, _ in places]
-        self.places: dict[str | None, _Choice] = {
-            area: _Choice(
+        self.places: dict[str | None, Choice] = {
+            area: Choice(
                 (i, KIND_WEIGHTS[kind])
                 for i, (_, prefecture, kind) in enumerate(places)
                 if area is None or (prefecture in CAPITAL_PREFECTURES) == (area == CAPITAL)
@@ -412,15 +214,15 @@ class _Generator:
         # A class's index is its bit position: the survey's order is RelationshipType's.
         if list(SURVEY_PEOPLE_BY_CLASS) != RelationshipType.values:
             raise RuntimeError("SURVEY_PEOPLE_BY_CLASS must list RelationshipType in order.")
-        self.classes = _Choice((i, n) for i, n in enumerate(SURVEY_PEOPLE_BY_CLASS.values()))
+        self.classes = Choice((i, n) for i, n in enumerate(SURVEY_PEOPLE_BY_CLASS.values()))
         self.non_visiting = RelationshipType.values.index(RelationshipType.NON_VISITING)
-        self.flows = _Choice(SURVEY_FLOWS)
-        self.origins = {visiting: _Choice(w) for visiting, w in ORIGIN_WEIGHTS.items()}
+        self.flows = Choice(SURVEY_FLOWS)
+        self.origins = {visiting: Choice(w) for visiting, w in ORIGIN_WEIGHTS.items()}
         self.consent_rates = tuple(CONSENT_RATES[name] for name in CONSENT_FIELDS)
         self.activity_rates = [ACTIVITY_RATES[kind] for kind in SURVEY_PEOPLE_BY_CLASS]
-        self.ages = _Choice(((low, high), weight) for low, high, weight in AGE_BANDS)
-        self.genders = _Choice(GENDER_WEIGHTS)
-        self.days = _Choice(AVAILABLE_DAYS_WEIGHTS)
+        self.ages = Choice(((low, high), weight) for low, high, weight in AGE_BANDS)
+        self.genders = Choice(GENDER_WEIGHTS)
+        self.days = Choice(AVAILABLE_DAYS_WEIGHTS)
         self.premium_limit = settings.REGISTRY_PREMIUM_LIMIT
         self.details: dict[tuple, str] = {}
 
@@ -648,65 +450,7 @@ class _Generator:
 # --- Writing -----------------------------------------------------------------------------
 
 
-class _Writer:
-    """Ids from the tables' own sequences (so later inserts never collide), rows by COPY on
-    PostgreSQL or ``bulk_create`` elsewhere."""
-
-    def __init__(self, *, use_copy: bool) -> None:
-        self.postgresql = connection.vendor == "postgresql"
-        self.use_copy = use_copy and self.postgresql
-
-    def reserve(self, counts: Sequence[tuple[type, int]]) -> list[int]:
-        """The first of ``count`` consecutive new ids for each model, from its sequence,
-        in a short transaction of its own."""
-        firsts = []
-        with transaction.atomic(), connection.cursor() as cursor:
-            for model, count in counts:
-                table = model._meta.db_table
-                if not count:
-                    firsts.append(0)
-                elif self.postgresql:
-                    cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
-                    sequence = cursor.fetchone()[0]
-                    # ALTER SEQUENCE holds every other nextval() on it off until this
-                    # transaction ends (it changes nothing here: Django's increment is 1),
-                    # so the block between nextval() and setval() is ours alone. Unlike a
-                    # table lock, it does not wait for the other writer's open transaction.
-                    cursor.execute(f"ALTER SEQUENCE {sequence} INCREMENT BY 1")
-                    cursor.execute("SELECT nextval(%s)", [sequence])
-                    first = cursor.fetchone()[0]
-                    if count > 1:
-                        cursor.execute("SELECT setval(%s, %s)", [sequence, first + count - 1])
-                    firsts.append(first)
-                else:
-                    cursor.execute(f'SELECT MAX(id) FROM "{table}"')  # noqa: S608
-                    firsts.append((cursor.fetchone()[0] or 0) + 1)
-        return firsts
-
-    def write(self, model: type, columns: Sequence[str], rows: list) -> None:
-        if not rows:
-            return
-        if self.use_copy:
-            names = ", ".join(f'"{name}"' for name in columns)
-            sql = f'COPY "{model._meta.db_table}" ({names}) FROM STDIN'
-            with connection.connection.cursor() as cursor, cursor.copy(sql) as copy:
-                write_row = copy.write_row
-                for row in rows:
-                    write_row(row)
-            return
-        # The event's detail is a JSON string for COPY, a value for the ORM.
-        json_columns = {i for i, name in enumerate(columns) if name == "detail"}
-        objects = []
-        for row in rows:
-            values = {
-                name: json.loads(value) if i in json_columns else value
-                for i, (name, value) in enumerate(zip(columns, row, strict=True))
-            }
-            objects.append(model(**values))
-        model.objects.bulk_create(objects, batch_size=1000)
-
-
-def _write_batch(writer: _Writer, batch: _Batch) -> None:
+def _write_batch(writer: BulkWriter, batch: _Batch) -> None:
     first_user, first_email, first_registration, first_prefecture, first_event = writer.reserve(
         [
             (User, len(batch.users)),
@@ -796,7 +540,7 @@ def population_generate(
         registrations_per_person=registrations_per_person,
         as_of=as_of or timezone.localdate(),
     )
-    writer = _Writer(use_copy=use_copy)
+    writer = BulkWriter(use_copy=use_copy)
     result = PopulationResult()
     counting = threading.Lock()
 
@@ -866,140 +610,3 @@ def _write_in_threads(
             thread.join()
     if errors:
         raise errors[0]
-
-
-# =========================================================================================
-# Measuring the shares back from the raw rows
-# =========================================================================================
-
-
-@dataclass(frozen=True)
-class Share:
-    label: str
-    target: float
-    generated: float
-    count: int
-
-    @property
-    def difference_pp(self) -> float:
-        return (self.generated - self.target) * 100
-
-
-@dataclass(frozen=True)
-class PopulationShares:
-    people: int
-    visiting_people: int
-    visiting_registrations: int
-    mixed_area_people: int  # visiting people tied to both areas (0 by construction)
-    classes: list[Share]
-    flows_by_person: list[Share]
-    flows_by_registration: list[Share]
-    non_visiting_home_in_capital: Share
-
-    @property
-    def all(self) -> list[Share]:
-        return [
-            *self.classes,
-            *self.flows_by_person,
-            *self.flows_by_registration,
-            self.non_visiting_home_in_capital,
-        ]
-
-
-_CAPITAL_CODES = "(" + ", ".join(f"'{code}'" for code in sorted(CAPITAL_PREFECTURES)) + ")"
-# Portable SQL (PostgreSQL and SQLite): the lowest bit of an OR is the least lowest bit.
-_SHARES_SQL = f"""
-SELECT deepest, home_capital, tie_capital, tie_other,
-       COUNT(*) AS people, SUM(tie_capital) AS reg_capital, SUM(tie_other) AS reg_other
-FROM (
-    SELECT r.person_id,
-           MIN(r.types & -r.types) AS deepest,
-           MAX(CASE WHEN home.prefecture_id IN {_CAPITAL_CODES} THEN 1 ELSE 0 END)
-               AS home_capital,
-           SUM(CASE WHEN place.prefecture_id IN {_CAPITAL_CODES} THEN 1 ELSE 0 END)
-               AS tie_capital,
-           SUM(CASE WHEN place.prefecture_id IN {_CAPITAL_CODES} THEN 0 ELSE 1 END)
-               AS tie_other
-    FROM registry_registration r
-    JOIN places_municipality place ON place.code = r.municipality_id
-    JOIN places_municipality home ON home.code = r.home_municipality_id
-    JOIN accounts_user u ON u.id = r.person_id
-    WHERE r.status = 'active' AND u.email LIKE %s
-    GROUP BY r.person_id
-) per_person
-GROUP BY deepest, home_capital, tie_capital, tie_other
-"""  # noqa: S608  (only the constant codes of 首都圏 are put in)
-
-
-def population_shares(*, seed: int | None = None) -> PopulationShares:
-    """The shares of generated people (of ``seed``, or all), from the registrations alone:
-    a person's class is the lowest bit over their registrations' types, their home area is
-    the registrations' home municipality, their tie area the registrations' places."""
-    pattern = f"{email_prefix(seed) if seed is not None else 'pop-'}%@{EMAIL_DOMAIN}"
-    with connection.cursor() as cursor:
-        cursor.execute(_SHARES_SQL, [pattern])
-        rows = cursor.fetchall()
-    by_class: dict[int, int] = {}
-    flows = dict.fromkeys(SURVEY_FLOWS, 0)
-    reg_flows = dict.fromkeys(SURVEY_FLOWS, 0)
-    non_visiting_bit = flags.bit(RelationshipType, RelationshipType.NON_VISITING)
-    mixed = nv_people = nv_capital = 0
-    for row in rows:
-        deepest, home_capital, tie_capital, tie_other, people, reg_capital, reg_other = map(
-            int, row
-        )
-        by_class[deepest] = by_class.get(deepest, 0) + people
-        home = CAPITAL if home_capital else OTHER
-        if deepest == non_visiting_bit:
-            nv_people += people
-            nv_capital += people if home_capital else 0
-            continue
-        if tie_capital and tie_other:
-            mixed += people
-        else:
-            flows[(home, CAPITAL if tie_capital else OTHER)] += people
-        reg_flows[(home, CAPITAL)] += reg_capital
-        reg_flows[(home, OTHER)] += reg_other
-    total = sum(by_class.values())
-    visiting = total - nv_people
-    visiting_registrations = sum(reg_flows.values())
-
-    def share(label: str, target: float, count: int, of: int) -> Share:
-        return Share(label, target, count / of if of else 0.0, count)
-
-    targets = target_class_shares()
-    classes = [
-        share(
-            f"{RelationshipType(kind).label} ({kind})",
-            targets[kind],
-            by_class.get(flags.bit(RelationshipType, kind), 0),
-            total,
-        )
-        for kind in SURVEY_PEOPLE_BY_CLASS
-    ]
-    flow_targets = target_flow_shares()
-    names = {CAPITAL: "首都圏", OTHER: "other"}
-    flow_label = {cell: f"{names[cell[0]]} → {names[cell[1]]}" for cell in SURVEY_FLOWS}
-    return PopulationShares(
-        people=total,
-        visiting_people=visiting,
-        visiting_registrations=visiting_registrations,
-        mixed_area_people=mixed,
-        classes=classes,
-        flows_by_person=[
-            share(f"{flow_label[cell]} (people)", flow_targets[cell], flows[cell], visiting)
-            for cell in SURVEY_FLOWS
-        ],
-        flows_by_registration=[
-            share(
-                f"{flow_label[cell]} (registrations)",
-                flow_targets[cell],
-                reg_flows[cell],
-                visiting_registrations,
-            )
-            for cell in SURVEY_FLOWS
-        ],
-        non_visiting_home_in_capital=share(
-            "非訪問系 living in 首都圏", CAPITAL_POPULATION_SHARE, nv_capital, nv_people
-        ),
-    )

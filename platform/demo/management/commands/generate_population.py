@@ -11,13 +11,13 @@ from django.db import connection
 from tqdm import tqdm
 
 from accounts.models import User
-from registry.models import PrefectureRegistration, Profile, Registration, RegistrationEvent
-from registry.population import (
+from demo.population import (
     DEFAULT_REGISTRATIONS_PER_PERSON,
     PopulationRefused,
     population_generate,
     population_present,
 )
+from registry.models import PrefectureRegistration, Profile, Registration, RegistrationEvent
 
 
 class _BarOutput:
