@@ -1,4 +1,5 @@
-"""Small template helpers of the registry: Japanese dates and whether to show staff links."""
+"""Template filters every room's pages share: dates and lists the Japanese way (SPEC 7a),
+and the language's own way in English."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import datetime
 from django import template
 from django.utils import dateformat, formats, timezone
 from django.utils.translation import get_language
-
-from accounts.selectors import staff_scope
 
 register = template.Library()
 
@@ -38,12 +37,6 @@ def jdatetime(value) -> str:
     if _japanese():
         return dateformat.format(value, "Y年n月j日(D) H:i")
     return formats.date_format(value, "DATETIME_FORMAT")
-
-
-@register.filter
-def is_staff_member(user) -> bool:
-    """Staff of a municipality or prefecture, or a national administrator."""
-    return staff_scope(user=user).is_staff
 
 
 @register.filter
