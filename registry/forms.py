@@ -24,6 +24,7 @@ from places.kana import to_katakana
 from places.models import Municipality
 
 from . import flags
+from .errors import RegistryCode
 from .models import (
     AvailableDays,
     Category,
@@ -52,7 +53,10 @@ class NamesForm(NormalisedInputMixin, forms.Form):
     def _clean_kana(self, name: str) -> str:
         value = to_katakana(self.cleaned_data[name])
         if not KANA_RE.match(value):
-            raise ValidationError(_("フリガナはカタカナかひらがなで入力してください。"))
+            raise ValidationError(
+                _("フリガナはカタカナかひらがなで入力してください。"),
+                code=RegistryCode.KANA_INVALID,
+            )
         return value
 
     def clean_family_name_kana(self) -> str:
@@ -101,6 +105,7 @@ class ProfileForm(NormalisedInputMixin, forms.Form):
             raise ValidationError(
                 _("生まれた年は %(low)s〜%(high)s の西暦で入力してください。"),
                 params={"low": this_year - 120, "high": this_year},
+                code=RegistryCode.BIRTH_YEAR_OUT_OF_RANGE,
             )
         return value
 
@@ -243,7 +248,9 @@ class PasswordConfirmForm(forms.Form):
     def clean_password(self) -> str:
         password = self.cleaned_data["password"]
         if not self.user.check_password(password):
-            raise ValidationError(_("パスワードが正しくありません。"))
+            raise ValidationError(
+                _("パスワードが正しくありません。"), code=RegistryCode.PASSWORD_INCORRECT
+            )
         return password
 
 

@@ -10,9 +10,7 @@ from rest_framework.views import APIView
 from core.api import Pagination
 
 from .. import selectors, services
-from ..models import (
-    Announcement,
-)
+from ..models import Announcement
 
 
 class AnnouncementSerializer(serializers.ModelSerializer):

@@ -12,27 +12,13 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.services import (
-    account_delete,
-    user_names_update,
-)
+from accounts.services import account_delete, user_names_update
 
 from .. import services
 from ..errors import RegistryCode
 from ..exports import personal_data_response
-from ..models import (
-    AvailableDays,
-    Category,
-    Gender,
-    Language,
-    Month,
-    Skill,
-)
-from .fields import (
-    FlagsField,
-    MunicipalityCodeField,
-    NormalisedCharField,
-)
+from ..models import AvailableDays, Category, Gender, Language, Month, Skill
+from .fields import FlagsField, MunicipalityCodeField, NormalisedCharField
 
 
 class ProfileSerializer(serializers.Serializer):

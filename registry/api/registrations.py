@@ -18,14 +18,7 @@ from core.errors import Conflict
 from .. import selectors, services
 from ..cards import card_qr_svg, card_token, card_token_expires_at, card_verify_url
 from ..errors import RegistryCode
-from ..models import (
-    Activity,
-    Perk,
-    PremiumApplication,
-    Registration,
-    RelationshipType,
-    TieOrigin,
-)
+from ..models import Activity, Perk, PremiumApplication, Registration, RelationshipType, TieOrigin
 from .fields import (
     FlagsField,
     MunicipalityBriefSerializer,

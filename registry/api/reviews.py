@@ -16,13 +16,8 @@ from accounts.selectors import managed_object
 from places.models import Municipality
 
 from .. import selectors, services
-from ..models import (
-    Activity,
-    PremiumApplication,
-)
-from .fields import (
-    NormalisedCharField,
-)
+from ..models import Activity, PremiumApplication
+from .fields import NormalisedCharField
 from .registrations import ActivitySerializer, PremiumApplicationSerializer
 
 

@@ -24,16 +24,8 @@ from places.models import Municipality
 
 from .. import flags, selectors, services
 from ..exports import csv_response
-from ..models import (
-    Perk,
-    PerkKind,
-    RelationshipType,
-    TieOrigin,
-    Tier,
-)
-from .fields import (
-    NormalisedCharField,
-)
+from ..models import Perk, PerkKind, RelationshipType, TieOrigin, Tier
+from .fields import NormalisedCharField
 from .registrations import PerkSerializer
 
 

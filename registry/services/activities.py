@@ -17,13 +17,7 @@ from places.models import Municipality
 
 from .. import locks
 from ..errors import RegistryCode
-from ..models import (
-    Activity,
-    ActivitySource,
-    Registration,
-    ReviewStatus,
-    Status,
-)
+from ..models import Activity, ActivitySource, Registration, ReviewStatus, Status
 
 EVIDENCE_TYPES = {
     "pdf": b"%PDF",

@@ -22,13 +22,8 @@ from places.models import Municipality
 
 from .. import locks
 from ..errors import RegistryCode
-from ..models import (
-    Announcement,
-    AnnouncementState,
-)
-from ..selectors import (
-    announcement_audience,
-)
+from ..models import Announcement, AnnouncementState
+from ..selectors import announcement_audience
 
 
 def announcement_create(

@@ -6,10 +6,7 @@ import datetime
 
 from accounts.models import User
 
-from ..models import (
-    Registration,
-    RegistrationEvent,
-)
+from ..models import Registration, RegistrationEvent
 
 
 def one_year_after(day: datetime.date) -> datetime.date:

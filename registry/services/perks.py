@@ -11,9 +11,7 @@ from accounts.services import audit_record
 from core.errors import Code, Denied
 from places.models import Municipality
 
-from ..models import (
-    Perk,
-)
+from ..models import Perk
 
 
 def _perk_check(actor: User, municipality: Municipality) -> None:

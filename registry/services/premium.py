@@ -20,17 +20,8 @@ from notifications.services import notification_send
 
 from .. import locks
 from ..errors import RegistryCode
-from ..models import (
-    Activity,
-    EventKind,
-    PremiumApplication,
-    Registration,
-    ReviewStatus,
-    Tier,
-)
-from ..selectors import (
-    premium_slots_used,
-)
+from ..models import Activity, EventKind, PremiumApplication, Registration, ReviewStatus, Tier
+from ..selectors import premium_slots_used
 from ..verification import identity_verifier
 from .common import _event, one_year_after
 

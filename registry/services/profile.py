@@ -13,11 +13,7 @@ from accounts.models import User
 
 from .. import locks
 from ..errors import RegistryCode
-from ..models import (
-    Profile,
-    Registration,
-    Status,
-)
+from ..models import Profile, Registration, Status
 
 PROFILE_FIELDS = (
     "home_municipality",

@@ -30,9 +30,7 @@ from ..models import (
     Tier,
     may_be_minor,
 )
-from ..selectors import (
-    shared_name,
-)
+from ..selectors import shared_name
 from .common import _event
 from .profile import profile_of
 

@@ -17,13 +17,7 @@ from core.errors import Code, Conflict, Denied
 
 from .. import locks
 from ..errors import RegistryCode
-from ..models import (
-    Activity,
-    EventKind,
-    PremiumApplication,
-    ReviewStatus,
-    Tier,
-)
+from ..models import Activity, EventKind, PremiumApplication, ReviewStatus, Tier
 from .activities import _engagement_touch
 from .common import _event, one_year_after
 

@@ -11,11 +11,7 @@ from accounts.services import audit_record
 from core.errors import Code, Denied
 from places.models import Municipality
 
-from ..selectors import (
-    activity_queue,
-    premium_queue,
-    registrants_of,
-)
+from ..selectors import activity_queue, premium_queue, registrants_of
 
 
 def registrants_read(

@@ -16,14 +16,7 @@ from core.text import nfkc
 from places.forms import municipality_picker
 
 from .. import flags, forms, selectors, services
-from ..models import (
-    AvailableDays,
-    Category,
-    Language,
-    Month,
-    ReviewStatus,
-    Skill,
-)
+from ..models import AvailableDays, Category, Language, Month, ReviewStatus, Skill
 
 # --- The person's page and profile -------------------------------------------------------
 

@@ -16,9 +16,7 @@ from core.text import nfkc
 from places.forms import municipality_by_code, municipality_picker
 
 from .. import forms, selectors, services
-from ..models import (
-    may_be_minor,
-)
+from ..models import may_be_minor
 
 # --- Registering -------------------------------------------------------------------------
 

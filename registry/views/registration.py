@@ -14,11 +14,7 @@ from django.views.decorators.http import require_POST
 from core.pages import get_only, get_or_post, personal, put_errors
 
 from .. import forms, selectors, services
-from ..models import (
-    CONSENT_FIELDS,
-    EventKind,
-    ReviewStatus,
-)
+from ..models import CONSENT_FIELDS, EventKind, ReviewStatus
 
 # --- One registration --------------------------------------------------------------------
 

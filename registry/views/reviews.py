@@ -20,10 +20,7 @@ from accounts.selectors import managed_object, staff_scope
 from core.pages import get_only, put_errors
 
 from .. import forms, selectors, services
-from ..models import (
-    Activity,
-    PremiumApplication,
-)
+from ..models import Activity, PremiumApplication
 from .staff import _staff_municipality, staff_page
 
 

@@ -21,15 +21,7 @@ from places.models import Municipality
 from .. import forms, selectors, services
 from ..errors import RegistryCode
 from ..exports import csv_response
-from ..models import (
-    AgeBand,
-    Category,
-    Perk,
-    RelationshipType,
-    Skill,
-    TieOrigin,
-    Tier,
-)
+from ..models import AgeBand, Category, Perk, RelationshipType, Skill, TieOrigin, Tier
 
 # --- Staff -------------------------------------------------------------------------------
 
