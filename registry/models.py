@@ -3,8 +3,7 @@
 Shaped for the national target of 10 million people and 100 million registrations: a
 registration row holds its sets (relationship types) as bitmasks, its consent as five
 booleans and its engagement as a date, so that it stays narrow; everything that happens to
-it is appended to ``RegistrationEvent`` (history for statistics, consent changes for APPI).
-"""
+it is appended to ``RegistrationEvent`` (history for statistics, consent changes for APPI)."""
 
 from __future__ import annotations
 
@@ -234,8 +233,7 @@ class Registration(models.Model):
 
     At most one active registration per (person, municipality); a withdrawn one stays as
     history, and registering again makes a new row. ``home_municipality`` is where the person
-    lived when they registered: the origin of the flow the statistics report.
-    """
+    lived when they registered: the origin of the flow the statistics report."""
 
     person = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -432,8 +430,7 @@ class RegistrationEvent(models.Model):
     """Everything that happened to a registration, appended, never edited.
 
     Consent changes carry the whole consent after the change in ``detail``, so the history
-    of what the person agreed to, and when, can always be shown.
-    """
+    of what the person agreed to, and when, can always be shown."""
 
     registration = models.ForeignKey(
         Registration, on_delete=models.CASCADE, related_name="events", db_index=False
@@ -532,8 +529,7 @@ class Activity(models.Model):
 
     Board attendance arrives accepted (``activity_record``), except a designated task's
     host's or its town's staff's own, which waits for another staff member's review like
-    what the person uploads.
-    """
+    what the person uploads."""
 
     registration = models.ForeignKey(
         Registration, on_delete=models.CASCADE, related_name="activities", db_index=False

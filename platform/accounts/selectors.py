@@ -13,6 +13,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
 
 from .models import MUNICIPALITY_STAFF_ROLES, Membership, Role
 
@@ -149,3 +150,10 @@ def unverified_address_of(*, user) -> str:
 
     address = EmailAddress.objects.filter(user=user, verified=False).first()
     return address.email if address else ""
+
+
+def managed_object(queryset: QuerySet, *, user, pk: int, municipality_field: str):
+    """One object of a town ``user`` is staff of. Another town's is a 404 like a missing
+    one, so ids cannot be probed."""
+    codes = sorted(staff_scope(user=user).staff_municipality_codes)
+    return get_object_or_404(queryset.filter(**{f"{municipality_field}__in": codes}), pk=pk)

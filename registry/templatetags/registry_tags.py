@@ -1,52 +1,11 @@
-"""Small template helpers of the registry: Japanese dates and whether to show staff links."""
-
-from __future__ import annotations
-
-import datetime
+"""Nothing of the registry's own any more: the date filters are ``core_tags``, the staff
+check ``accounts_tags``. Only the import ``matching.templatetags.matching_tags`` still makes
+is left, until matching imports ``core.templatetags.core_tags``; then delete this module."""
 
 from django import template
-from django.utils import dateformat, formats, timezone
-from django.utils.translation import get_language
 
-from accounts.selectors import staff_scope
+from core.templatetags.core_tags import jdatetime
 
 register = template.Library()
 
-
-def _japanese() -> bool:
-    return (get_language() or "ja").startswith("ja")
-
-
-@register.filter
-def jdate(value) -> str:
-    """2026年11月23日(月) in Japanese (SPEC 7a); the language's own date format otherwise."""
-    if not value:
-        return ""
-    if isinstance(value, datetime.datetime):
-        value = timezone.localtime(value).date()
-    if _japanese():
-        return dateformat.format(value, "Y年n月j日(D)")
-    return formats.date_format(value, "DATE_FORMAT")
-
-
-@register.filter
-def jdatetime(value) -> str:
-    """2026年11月23日(月) 14:05 (24-hour) in Japanese."""
-    if not value:
-        return ""
-    value = timezone.localtime(value)
-    if _japanese():
-        return dateformat.format(value, "Y年n月j日(D) H:i")
-    return formats.date_format(value, "DATETIME_FORMAT")
-
-
-@register.filter
-def is_staff_member(user) -> bool:
-    """Staff of a municipality or prefecture, or a national administrator."""
-    return staff_scope(user=user).is_staff
-
-
-@register.filter
-def jlist(values) -> str:
-    """A list in the language's own way: 「、」 in Japanese, ", " otherwise."""
-    return ("、" if _japanese() else ", ").join(str(value) for value in values or [])
+__all__ = ["jdatetime", "register"]

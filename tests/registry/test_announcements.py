@@ -165,11 +165,11 @@ def test_the_service_says_what_is_missing_too(hida_staff):
     ("who", "status", "code"),
     [
         ("anonymous", 401, "not_authenticated"),
-        ("resident", 403, "permission_denied"),
-        ("registrant", 403, "permission_denied"),
-        ("chizu_staff", 403, "permission_denied"),
-        ("gifu_staff", 403, "permission_denied"),
-        ("national", 403, "permission_denied"),
+        ("resident", 403, "not_staff_here"),
+        ("registrant", 403, "not_staff_here"),
+        ("chizu_staff", 403, "not_staff_here"),
+        ("gifu_staff", 403, "not_staff_here"),
+        ("national", 403, "not_staff_here"),
     ],
 )
 def test_only_the_towns_own_staff_list_and_write(audience, who, status, code):
@@ -208,10 +208,10 @@ def test_the_same_announcement_sent_twice_goes_out_once(hida_staff):
     """A form sent twice (a double click, a retried request) does not reach people twice."""
     first = api_as(hida_staff).post(URL, NEWS, format="json")
     assert first.status_code == 201
-    error = error_of(api_as(hida_staff).post(URL, NEWS, format="json"), 400)
-    assert "10分以内" in error["message"]
+    again = api_as(hida_staff).post(URL, NEWS, format="json")
+    assert "10分以内" in error_of(again, 409, "announcement_duplicate")["message"]
     english = api_as(hida_staff).post(URL, NEWS, format="json", HTTP_ACCEPT_LANGUAGE="en")
-    assert "10 minutes" in error_of(english, 400)["message"]
+    assert "10 minutes" in error_of(english, 409, "announcement_duplicate")["message"]
     assert Announcement.objects.count() == 1
     changed = api_as(hida_staff).post(
         URL, {**NEWS, "body": NEWS["body"] + "（追記）"}, format="json"

@@ -87,7 +87,11 @@ def test_a_person_from_profile_to_account_deletion(language):
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
 
     # Registering before the profile is complete is refused.
-    error = error_of(api.post("/api/registrations/", registration_body(HIDA), format="json"), 400)
+    error = error_of(
+        api.post("/api/registrations/", registration_body(HIDA), format="json"),
+        400,
+        "profile_incomplete",
+    )
     assert list(error["fields"]) == ["non_field_errors"]
     assert not Registration.objects.exists()
 
@@ -128,7 +132,9 @@ def test_a_person_from_profile_to_account_deletion(language):
 
     # Registering with one's own home municipality is refused, naming it.
     error = error_of(
-        api.post("/api/registrations/", registration_body(SETAGAYA), format="json"), 400
+        api.post("/api/registrations/", registration_body(SETAGAYA), format="json"),
+        400,
+        "home_municipality",
     )
     assert list(error["fields"]) == ["municipality"]
     assert "世田谷区" in error["message"]
@@ -159,8 +165,12 @@ def test_a_person_from_profile_to_account_deletion(language):
     listed = api.get("/api/registrations/").json()["results"]
     assert {row["id"] for row in listed} == set(ids.values())
 
-    # A duplicate is refused.
-    error = error_of(api.post("/api/registrations/", registration_body(HIDA), format="json"), 400)
+    # A duplicate is refused: the town is registered with already.
+    error = error_of(
+        api.post("/api/registrations/", registration_body(HIDA), format="json"),
+        409,
+        "already_registered",
+    )
     assert "飛騨市" in error["message"]
 
     # The cards.
@@ -221,7 +231,7 @@ def test_a_person_from_profile_to_account_deletion(language):
     assert result["status"] == "revoked"
     assert sorted(active_prefectures.values_list("prefecture_id", flat=True)) == ["21", "31"]
     assert PrefectureRegistration.objects.get(person=user, prefecture_id="32").withdrawn_at
-    error = error_of(api.get(f"/api/registrations/{ids[AMA]}/card/"), 400)
+    error = error_of(api.get(f"/api/registrations/{ids[AMA]}/card/"), 409, "registration_withdrawn")
     assert error["fields"]["non_field_errors"]
     listed = api.get("/api/registrations/").json()["results"]
     assert {row["id"] for row in listed} == {ids[HIDA], ids[CHIZU]}
@@ -251,7 +261,9 @@ def test_a_person_from_profile_to_account_deletion(language):
     }
 
     # Deleting the account needs the password.
-    error = error_of(api.post("/api/me/delete/", {"password": "wrong"}, format="json"), 400)
+    error = error_of(
+        api.post("/api/me/delete/", {"password": "wrong"}, format="json"), 400, "password_incorrect"
+    )
     assert list(error["fields"]) == ["password"]
     if language == "ja":
         assert "パスワード" in error["message"]
@@ -324,6 +336,7 @@ def test_own_home_municipality_is_refused():
     error = error_of(
         api_as(person).post("/api/registrations/", registration_body(SETAGAYA), format="json"),
         400,
+        "home_municipality",
     )
     assert list(error["fields"]) == ["municipality"]
     assert "世田谷区" in error["message"] and "住民票" in error["message"]
@@ -338,6 +351,7 @@ def test_moving_home_to_a_town_one_is_registered_with_is_refused():
     error = error_of(
         api_as(person).patch("/api/me/", {"profile": {"home_municipality": HIDA}}, format="json"),
         400,
+        "home_is_registered",
     )
     assert "飛騨市" in error["message"]
     assert rows() == before
@@ -350,7 +364,9 @@ def test_a_duplicate_active_registration_is_refused():
     register(person, HIDA)
     before = rows()
     error = error_of(
-        api_as(person).post("/api/registrations/", registration_body(HIDA), format="json"), 400
+        api_as(person).post("/api/registrations/", registration_body(HIDA), format="json"),
+        409,
+        "already_registered",
     )
     assert list(error["fields"]) == ["municipality"]
     assert "飛騨市" in error["message"] and "すでに登録" in error["message"]
@@ -378,7 +394,11 @@ def test_a_fourth_premium_municipality_is_refused():
         services.premium_decide(application=application, decided_by=None, approve=True)
     services.premium_apply(registration=registrations[2])  # pending counts too
     before = rows()
-    error = error_of(api_as(person).post(f"/api/registrations/{registrations[3].pk}/premium/"), 400)
+    error = error_of(
+        api_as(person).post(f"/api/registrations/{registrations[3].pk}/premium/"),
+        409,
+        "premium_limit_reached",
+    )
     assert "3" in error["message"] and "プレミアム" in error["message"]
     assert rows() == before
     assert Registration.objects.get(pk=registrations[3].pk).tier == "basic"
@@ -466,21 +486,23 @@ def test_a_malformed_json_body_is_refused_in_the_requests_language():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("profile", "field"),
+    ("profile", "field", "code"),
     [
-        ({"birth_year": "abc"}, "birth_year"),
-        ({"birth_year": 1800}, "birth_year"),
-        ({"birth_year": this_year() + 1}, "birth_year"),
-        ({"gender": "x"}, "gender"),
-        ({"interests": ["cooking"]}, "interests"),
-        ({"skills": "web"}, "skills"),
-        ({"home_municipality": "000000"}, "home_municipality"),
+        ({"birth_year": "abc"}, "birth_year", "invalid"),
+        ({"birth_year": 1800}, "birth_year", "invalid"),
+        ({"birth_year": this_year() + 1}, "birth_year", "birth_year_out_of_range"),
+        ({"gender": "x"}, "gender", "invalid"),
+        ({"interests": ["cooking"]}, "interests", "invalid"),
+        ({"skills": "web"}, "skills", "invalid"),
+        ({"home_municipality": "000000"}, "home_municipality", "invalid"),
     ],
 )
-def test_malformed_profile_input_is_refused_and_changes_nothing(profile, field):
+def test_malformed_profile_input_is_refused_and_changes_nothing(profile, field, code):
     person = resident(birth_year=1985)
     before = Profile.objects.filter(user=person).values().get()
-    error = error_of(api_as(person).patch("/api/me/", {"profile": profile}, format="json"), 400)
+    error = error_of(
+        api_as(person).patch("/api/me/", {"profile": profile}, format="json"), 400, code
+    )
     assert list(error["fields"]) in (["profile"], [field])
     fields = error["fields"].get("profile", error["fields"])
     assert list(fields) == [field]
@@ -498,6 +520,7 @@ def test_names_and_profile_change_together_or_not_at_all():
             format="json",
         ),
         400,
+        "birth_year_out_of_range",
     )
     assert User.objects.get(pk=person.pk).given_name == given_name
 
@@ -508,7 +531,11 @@ def test_registering_before_the_profile_is_complete_is_refused():
     api = api_as(person)
     api.patch("/api/me/", {"profile": {"home_municipality": SETAGAYA}}, format="json")
     before = rows()
-    error = error_of(api.post("/api/registrations/", registration_body(HIDA), format="json"), 400)
+    error = error_of(
+        api.post("/api/registrations/", registration_body(HIDA), format="json"),
+        400,
+        "profile_incomplete",
+    )
     assert "プロフィール" in error["message"] and "生まれた年" in error["message"]
     assert rows() == before
 
@@ -518,7 +545,11 @@ def test_a_minor_needs_a_guardians_consent():
     person = resident(birth_year=this_year() - 15)
     api = api_as(person)
     before = rows()
-    error = error_of(api.post("/api/registrations/", registration_body(HIDA), format="json"), 400)
+    error = error_of(
+        api.post("/api/registrations/", registration_body(HIDA), format="json"),
+        400,
+        "guardian_consent_required",
+    )
     assert list(error["fields"]) == ["guardian_consent"]
     assert "保護者" in error["message"]
     # Consent without the guardian's name is not enough either.
@@ -527,6 +558,7 @@ def test_a_minor_needs_a_guardians_consent():
             "/api/registrations/", registration_body(HIDA, guardian_consent=True), format="json"
         ),
         400,
+        "guardian_consent_required",
     )
     assert list(error["fields"]) == ["guardian_consent"]
     assert rows() == before
@@ -569,11 +601,13 @@ def test_withdrawn_registrations_refuse_consent_changes_and_cards():
             {"consent": {"share_name": True}},
             format="json",
         ),
-        400,
+        409,
+        "registration_withdrawn",
     )
     assert "取り下げ" in error["message"]
-    error_of(api.post(f"/api/registrations/{registration.pk}/card/reissue/"), 400)
-    error_of(api.post(f"/api/registrations/{registration.pk}/premium/"), 400)
+    withdrawn = (409, "registration_withdrawn")
+    error_of(api.post(f"/api/registrations/{registration.pk}/card/reissue/"), *withdrawn)
+    error_of(api.post(f"/api/registrations/{registration.pk}/premium/"), *withdrawn)
     # Withdrawing again changes nothing.
     assert api.post(f"/api/registrations/{registration.pk}/withdraw/").status_code == 200
     assert rows() == before
@@ -624,9 +658,10 @@ def test_ten_concurrent_registrations_with_one_town_make_one(municipalities):
 
     responses = _in_threads(10, attempt)
     statuses = sorted(getattr(r, "status_code", r) for r in responses)
-    assert statuses == [201] + [400] * 9, statuses
+    assert statuses == [201] + [409] * 9, statuses
     for response in responses:
-        if response.status_code == 400:
+        if response.status_code == 409:
+            assert response.json()["error"]["code"] == "already_registered"
             assert "飛騨市" in response.json()["error"]["message"]
     assert Registration.objects.filter(person=person, municipality_id=HIDA).count() == 1
     assert PrefectureRegistration.objects.filter(person=person, prefecture_id="21").count() == 1
@@ -644,7 +679,7 @@ def test_five_concurrent_premium_applications_stop_at_the_limit(municipalities):
 
     responses = _in_threads(5, attempt)
     statuses = sorted(getattr(r, "status_code", r) for r in responses)
-    assert statuses == [201, 201, 201, 400, 400], statuses
+    assert statuses == [201, 201, 201, 409, 409], statuses
     assert (
         PremiumApplication.objects.filter(registration__person=person, status="pending").count()
         == settings.REGISTRY_PREMIUM_LIMIT

@@ -241,11 +241,11 @@ def test_premium_applied_for_and_approved_by_the_towns_staff(hida_staff):
     assert verify(hida_staff, card_of(person, registration))["tier"] == "premium"
     assert staff.get(f"/api/municipalities/{HIDA}/premium-applications/").json() == []
 
-    # Decided once: a second decision is refused.
+    # Decided once: a second decision is refused, as a clash with the state (409).
     response = staff.post(
         f"/api/premium-applications/{application['id']}/decide/", {"approve": True}, format="json"
     )
-    error_of(response, 400)
+    error_of(response, 409, "already_decided")
 
 
 @pytest.mark.django_db
@@ -256,7 +256,7 @@ def test_refusing_premium_needs_a_note(hida_staff):
     staff = api_as(hida_staff)
     url = f"/api/premium-applications/{application.pk}/decide/"
 
-    error = error_of(staff.post(url, {"approve": False}, format="json"), 400)
+    error = error_of(staff.post(url, {"approve": False}, format="json"), 400, "note_required")
     assert list(error["fields"]) == ["note"]
     assert "理由" in error["message"]
     application.refresh_from_db()
@@ -295,10 +295,13 @@ def test_a_pending_application_can_be_cancelled_and_frees_its_slot():
     registration = register(person, HIDA)
     api = api_as(person)
     assert api.post(f"/api/registrations/{registration.pk}/premium/").status_code == 201
-    error_of(api.post(f"/api/registrations/{registration.pk}/premium/"), 400)  # one pending
+    pending = api.post(f"/api/registrations/{registration.pk}/premium/")  # one pending
+    error_of(pending, 409, "premium_already_pending")
     assert api.delete(f"/api/registrations/{registration.pk}/premium/").status_code == 204
     assert PremiumApplication.objects.get(registration=registration).status == "cancelled"
-    error_of(api.delete(f"/api/registrations/{registration.pk}/premium/"), 400)
+    error_of(
+        api.delete(f"/api/registrations/{registration.pk}/premium/"), 409, "no_pending_application"
+    )
     assert api.post(f"/api/registrations/{registration.pk}/premium/").status_code == 201
 
 
@@ -371,16 +374,24 @@ def _evidence_files() -> int:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("upload", "words"),
+    ("upload", "words", "code"),
     [
-        (SimpleUploadedFile("setup.exe", b"MZ\x90\x00" + bytes(60)), ["PDF", "PNG"]),
-        (SimpleUploadedFile("photo.png", b"just some text, not an image"), ["PNG"]),
-        (SimpleUploadedFile("photo", PNG), ["PNG"]),
-        (SimpleUploadedFile("scan.pdf", PNG), ["PDF"]),
+        (
+            SimpleUploadedFile("setup.exe", b"MZ\x90\x00" + bytes(60)),
+            ["PDF", "PNG"],
+            "evidence_type",
+        ),
+        (
+            SimpleUploadedFile("photo.png", b"just some text, not an image"),
+            ["PNG"],
+            "evidence_mismatch",
+        ),
+        (SimpleUploadedFile("photo", PNG), ["PNG"], "evidence_type"),
+        (SimpleUploadedFile("scan.pdf", PNG), ["PDF"], "evidence_mismatch"),
     ],
     ids=["exe", "text-named-png", "no-suffix", "png-named-pdf"],
 )
-def test_evidence_that_is_not_a_document_or_photo_is_refused(upload, words):
+def test_evidence_that_is_not_a_document_or_photo_is_refused(upload, words, code):
     person = resident()
     registration = register(person, HIDA)
     files = _evidence_files()
@@ -393,7 +404,7 @@ def test_evidence_that_is_not_a_document_or_photo_is_refused(upload, words):
         },
         format="multipart",
     )
-    error = error_of(response, 400)
+    error = error_of(response, 400, code)
     assert list(error["fields"]) == ["evidence"]
     for word in words:
         assert word in error["message"]
@@ -423,6 +434,7 @@ def test_evidence_without_a_file_or_with_a_future_date_is_refused():
             format="multipart",
         ),
         400,
+        "activity_in_future",
     )
     assert list(error["fields"]) == ["occurred_on"]
     assert not Activity.objects.exists()
@@ -463,7 +475,7 @@ def test_uploaded_evidence_is_reviewed_by_the_towns_staff(hida_staff):
     other = api_as(person_with_role(Role.MUNICIPALITY_ADMIN, CHIZU))
     url = f"/api/activities/{activity['id']}/review/"
     error_of(other.post(url, {"approve": True}, format="json"), 404, "not_found")
-    error = error_of(staff.post(url, {"approve": False}, format="json"), 400)
+    error = error_of(staff.post(url, {"approve": False}, format="json"), 400, "note_required")
     assert list(error["fields"]) == ["note"]
 
     response = staff.post(url, {"approve": True}, format="json")
@@ -473,7 +485,7 @@ def test_uploaded_evidence_is_reviewed_by_the_towns_staff(hida_staff):
     assert registration.last_activity_on == day
     audit = AuditEvent.objects.get(action="activity.accept")
     assert audit.actor == hida_staff and audit.municipality_id == HIDA
-    error_of(staff.post(url, {"approve": True}, format="json"), 400)  # reviewed already
+    error_of(staff.post(url, {"approve": True}, format="json"), 409, "already_decided")
     assert staff.get(f"/api/municipalities/{HIDA}/activities/").json() == []
 
 
@@ -653,7 +665,7 @@ def test_staff_cannot_decide_their_own_application_or_evidence():
     response = api_as(staff_person).post(
         f"/api/premium-applications/{application.pk}/decide/", {"approve": True}, format="json"
     )
-    error_of(response, 403, "permission_denied")
+    error_of(response, 403, "own_item")
     application.refresh_from_db()
     registration.refresh_from_db()
     assert application.status == "pending" and registration.tier == "basic"
@@ -668,7 +680,7 @@ def test_staff_cannot_decide_their_own_application_or_evidence():
     response = api_as(staff_person).post(
         f"/api/activities/{activity.pk}/review/", {"approve": True}, format="json"
     )
-    error_of(response, 403, "permission_denied")
+    error_of(response, 403, "own_item")
     activity.refresh_from_db()
     assert activity.status == "pending"
 

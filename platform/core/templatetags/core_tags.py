@@ -1,0 +1,45 @@
+"""Template filters every room's pages share: dates and lists the Japanese way (SPEC 7a),
+and the language's own way in English."""
+
+from __future__ import annotations
+
+import datetime
+
+from django import template
+from django.utils import dateformat, formats, timezone
+from django.utils.translation import get_language
+
+register = template.Library()
+
+
+def _japanese() -> bool:
+    return (get_language() or "ja").startswith("ja")
+
+
+@register.filter
+def jdate(value) -> str:
+    """2026年11月23日(月) in Japanese (SPEC 7a); the language's own date format otherwise."""
+    if not value:
+        return ""
+    if isinstance(value, datetime.datetime):
+        value = timezone.localtime(value).date()
+    if _japanese():
+        return dateformat.format(value, "Y年n月j日(D)")
+    return formats.date_format(value, "DATE_FORMAT")
+
+
+@register.filter
+def jdatetime(value) -> str:
+    """2026年11月23日(月) 14:05 (24-hour) in Japanese."""
+    if not value:
+        return ""
+    value = timezone.localtime(value)
+    if _japanese():
+        return dateformat.format(value, "Y年n月j日(D) H:i")
+    return formats.date_format(value, "DATETIME_FORMAT")
+
+
+@register.filter
+def jlist(values) -> str:
+    """A list in the language's own way: 「、」 in Japanese, ", " otherwise."""
+    return ("、" if _japanese() else ", ").join(str(value) for value in values or [])
