@@ -1,23 +1,22 @@
 """Staff decisions on premium applications and reported activities.
 
-The decision views stay as they are until the shared review queue replaces them.
+The decisions are the one review queue's API action (``accounts.review.DecisionView``).
 """
 
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.selectors import managed_object
+from accounts.review import DecisionSerializer, DecisionView
 from places.models import Municipality
 
 from .. import selectors, services
 from ..models import Activity, PremiumApplication
-from .fields import NormalisedCharField
 from .registrations import ActivitySerializer, PremiumApplicationSerializer
 
 
@@ -47,11 +46,6 @@ class ReviewApplicationSerializer(serializers.Serializer):
         return registration.person.email if registration.share_contact else None
 
 
-class DecisionSerializer(serializers.Serializer):
-    approve = serializers.BooleanField()
-    note = NormalisedCharField(max_length=1000, required=False, allow_blank=True, default="")
-
-
 class PremiumQueueView(APIView):
     """Premium applications waiting for identity verification by this town's staff."""
 
@@ -65,28 +59,18 @@ class PremiumQueueView(APIView):
         return Response(ReviewApplicationSerializer(queue, many=True).data)
 
 
-class PremiumDecideView(APIView):
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         summary="プレミアム申請を承認・却下する（本人確認のうえ）",
         request=DecisionSerializer,
         responses=PremiumApplicationSerializer,
     )
-    def post(self, request, pk: int):
-        application = managed_object(
-            PremiumApplication.objects.select_related("registration__municipality"),
-            user=request.user,
-            pk=pk,
-            municipality_field="registration__municipality",
-        )
-        serializer = DecisionSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        application = services.premium_decide(
-            application=application,
-            decided_by=request.user,
-            approve=serializer.validated_data["approve"],
-            note=serializer.validated_data["note"],
-        )
-        return Response(PremiumApplicationSerializer(application).data)
+)
+class PremiumDecideView(DecisionView):
+    queue = services.PREMIUM_APPLICATIONS
+    queryset = PremiumApplication.objects.select_related("registration__municipality")
+    municipality_field = "registration__municipality"
+    serializer_class = PremiumApplicationSerializer
 
 
 class ReviewActivitySerializer(ActivitySerializer):
@@ -107,25 +91,15 @@ class ActivityQueueView(APIView):
         return Response(ReviewActivitySerializer(queue, many=True).data)
 
 
-class ActivityReviewView(APIView):
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         summary="申告された活動を認める・認めない",
         request=DecisionSerializer,
         responses=ActivitySerializer,
     )
-    def post(self, request, pk: int):
-        activity = managed_object(
-            Activity.objects.select_related("registration__municipality"),
-            user=request.user,
-            pk=pk,
-            municipality_field="registration__municipality",
-        )
-        serializer = DecisionSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        activity = services.activity_review(
-            activity=activity,
-            reviewer=request.user,
-            accept=serializer.validated_data["approve"],
-            note=serializer.validated_data["note"],
-        )
-        return Response(ActivitySerializer(activity).data)
+)
+class ActivityReviewView(DecisionView):
+    queue = services.ACTIVITIES
+    queryset = Activity.objects.select_related("registration__municipality")
+    municipality_field = "registration__municipality"
+    serializer_class = ActivitySerializer

@@ -21,18 +21,20 @@ from .registrations import (
     registration_create,
     registration_withdraw,
 )
-from .reviews import activity_review, premium_decide
+from .reviews import ACTIVITIES, PREMIUM_APPLICATIONS, activity_decide, premium_decide
 from .rights import registry_anonymise, registry_data_of
 from .staff_reads import activity_queue_read, premium_queue_read, registrants_read
 
 __all__ = [
+    "ACTIVITIES",
     "EVIDENCE_MAX_BYTES",
     "EVIDENCE_TYPES",
+    "PREMIUM_APPLICATIONS",
     "PREMIUM_REVIEW_GRACE_DAYS",
     "PROFILE_FIELDS",
+    "activity_decide",
     "activity_queue_read",
     "activity_record",
-    "activity_review",
     "activity_submit",
     "announcement_create",
     "announcement_fan_out",

@@ -1,13 +1,11 @@
 """Staff decisions on premium applications and reported activities, and the evidence.
 
-The decision views stay as they are until the shared review queue replaces them.
+The decisions go through the one review queue (``accounts.review``).
 """
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,33 +13,24 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from accounts import review
 from accounts import services as account_services
 from accounts.selectors import managed_object, staff_scope
-from core.pages import get_only, put_errors
+from core.pages import get_only
 
-from .. import forms, selectors, services
+from .. import selectors, services
 from ..models import Activity, PremiumApplication
 from .staff import _staff_municipality, staff_page
 
 
-def _with_forms(request, queue, *, make_form, bound_pk=None, bound_form=None) -> list:
-    """(item, its decision form) for a review queue. The form just sent keeps its errors;
-    if its item has left the queue meanwhile, its errors become messages."""
-    queue = list(queue)
-    if bound_form is not None and bound_pk not in {item.pk for item in queue}:
-        for error in bound_form.non_field_errors():
-            messages.error(request, error)
-    return [(item, bound_form if item.pk == bound_pk else make_form(item)) for item in queue]
-
-
-def _premium_queue_page(request, municipality, *, bound_pk=None, bound_form=None):
+def _premium_queue_page(request, municipality, *, bound=None, bound_pk=None):
     """The queue shows names for identity checks: every view is audited (by the service)."""
-    pairs = _with_forms(
+    pairs = review.with_forms(
         request,
+        services.PREMIUM_APPLICATIONS,
         services.premium_queue_read(viewer=request.user, municipality=municipality),
-        make_form=lambda application: forms.DecisionForm(prefix=f"application-{application.pk}"),
+        bound=bound,
         bound_pk=bound_pk,
-        bound_form=bound_form,
     )
     items = [{"application": application, "form": form} for application, form in pairs]
     return render(
@@ -67,33 +56,26 @@ def premium_decide(request, pk: int):
         municipality_field="registration__municipality",
     )
     municipality = application.registration.municipality
-    form = forms.DecisionForm(request.POST, prefix=f"application-{application.pk}")
-    if form.is_valid():
-        try:
-            services.premium_decide(
-                application=application,
-                decided_by=request.user,
-                approve=form.approve,
-                note=form.cleaned_data["note"],
-            )
-        except ValidationError as error:
-            put_errors(error, form)
-        else:
-            messages.success(
-                request,
-                _("申請を承認しました。") if form.approve else _("申請を却下しました。"),
-            )
-            return redirect("registry:premium_queue", municipality.code)
-    return _premium_queue_page(request, municipality, bound_pk=application.pk, bound_form=form)
-
-
-def _activity_queue_page(request, municipality, *, bound_pk=None, bound_form=None):
-    pairs = _with_forms(
+    queue = services.PREMIUM_APPLICATIONS
+    form = review.ReviewForm(request.POST, queue=queue, item=application)
+    if review.decide_from_page(
         request,
+        queue,
+        application,
+        form,
+        done=lambda approve: _("申請を承認しました。") if approve else _("申請を却下しました。"),
+    ):
+        return redirect("registry:premium_queue", municipality.code)
+    return _premium_queue_page(request, municipality, bound=form, bound_pk=application.pk)
+
+
+def _activity_queue_page(request, municipality, *, bound=None, bound_pk=None):
+    pairs = review.with_forms(
+        request,
+        services.ACTIVITIES,
         services.activity_queue_read(viewer=request.user, municipality=municipality),
-        make_form=lambda activity: forms.ActivityDecisionForm(prefix=f"activity-{activity.pk}"),
+        bound=bound,
         bound_pk=bound_pk,
-        bound_form=bound_form,
     )
     items = [
         {"activity": activity, "form": form, "name": selectors.shared_name(activity.registration)}
@@ -122,24 +104,17 @@ def activity_review(request, pk: int):
         municipality_field="registration__municipality",
     )
     municipality = activity.registration.municipality
-    form = forms.ActivityDecisionForm(request.POST, prefix=f"activity-{activity.pk}")
-    if form.is_valid():
-        try:
-            services.activity_review(
-                activity=activity,
-                reviewer=request.user,
-                accept=form.approve,
-                note=form.cleaned_data["note"],
-            )
-        except ValidationError as error:
-            put_errors(error, form)
-        else:
-            messages.success(
-                request,
-                _("活動を認めました。") if form.approve else _("活動を認めませんでした。"),
-            )
-            return redirect("registry:activity_queue", municipality.code)
-    return _activity_queue_page(request, municipality, bound_pk=activity.pk, bound_form=form)
+    queue = services.ACTIVITIES
+    form = review.ReviewForm(request.POST, queue=queue, item=activity)
+    if review.decide_from_page(
+        request,
+        queue,
+        activity,
+        form,
+        done=lambda approve: _("活動を認めました。") if approve else _("活動を認めませんでした。"),
+    ):
+        return redirect("registry:activity_queue", municipality.code)
+    return _activity_queue_page(request, municipality, bound=form, bound_pk=activity.pk)
 
 
 @login_required

@@ -124,7 +124,7 @@ class Said:
 def make_premium(person: User, code: str, staff: User):
     registration = register(person, code)
     application = registry_services.premium_apply(registration=registration)
-    registry_services.premium_decide(application=application, decided_by=staff, approve=True)
+    registry_services.premium_decide(application=application, actor=staff, approve=True)
     registration.refresh_from_db()
     assert registration.tier == "premium"
     return registration

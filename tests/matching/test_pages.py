@@ -118,7 +118,7 @@ def make_premium(person: User, code: str) -> Registration:
     """A premium registration, approved as tests/registry do it (an automatic verifier)."""
     registration = register(person, code)
     application = registry_services.premium_apply(registration=registration)
-    registry_services.premium_decide(application=application, decided_by=None, approve=True)
+    registry_services.premium_decide(application=application, actor=None, approve=True)
     registration.refresh_from_db()
     assert registration.tier == "premium"
     return registration

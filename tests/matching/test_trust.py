@@ -171,14 +171,14 @@ def test_town_staff_on_their_own_towns_task_need_another_staff_members_review():
     )
     assert Activity.objects.get(pk=activity.pk).status == ReviewStatus.PENDING
     with pytest.raises(PermissionDenied):
-        registry_services.activity_review(activity=activity, reviewer=me, accept=True)
+        registry_services.activity_decide(activity=activity, actor=me, approve=True)
     # Nor the colleague who marked the attendance: a third pair of eyes accepts it.
     response = api_as(colleague, "en").post(
         f"/api/activities/{activity.pk}/review/", {"approve": True}, format="json"
     )
     assert "you recorded" in error_of(response, 403, "permission_denied")["message"]
     assert approved_designated(me) == 0
-    registry_services.activity_review(activity=activity, reviewer=staff_of(CHIZU), accept=True)
+    registry_services.activity_decide(activity=activity, actor=staff_of(CHIZU), approve=True)
     assert approved_designated(me) == 1
 
 

@@ -391,7 +391,7 @@ def test_a_fourth_premium_municipality_is_refused():
     registrations = [register(person, code) for code in (HIDA, CHIZU, AMA, TAKAYAMA)]
     for registration in registrations[:2]:
         application = services.premium_apply(registration=registration)
-        services.premium_decide(application=application, decided_by=None, approve=True)
+        services.premium_decide(application=application, actor=None, approve=True)
     services.premium_apply(registration=registrations[2])  # pending counts too
     before = rows()
     error = error_of(

@@ -497,7 +497,7 @@ def premium(person: User, code: str, since: datetime.date, until: datetime.date)
     [since, until], both days included."""
     registration = register(person, code)
     application = services.premium_apply(registration=registration)
-    services.premium_decide(application=application, decided_by=None, approve=True)
+    services.premium_decide(application=application, actor=None, approve=True)
     Registration.objects.filter(pk=registration.pk).update(premium_since=since, premium_until=until)
     registration.refresh_from_db()
     return registration

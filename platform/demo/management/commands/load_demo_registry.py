@@ -107,7 +107,7 @@ class Command(BaseCommand):
                     registration=registration, message=premium["message"]
                 )
                 services.premium_decide(
-                    application=application, decided_by=people[premium["decided_by"]], approve=True
+                    application=application, actor=people[premium["decided_by"]], approve=True
                 )
 
             for entry in demo["activities"]:
