@@ -23,6 +23,7 @@ from PIL import ExifTags, Image
 from accounts.models import AuditEvent, User
 from accounts.selectors import staff_scope
 from config.celery import app as celery_app
+from core.errors import Conflict
 from matching import services
 from matching.forms import TaskFilterForm
 from matching.models import HostApplication, Session, Signup, Task
@@ -139,7 +140,7 @@ def test_a_second_sign_up_for_the_same_session_is_a_conflict_and_writes_nothing(
     before = rows()
 
     for person in (first, waiting):
-        with pytest.raises(services.Conflict) as refused:
+        with pytest.raises(Conflict) as refused:
             sign_up(session, person)
         assert "すでに申し込んでいます" in str(refused.value)
     assert rows() == before
@@ -321,7 +322,7 @@ def test_on_a_host_approved_task_the_host_accepts_while_places_are_left_or_decli
     assert told(p1, "signup_accepted") == 1
 
     before = rows()
-    with pytest.raises(services.Conflict, match="定員に達しています"):
+    with pytest.raises(Conflict, match="定員に達しています"):
         services.signup_decide(signup=s2, actor=host, accept=True)
     assert rows() == before
     assert status_of(s2) == "pending" and fresh(session).taken == 1
@@ -353,7 +354,7 @@ def test_accepting_someone_who_holds_an_overlapping_session_is_refused():
     request = sign_up(session, person)
     sign_up(other, person)
 
-    with pytest.raises(services.Conflict, match="そば打ち"):
+    with pytest.raises(Conflict, match="そば打ち"):
         services.signup_decide(signup=request, actor=host, accept=True)
     assert status_of(request) == "pending" and fresh(session).taken == 0
 
@@ -374,7 +375,7 @@ def test_overlapping_confirmed_sessions_are_refused_and_adjacent_ones_are_not():
     sign_up(first, person)
     before = rows()
 
-    with pytest.raises(services.Conflict) as refused:
+    with pytest.raises(Conflict) as refused:
         sign_up(overlapping, person)
     assert "棚田の草刈り" in str(refused.value)
     assert refused.value.message_dict.keys() == {"session"}
@@ -957,7 +958,7 @@ def test_a_host_application_approved_by_the_towns_staff_makes_a_host():
     assert application.status == "pending" and application.organisation == "智頭の棚田を守る会"
 
     before = rows()
-    with pytest.raises(services.Conflict, match="審査中"):
+    with pytest.raises(Conflict, match="審査中"):
         services.host_apply(person=person, municipality=chizu, message="もう一度")
     with pytest.raises(PermissionDenied):
         services.host_application_decide(application=application, actor=ama_staff, approve=True)
@@ -975,9 +976,9 @@ def test_a_host_application_approved_by_the_towns_staff_makes_a_host():
     assert staff_scope(user=person).hosts_for(CHIZU)
     assert not staff_scope(user=person).hosts_for(AMA)
     assert told(person, "host_approved") == 1
-    with pytest.raises(services.Conflict):
+    with pytest.raises(Conflict):
         services.host_application_decide(application=application, actor=chizu_staff, approve=False)
-    with pytest.raises(services.Conflict, match="すでに承認"):
+    with pytest.raises(Conflict, match="すでに承認"):
         services.host_apply(person=person, municipality=chizu, message="三度目")
 
     # As a host they draft tasks of that town, and only of that town.
