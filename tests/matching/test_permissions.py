@@ -390,8 +390,9 @@ def _board_routes() -> set[tuple[str, str]]:
             assert isinstance(pattern, URLPattern)
             callback = pattern.callback
             view = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
-            if (view or callback).__module__ not in API_MODULES:
-                continue
+            module = (view or callback).__module__
+            if not any(module == name or module.startswith(f"{name}.") for name in API_MODULES):
+                continue  # matching.api is a package: its modules count
             if getattr(callback, "actions", None):  # a viewset route
                 methods = set(callback.actions)
             else:
