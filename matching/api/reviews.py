@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from registry.selectors import managed_municipality, managed_object
 
 from .. import selectors, services
+from ..errors import MatchingCode
 from ..models import (
     HostApplication,
 )
@@ -78,7 +79,14 @@ class TaskRevisionReviewActions:
     def revision_queue(self, request):
         code = request.query_params.get("municipality", "")
         if not (len(code) == 6 and code.isdigit()):
-            raise ValidationError({"municipality": _("市区町村コードは6桁の数字です。")})
+            raise ValidationError(
+                {
+                    "municipality": ValidationError(
+                        _("市区町村コードは6桁の数字です。"),
+                        code=MatchingCode.MUNICIPALITY_CODE_INVALID,
+                    )
+                }
+            )
         municipality = managed_municipality(user=request.user, code=code)
         page = self.paginate_queryset(
             selectors.revisions_pending(municipality_code=municipality.code)

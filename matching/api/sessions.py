@@ -6,11 +6,13 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
+from core.errors import Denied
+
 from .. import selectors, services
+from ..errors import MatchingCode
 from ..models import (
     Session,
 )
@@ -93,7 +95,10 @@ class SessionViewSet(viewsets.GenericViewSet):
         session = self._session()
         if request.method == "GET":
             if not services.may_manage_task(request.user, session.task):
-                raise PermissionDenied(_("このお手伝いを管理する権限がありません。"))
+                raise Denied(
+                    _("このお手伝いを管理する権限がありません。"),
+                    code=MatchingCode.NOT_TASK_MANAGER,
+                )
             rows = services.participants_read(
                 viewer=request.user, task=session.task, session=session
             )

@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import selectors, services
+from ..errors import MatchingCode
 from ..ical import ical_response
 from ..models import (
     Signup,
@@ -42,7 +43,13 @@ class SignupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         wanted = self.request.query_params.get("status")
         if self.action == "list" and wanted:
             if wanted not in SignupStatus.values:
-                raise ValidationError({"status": _("状態の指定が正しくありません。")})
+                raise ValidationError(
+                    {
+                        "status": ValidationError(
+                            _("状態の指定が正しくありません。"), code=MatchingCode.STATUS_INVALID
+                        )
+                    }
+                )
             qs = qs.filter(status=wanted)
         return qs
 
@@ -93,7 +100,10 @@ class SignupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def ical(self, request, pk=None):
         signup = self._own()
         if signup.status != SignupStatus.CONFIRMED:
-            raise ValidationError(_("カレンダーに追加できるのは参加が確定した回だけです。"))
+            raise ValidationError(
+                _("カレンダーに追加できるのは参加が確定した回だけです。"),
+                code=MatchingCode.SIGNUP_NOT_CONFIRMED,
+            )
         url = request.build_absolute_uri(
             reverse("matching:task_detail", args=[signup.session.task_id])
         )

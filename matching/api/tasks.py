@@ -9,14 +9,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
+from core.errors import Denied
 from registry.models import Category
 
 from .. import selectors, services
+from ..errors import MatchingCode
 from ..forms import TaskFilterForm
 from ..models import (
     Task,
@@ -93,10 +94,23 @@ class TaskViewSet(TaskRevisionReviewActions, viewsets.GenericViewSet):
                 self.permission_denied(request)
             status_ = params.get("status", "")
             if status_ and status_ not in TaskStatus.values:
-                raise ValidationError({"status": _("状態の指定が正しくありません。")})
+                raise ValidationError(
+                    {
+                        "status": ValidationError(
+                            _("状態の指定が正しくありません。"), code=MatchingCode.STATUS_INVALID
+                        )
+                    }
+                )
             code = params.get("municipality", "")
             if code and not (len(code) == 6 and code.isdigit()):
-                raise ValidationError({"municipality": _("市区町村コードは6桁の数字です。")})
+                raise ValidationError(
+                    {
+                        "municipality": ValidationError(
+                            _("市区町村コードは6桁の数字です。"),
+                            code=MatchingCode.MUNICIPALITY_CODE_INVALID,
+                        )
+                    }
+                )
             qs = selectors.tasks_managed_by(
                 user=request.user, municipality_code=code, status=status_
             )
@@ -162,7 +176,9 @@ class TaskViewSet(TaskRevisionReviewActions, viewsets.GenericViewSet):
     def revisions(self, request, pk=None):
         task = self._task()
         if not services.may_manage_task(request.user, task):
-            raise PermissionDenied(_("このお手伝いを管理する権限がありません。"))
+            raise Denied(
+                _("このお手伝いを管理する権限がありません。"), code=MatchingCode.NOT_TASK_MANAGER
+            )
         page = self.paginate_queryset(selectors.revisions_of(task))
         return self.get_paginated_response(TaskRevisionSerializer(page, many=True).data)
 
@@ -285,6 +301,8 @@ class TaskViewSet(TaskRevisionReviewActions, viewsets.GenericViewSet):
     def participants(self, request, pk=None):
         task = self._task()
         if not services.may_manage_task(request.user, task):
-            raise PermissionDenied(_("このお手伝いを管理する権限がありません。"))
+            raise Denied(
+                _("このお手伝いを管理する権限がありません。"), code=MatchingCode.NOT_TASK_MANAGER
+            )
         page = self.paginate_queryset(services.participants_read(viewer=request.user, task=task))
         return self.get_paginated_response(ParticipantSerializer(page, many=True).data)

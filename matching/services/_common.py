@@ -8,17 +8,18 @@ import datetime
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from accounts.selectors import staff_scope
+from core.errors import Code, Denied
 from places.models import Municipality
 from registry import flags
 from registry.models import AvailableDays, Month
 
+from ..errors import MatchingCode
 from ..models import (
     Session,
     SessionStatus,
@@ -61,7 +62,7 @@ def _staff_of(municipality_code: str) -> list[int]:
 
 def _check_staff(actor: User, municipality: Municipality) -> None:
     if not staff_scope(user=actor).manages_municipality(municipality.code):
-        raise PermissionDenied(_("この市区町村の職員だけができる操作です。"))
+        raise Denied(_("この市区町村の職員だけができる操作です。"), code=Code.NOT_STAFF_HERE)
 
 
 def may_manage_task(user: User, task: Task) -> bool:
@@ -74,7 +75,9 @@ def may_manage_task(user: User, task: Task) -> bool:
 
 def _check_manage(actor: User, task: Task) -> None:
     if not may_manage_task(actor, task):
-        raise PermissionDenied(_("このお手伝いを管理する権限がありません。"))
+        raise Denied(
+            _("このお手伝いを管理する権限がありません。"), code=MatchingCode.NOT_TASK_MANAGER
+        )
 
 
 def _session_errors(starts_at, ends_at, capacity, now) -> dict[str, list[str]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -10,8 +10,10 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.selectors import staff_scope
 from accounts.services import audit_record
+from core.errors import Code, Conflict, Denied
 from registry.services import activity_record
 
+from ..errors import MatchingCode
 from ..locks import lock_signup
 from ..models import (
     Attendance,
@@ -32,24 +34,39 @@ def attendance_mark(*, signup: Signup, actor: User, attendance: str) -> Signup:
     task = signup.session.task
     _check_manage(actor, task)
     if signup.person_id == actor.pk:
-        raise PermissionDenied(
+        raise Denied(
             _(
                 "自分の出欠はつけられません。このお手伝いのほかの担当者（ヌシか市区町村の職員）に"
                 "記録を依頼してください。"
-            )
+            ),
+            code=Code.OWN_ITEM,
         )
     if attendance not in Attendance.values:
-        raise ValidationError({"attendance": _("出欠は「参加した」か「欠席」で指定してください。")})
+        raise ValidationError(
+            {
+                "attendance": ValidationError(
+                    _("出欠は「参加した」か「欠席」で指定してください。"),
+                    code=MatchingCode.ATTENDANCE_INVALID,
+                )
+            }
+        )
     now = timezone.now()
     with transaction.atomic():
         signup = lock_signup(signup.pk)
         if signup.status != SignupStatus.CONFIRMED:
-            raise ValidationError(_("出欠をつけられるのは参加が確定した人だけです。"))
+            raise Conflict(
+                _("出欠をつけられるのは参加が確定した人だけです。"),
+                code=MatchingCode.SIGNUP_NOT_CONFIRMED,
+            )
         if signup.session.starts_at > now:
-            raise ValidationError(_("出欠は開催回が始まってからつけてください。"))
-        if signup.attendance == Attendance.ATTENDED and attendance != Attendance.ATTENDED:
             raise ValidationError(
-                _("参加の記録は活動実績として登録済みのため、欠席に変えられません。")
+                _("出欠は開催回が始まってからつけてください。"),
+                code=MatchingCode.SESSION_NOT_STARTED,
+            )
+        if signup.attendance == Attendance.ATTENDED and attendance != Attendance.ATTENDED:
+            raise Conflict(
+                _("参加の記録は活動実績として登録済みのため、欠席に変えられません。"),
+                code=MatchingCode.ATTENDANCE_RECORDED,
             )
         if signup.attendance == attendance:
             return signup

@@ -15,6 +15,7 @@ from notifications.models import Topic
 from notifications.services import notification_send
 from places.models import Municipality
 
+from ..errors import MatchingCode
 from ..models import (
     HostApplication,
     HostApplicationStatus,
@@ -29,13 +30,21 @@ def host_apply(
     message = message.strip()
     if not message:
         raise ValidationError(
-            {"message": _("どんなお手伝いを募集したいか、困りごとを書いてください。")}
+            {
+                "message": ValidationError(
+                    _("どんなお手伝いを募集したいか、困りごとを書いてください。"),
+                    code=MatchingCode.MESSAGE_REQUIRED,
+                )
+            }
         )
     if staff_scope(user=person).hosts_for(municipality.code):
         raise Conflict(
             {
-                "municipality": _("%(name)s のヌシとしてすでに承認されています。")
-                % {"name": municipality.name}
+                "municipality": ValidationError(
+                    _("%(name)s のヌシとしてすでに承認されています。")
+                    % {"name": municipality.name},
+                    code=MatchingCode.ALREADY_HOST,
+                )
             }
         )
     application = HostApplication(
@@ -67,8 +76,10 @@ def host_apply(
     except IntegrityError as exc:
         raise Conflict(
             {
-                "municipality": _("%(name)s へのヌシの申請はすでに審査中です。")
-                % {"name": municipality.name}
+                "municipality": ValidationError(
+                    _("%(name)s へのヌシの申請はすでに審査中です。") % {"name": municipality.name},
+                    code=MatchingCode.APPLICATION_PENDING,
+                )
             }
         ) from exc
     return application
@@ -95,14 +106,22 @@ def _host_name_errors(actor: User, municipality: Municipality, wanted: str | Non
     if wanted and wanted != approved:
         return {
             "host_name": [
-                _(
-                    "ヌシの表示名は、市区町村が承認したヌシの申請の団体名（なければあなたの名前）"
-                    "です。変えたいときは市区町村に連絡してください。"
+                ValidationError(
+                    _(
+                        "ヌシの表示名は、市区町村が承認したヌシの申請の団体名（なければあなたの名前）"
+                        "です。変えたいときは市区町村に連絡してください。"
+                    ),
+                    code=MatchingCode.HOST_NAME_FIXED,
                 )
             ]
         }
     if not approved:
         return {
-            "host_name": [_("表示する名前がありません。アカウントの設定で名前を登録してください。")]
+            "host_name": [
+                ValidationError(
+                    _("表示する名前がありません。アカウントの設定で名前を登録してください。"),
+                    code=MatchingCode.HOST_NAME_MISSING,
+                )
+            ]
         }
     return {}

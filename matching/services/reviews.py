@@ -5,7 +5,7 @@ Kept together, as they are, until a review queue shared by the rooms replaces th
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Role, User
 from accounts.selectors import staff_scope
 from accounts.services import audit_record, membership_grant
-from core.errors import Conflict
+from core.errors import Code, Conflict, Denied
 from notifications.models import Topic
 from notifications.services import notification_send
 from places.models import Municipality
@@ -40,11 +40,11 @@ def host_application_decide(
     """The municipality's staff approve (granting the host role) or refuse an application."""
     _check_staff(actor, application.municipality)
     if application.person_id == actor.pk:
-        raise PermissionDenied(_("自分の申請は審査できません。"))
+        raise Denied(_("自分の申請は審査できません。"), code=Code.OWN_ITEM)
     with transaction.atomic():
         application = HostApplication.objects.select_for_update().get(pk=application.pk)
         if application.status != HostApplicationStatus.PENDING:
-            raise Conflict(_("この申請はすでに審査されています。"))
+            raise Conflict(_("この申請はすでに審査されています。"), code=Code.ALREADY_DECIDED)
         application.status = (
             HostApplicationStatus.APPROVED if approve else HostApplicationStatus.REFUSED
         )
@@ -103,18 +103,25 @@ def task_revision_decide(
     task = revision.task
     _check_staff(actor, task.municipality)
     if actor.pk in (revision.author_id, task.host_id):
-        raise PermissionDenied(
-            _("自分が出した変更は承認も却下もできません。ほかの職員に依頼してください。")
+        raise Denied(
+            _("自分が出した変更は承認も却下もできません。ほかの職員に依頼してください。"),
+            code=Code.OWN_ITEM,
         )
     note = note.strip()
     if not approve and not note:
-        raise ValidationError({"note": _("却下の理由を書いてください。ヌシに伝わります。")})
+        raise ValidationError(
+            {
+                "note": ValidationError(
+                    _("却下の理由を書いてください。ヌシに伝わります。"), code=Code.NOTE_REQUIRED
+                )
+            }
+        )
     now = timezone.now()
     with transaction.atomic():
         Task.objects.select_for_update().filter(pk=task.pk).exists()
         revision = TaskRevision.objects.select_for_update().get(pk=revision.pk)
         if revision.status != RevisionStatus.PENDING:
-            raise Conflict(_("この変更はもう確認待ちではありません。"))
+            raise Conflict(_("この変更はもう確認待ちではありません。"), code=Code.ALREADY_DECIDED)
         if approve:
             task = Task.objects.select_related("municipality").get(pk=task.pk)
             _task_update(

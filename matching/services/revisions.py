@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -13,10 +13,11 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import audit_record
-from core.errors import Conflict
+from core.errors import Code, Conflict, Denied
 from notifications.models import Topic
 from notifications.services import notification_send
 
+from ..errors import MatchingCode
 from ..locks import lock_pending_revision_of, lock_revision, lock_task
 from ..models import (
     RevisionStatus,
@@ -107,7 +108,9 @@ def task_revision_submit(
         raise TypeError(f"Unknown task fields: {sorted(unknown)}")
     _check_manage(actor, task)
     if not changes_held(actor=actor, task=task):
-        raise ValidationError(_("このお手伝いの変更は確認を待たずに保存できます。"))
+        raise ValidationError(
+            _("このお手伝いの変更は確認を待たずに保存できます。"), code=MatchingCode.CHANGE_NOT_HELD
+        )
     now = timezone.now()
     with transaction.atomic():
         # One revision of a task at a time: its row is the lock (the task before sessions).
@@ -142,7 +145,9 @@ def task_revision_submit(
         new_photo = probe.photo if photo is not None else None
         keep_photo = previous.photo.name if previous and previous.photo and not new_photo else ""
         if not changes and not entries and not new_photo and not keep_photo:
-            raise ValidationError(_("公開中の内容から変わった項目がありません。"))
+            raise ValidationError(
+                _("公開中の内容から変わった項目がありません。"), code=MatchingCode.NO_CHANGES
+            )
         if previous is not None:
             previous.status = RevisionStatus.REPLACED
             previous.decided_at = now
@@ -191,11 +196,13 @@ def task_revision_withdraw(*, revision: TaskRevision, actor: User) -> TaskRevisi
     """The host takes back a change still waiting for review."""
     task = revision.task
     if actor.pk not in (revision.author_id, task.host_id):
-        raise PermissionDenied(_("自分が出した変更だけを取り下げられます。"))
+        raise Denied(
+            _("自分が出した変更だけを取り下げられます。"), code=MatchingCode.NOT_OWN_REVISION
+        )
     with transaction.atomic():
         revision = lock_revision(revision.pk)
         if revision.status != RevisionStatus.PENDING:
-            raise Conflict(_("この変更はもう確認待ちではありません。"))
+            raise Conflict(_("この変更はもう確認待ちではありません。"), code=Code.ALREADY_DECIDED)
         revision.status = RevisionStatus.WITHDRAWN
         revision.decided_at = timezone.now()
         revision.save(update_fields=["status", "decided_at"])

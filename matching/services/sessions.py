@@ -15,9 +15,11 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import audit_record
+from core.errors import Conflict
 from notifications.models import Topic
 from notifications.services import notification_send
 
+from ..errors import MatchingCode
 from ..locks import lock_people, lock_session, lock_task
 from ..models import (
     EDITABLE_STATUSES,
@@ -54,9 +56,10 @@ def session_add(
     _check_manage(actor, task)
     _refuse_held(actor, task)
     if task.status not in EDITABLE_STATUSES:
-        raise ValidationError(
+        raise Conflict(
             _("「%(status)s」のお手伝いには開催回を追加できません。")
-            % {"status": task.get_status_display()}
+            % {"status": task.get_status_display()},
+            code=MatchingCode.TASK_NOT_EDITABLE,
         )
     errors = _session_errors(starts_at, ends_at, capacity, timezone.now())
     if errors:
@@ -94,17 +97,24 @@ def session_update(
         lock_task(task.pk)  # the task before its session: this writes the task's dates
         session = lock_session(session.pk)
         if session.status != SessionStatus.SCHEDULED or task.status not in EDITABLE_STATUSES:
-            raise ValidationError(_("この開催回は変更できません。"))
+            raise Conflict(
+                _("この開催回は変更できません。"), code=MatchingCode.SESSION_NOT_EDITABLE
+            )
         if session.starts_at <= now:
-            raise ValidationError(_("始まった開催回は変更できません。"))
+            raise ValidationError(
+                _("始まった開催回は変更できません。"), code=MatchingCode.SESSION_STARTED
+            )
         new_start = starts_at or session.starts_at
         new_end = ends_at or session.ends_at
         new_capacity = session.capacity if capacity is None else capacity
         errors = _session_errors(new_start, new_end, new_capacity, now)
         if not errors and new_capacity < session.taken:
             errors["capacity"] = [
-                _("すでに%(taken)d人の参加が決まっているので、定員をそれより少なくできません。")
-                % {"taken": session.taken}
+                ValidationError(
+                    _("すでに%(taken)d人の参加が決まっているので、定員をそれより少なくできません。")
+                    % {"taken": session.taken},
+                    code=MatchingCode.CAPACITY_BELOW_SIGNUPS,
+                )
             ]
         if errors:
             raise ValidationError(errors)
@@ -118,10 +128,11 @@ def session_update(
             lock_people(person for _pk, person in holders)
             probe = Session(starts_at=new_start, ends_at=new_end)
             if any(_overlapping(person, probe, exclude_signup=pk) for pk, person in holders):
-                raise ValidationError(
+                raise Conflict(
                     {
-                        "starts_at": _(
-                            "この日時に動かすと、参加が決まっている方の別の参加と重なります。"
+                        "starts_at": ValidationError(
+                            _("この日時に動かすと、参加が決まっている方の別の参加と重なります。"),
+                            code=MatchingCode.OVERLAPPING_SESSION,
                         )
                     }
                 )
@@ -162,13 +173,23 @@ def session_cancel(*, session: Session, actor: User, reason: str) -> Session:
     _check_manage(actor, task)
     reason = reason.strip()
     if not reason:
-        raise ValidationError({"reason": _("中止の理由を書いてください。参加者に伝わります。")})
+        raise ValidationError(
+            {
+                "reason": ValidationError(
+                    _("中止の理由を書いてください。参加者に伝わります。"),
+                    code=MatchingCode.REASON_REQUIRED,
+                )
+            }
+        )
     now = timezone.now()
     with transaction.atomic():
         lock_task(task.pk)  # the task before its session: this writes the task's dates
         session = lock_session(session.pk)
         if session.status != SessionStatus.SCHEDULED:
-            raise ValidationError(_("この開催回はすでに中止されています。"))
+            raise Conflict(
+                _("この開催回はすでに中止されています。"),
+                code=MatchingCode.SESSION_ALREADY_CANCELLED,
+            )
         live = Signup.objects.filter(session=session, status__in=LIVE_STATUSES)
         people = list(live.values_list("person_id", flat=True))
         live.update(status=SignupStatus.CANCELLED, cancelled_at=now, offer_expires_at=None)

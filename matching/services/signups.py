@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
@@ -19,11 +19,12 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import audit_record
-from core.errors import Conflict
+from core.errors import Conflict, Denied
 from notifications.models import Topic
 from notifications.services import notification_send
 from registry.services import profile_of
 
+from ..errors import MatchingCode
 from ..locks import lock_people, lock_person, lock_session
 from ..models import (
     HOLDING_STATUSES,
@@ -56,10 +57,11 @@ def _overlapping(person_id: int, session: Session, exclude_signup: int | None = 
 def _overlap_error(other: Signup) -> ValidationError:
     return Conflict(
         {
-            "session": _(
-                "同じ時間に「%(title)s」への参加が決まっています。重なる回には申し込めません。"
+            "session": ValidationError(
+                _("同じ時間に「%(title)s」への参加が決まっています。重なる回には申し込めません。")
+                % {"title": other.session.task.title},
+                code=MatchingCode.OVERLAPPING_SESSION,
             )
-            % {"title": other.session.task.title}
         }
     )
 
@@ -70,32 +72,48 @@ def signup_create(*, session: Session, person: User, message: str = "") -> Signu
     now = timezone.now()
     message = message.strip()
     if len(message) > 1000:
-        raise ValidationError({"message": _("メッセージは1000文字以内にしてください。")})
+        raise ValidationError(
+            {
+                "message": ValidationError(
+                    _("メッセージは1000文字以内にしてください。"),
+                    code=MatchingCode.MESSAGE_TOO_LONG,
+                )
+            }
+        )
     with transaction.atomic():
         session = lock_session(session.pk)
         task = session.task
         if task.status != TaskStatus.PUBLISHED:
-            raise ValidationError(
+            raise Conflict(
                 _("このお手伝いはいま申し込めません（%(status)s）。")
-                % {"status": task.get_status_display()}
+                % {"status": task.get_status_display()},
+                code=MatchingCode.TASK_NOT_PUBLISHED,
             )
         if session.status != SessionStatus.SCHEDULED:
-            raise ValidationError(_("この開催回は中止になりました。"))
+            raise Conflict(_("この開催回は中止になりました。"), code=MatchingCode.SESSION_CANCELLED)
         if now >= session.signup_closes_at():
-            raise ValidationError(_("この回の申し込みは締め切りました。"))
+            raise Conflict(_("この回の申し込みは締め切りました。"), code=MatchingCode.SIGNUP_CLOSED)
         if task.minimum_age:
             birth_year = profile_of(person).birth_year
             if birth_year is None:
                 raise ValidationError(
-                    _("年齢の条件があるお手伝いです。プロフィールに生まれた年を設定してください。")
+                    _("年齢の条件があるお手伝いです。プロフィールに生まれた年を設定してください。"),
+                    code=MatchingCode.BIRTH_YEAR_REQUIRED,
                 )
             if timezone.localdate().year - birth_year < task.minimum_age:
                 raise ValidationError(
-                    _("このお手伝いは%(age)d歳以上の方が対象です。") % {"age": task.minimum_age}
+                    _("このお手伝いは%(age)d歳以上の方が対象です。") % {"age": task.minimum_age},
+                    code=MatchingCode.BELOW_MINIMUM_AGE,
                 )
         lock_person(person.pk)
         if Signup.objects.filter(session=session, person=person, status__in=LIVE_STATUSES).exists():
-            raise Conflict({"session": _("この回にはすでに申し込んでいます。")})
+            raise Conflict(
+                {
+                    "session": ValidationError(
+                        _("この回にはすでに申し込んでいます。"), code=MatchingCode.ALREADY_SIGNED_UP
+                    )
+                }
+            )
         signup = Signup(
             session=session,
             person=person,
@@ -119,7 +137,13 @@ def signup_create(*, session: Session, person: User, message: str = "") -> Signu
             with transaction.atomic():
                 signup.save()
         except IntegrityError as exc:  # cannot happen under the locks; the database agrees
-            raise Conflict({"session": _("この回にはすでに申し込んでいます。")}) from exc
+            raise Conflict(
+                {
+                    "session": ValidationError(
+                        _("この回にはすでに申し込んでいます。"), code=MatchingCode.ALREADY_SIGNED_UP
+                    )
+                }
+            ) from exc
         _tell(signup, task, f"signup_{signup.status}")
     return signup
 
@@ -205,23 +229,25 @@ def signup_cancel(*, signup: Signup, actor: User) -> Signup:
     """The person cancels, until the task's cancellation deadline. A place given back goes
     to the waiting list in the same transaction."""
     if signup.person_id != actor.pk:
-        raise PermissionDenied(_("自分の申込だけをキャンセルできます。"))
+        raise Denied(_("自分の申込だけをキャンセルできます。"), code=MatchingCode.NOT_OWN_SIGNUP)
     now = timezone.now()
     with transaction.atomic():
         session = lock_session(signup.session_id)
         signup = Signup.objects.get(pk=signup.pk)
         if signup.status not in LIVE_STATUSES:
-            raise ValidationError(
+            raise Conflict(
                 _("この申込はすでに終わっています（%(status)s）。")
-                % {"status": signup.get_status_display()}
+                % {"status": signup.get_status_display()},
+                code=MatchingCode.SIGNUP_OVER,
             )
         held = signup.status in HOLDING_STATUSES
         if session.starts_at <= now:
             raise ValidationError(
-                _("始まった回はキャンセルできません。ヌシに直接連絡してください。")
+                _("始まった回はキャンセルできません。ヌシに直接連絡してください。"),
+                code=MatchingCode.SESSION_STARTED,
             )
         if held and now >= session.cancel_closes_at():
-            raise ValidationError(
+            raise Conflict(
                 _(
                     "キャンセルの締め切り（%(deadline)s）を過ぎています。"
                     "参加できない場合は、ヌシに直接連絡してください。"
@@ -230,7 +256,8 @@ def signup_cancel(*, signup: Signup, actor: User) -> Signup:
                     "deadline": timezone.localtime(session.cancel_closes_at()).strftime(
                         "%Y-%m-%d %H:%M"
                     )
-                }
+                },
+                code=MatchingCode.CANCEL_CLOSED,
             )
         signup.status = SignupStatus.CANCELLED
         signup.cancelled_at = now
@@ -244,15 +271,18 @@ def signup_cancel(*, signup: Signup, actor: User) -> Signup:
 def signup_confirm(*, signup: Signup, actor: User) -> Signup:
     """The person promoted from the waiting list takes the offered place."""
     if signup.person_id != actor.pk:
-        raise PermissionDenied(_("自分の申込だけを確定できます。"))
+        raise Denied(_("自分の申込だけを確定できます。"), code=MatchingCode.NOT_OWN_SIGNUP)
     now = timezone.now()
     with transaction.atomic():
         lock_session(signup.session_id)
         signup = Signup.objects.get(pk=signup.pk)
         if signup.status != SignupStatus.OFFERED:
-            raise ValidationError(_("確定を待っている申込ではありません。"))
+            raise Conflict(_("確定を待っている申込ではありません。"), code=MatchingCode.NOT_OFFERED)
         if signup.offer_expires_at <= now or signup.starts_at <= now:
-            raise ValidationError(_("確認の期限を過ぎたため、この席は次の方に回りました。"))
+            raise Conflict(
+                _("確認の期限を過ぎたため、この席は次の方に回りました。"),
+                code=MatchingCode.OFFER_EXPIRED,
+            )
         signup.status = SignupStatus.CONFIRMED
         signup.confirmed_at = now
         signup.offer_expires_at = None
@@ -270,18 +300,23 @@ def signup_decide(*, signup: Signup, actor: User, accept: bool) -> Signup:
         session = lock_session(signup.session_id)
         signup = Signup.objects.get(pk=signup.pk)
         if signup.status != SignupStatus.PENDING:
-            raise ValidationError(_("承認待ちの申込ではありません。"))
+            raise Conflict(
+                _("承認待ちの申込ではありません。"), code=MatchingCode.SIGNUP_NOT_PENDING
+            )
         if accept:
             if session.taken >= session.capacity:
-                raise Conflict(_("この回は定員に達しています。"))
+                raise Conflict(_("この回は定員に達しています。"), code=MatchingCode.SESSION_FULL)
             if session.starts_at <= now:
-                raise ValidationError(_("始まった回の申込は承認できません。"))
+                raise ValidationError(
+                    _("始まった回の申込は承認できません。"), code=MatchingCode.SESSION_STARTED
+                )
             lock_person(signup.person_id)
             other = _overlapping(signup.person_id, session)
             if other is not None:
                 raise Conflict(
                     _("この方は同じ時間に別のお手伝い（%(title)s）への参加が決まっています。")
-                    % {"title": other.session.task.title}
+                    % {"title": other.session.task.title},
+                    code=MatchingCode.OVERLAPPING_SESSION,
                 )
             signup.status = SignupStatus.CONFIRMED
             signup.confirmed_at = now
@@ -302,16 +337,34 @@ def signup_decide(*, signup: Signup, actor: User, accept: bool) -> Signup:
 def signup_thank(*, signup: Signup, actor: User, message: str) -> Signup:
     """A participant leaves a thank-you message for the host after taking part."""
     if signup.person_id != actor.pk:
-        raise PermissionDenied(_("自分の申込にだけメッセージを残せます。"))
+        raise Denied(_("自分の申込にだけメッセージを残せます。"), code=MatchingCode.NOT_OWN_SIGNUP)
     message = message.strip()
     if not message:
-        raise ValidationError({"message": _("メッセージを書いてください。")})
+        raise ValidationError(
+            {
+                "message": ValidationError(
+                    _("メッセージを書いてください。"), code=MatchingCode.MESSAGE_REQUIRED
+                )
+            }
+        )
     if len(message) > 1000:
-        raise ValidationError({"message": _("メッセージは1000文字以内にしてください。")})
+        raise ValidationError(
+            {
+                "message": ValidationError(
+                    _("メッセージは1000文字以内にしてください。"),
+                    code=MatchingCode.MESSAGE_TOO_LONG,
+                )
+            }
+        )
     if signup.status != SignupStatus.CONFIRMED or signup.attendance == Attendance.NO_SHOW:
-        raise ValidationError(_("ありがとうメッセージは、参加した回に残せます。"))
+        raise ValidationError(
+            _("ありがとうメッセージは、参加した回に残せます。"), code=MatchingCode.NOT_ATTENDED
+        )
     if signup.session.starts_at > timezone.now():
-        raise ValidationError(_("ありがとうメッセージは、開催回が始まってから残せます。"))
+        raise ValidationError(
+            _("ありがとうメッセージは、開催回が始まってから残せます。"),
+            code=MatchingCode.SESSION_NOT_STARTED,
+        )
     with transaction.atomic():
         signup.thanks = message
         signup.thanks_at = timezone.now()

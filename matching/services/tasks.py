@@ -7,7 +7,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -16,11 +16,13 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.selectors import staff_scope
 from accounts.services import audit_record
+from core.errors import Code, Conflict, Denied
 from notifications.models import Topic
 from notifications.services import notification_send
 from places.kana import search_key
 from places.models import Municipality
 
+from ..errors import MatchingCode
 from ..locks import lock_sessions_of, lock_task
 from ..models import (
     EDITABLE_STATUSES,
@@ -130,9 +132,10 @@ def task_create(
     scope = staff_scope(user=actor)
     is_staff = scope.manages_municipality(municipality.code)
     if not (is_staff or scope.hosts_for(municipality.code)):
-        raise PermissionDenied(
+        raise Denied(
             _("%(name)s のお手伝いを作れるのは、その市区町村の職員と承認されたヌシだけです。")
-            % {"name": municipality.name}
+            % {"name": municipality.name},
+            code=MatchingCode.NOT_HOST_HERE,
         )
     now = timezone.now()
     task = Task(
@@ -194,11 +197,12 @@ def changes_held(*, actor: User, task: Task) -> bool:
 
 def _refuse_held(actor: User, task: Task) -> None:
     if changes_held(actor=actor, task=task):
-        raise PermissionDenied(
+        raise Denied(
             _(
                 "公開中のお手伝いの変更は、市区町村の職員が確認してから反映されます。"
                 "変更の申請として送ってください。"
-            )
+            ),
+            code=MatchingCode.CHANGE_NEEDS_REVIEW,
         )
 
 
@@ -242,8 +246,9 @@ def _task_fields_check(task: Task, actor: User, fields: dict[str, Any], photo=No
     """Set ``fields`` on ``task`` (not saved) and check it; the names that change.
     ``photo``, an upload, is checked and re-encoded onto ``task.photo``."""
     if task.status not in EDITABLE_STATUSES:
-        raise ValidationError(
-            _("「%(status)s」のお手伝いは変更できません。") % {"status": task.get_status_display()}
+        raise Conflict(
+            _("「%(status)s」のお手伝いは変更できません。") % {"status": task.get_status_display()},
+            code=MatchingCode.TASK_NOT_EDITABLE,
         )
     is_staff = staff_scope(user=actor).manages_municipality(task.municipality_id)
     errors: dict[str, Any] = {}
@@ -276,10 +281,22 @@ def _task_fields_check(task: Task, actor: User, fields: dict[str, Any], photo=No
         "signup_mode" in changed
         and Signup.objects.filter(session__task=task, status__in=LIVE_STATUSES).exists()
     ):
-        raise ValidationError({"signup_mode": _("申込がある間は、参加の決め方を変えられません。")})
+        raise ValidationError(
+            {
+                "signup_mode": ValidationError(
+                    _("申込がある間は、参加の決め方を変えられません。"),
+                    code=MatchingCode.SIGNUP_MODE_LOCKED,
+                )
+            }
+        )
     if "designated" in changed and task.status == TaskStatus.PUBLISHED and not is_staff:
         raise ValidationError(
-            {"designated": _("公開後の担い手活動の指定は、自治体職員だけが変えられます。")}
+            {
+                "designated": ValidationError(
+                    _("公開後の担い手活動の指定は、自治体職員だけが変えられます。"),
+                    code=MatchingCode.DESIGNATED_STAFF_ONLY,
+                )
+            }
         )
     return changed
 
@@ -341,7 +358,10 @@ def task_submit(*, task: Task, actor: User) -> Task:
     with transaction.atomic():
         task = lock_task(task.pk)
         if task.status != TaskStatus.DRAFT:
-            raise ValidationError(_("審査を依頼できるのは下書きのお手伝いだけです。"))
+            raise Conflict(
+                _("審査を依頼できるのは下書きのお手伝いだけです。"),
+                code=MatchingCode.TASK_NOT_DRAFT,
+            )
         _require_future_session(task)
         task.status = TaskStatus.IN_REVIEW
         task.submitted_at = timezone.now()
@@ -364,7 +384,10 @@ def _require_future_session(task: Task) -> None:
     if not Session.objects.filter(
         task=task, status=SessionStatus.SCHEDULED, starts_at__gt=timezone.now()
     ).exists():
-        raise ValidationError(_("これからの開催回がありません。開催回を追加してください。"))
+        raise ValidationError(
+            _("これからの開催回がありません。開催回を追加してください。"),
+            code=MatchingCode.NO_FUTURE_SESSION,
+        )
 
 
 def task_publish(*, task: Task, actor: User) -> Task:
@@ -373,11 +396,17 @@ def task_publish(*, task: Task, actor: User) -> Task:
     with transaction.atomic():
         task = lock_task(task.pk)
         if task.status not in (TaskStatus.DRAFT, TaskStatus.IN_REVIEW):
-            raise ValidationError(_("公開できるのは下書きか審査中のお手伝いだけです。"))
+            raise Conflict(
+                _("公開できるのは下書きか審査中のお手伝いだけです。"),
+                code=MatchingCode.TASK_NOT_PUBLISHABLE,
+            )
         if task.status == TaskStatus.DRAFT and task.host_id and task.host_id != actor.pk:
             # A host's draft may be changing under the clerk's eyes (a change in review
             # makes it one again): only what the host submitted is published.
-            raise ValidationError(_("ヌシのお手伝いは、ヌシが審査に出してから公開できます。"))
+            raise Conflict(
+                _("ヌシのお手伝いは、ヌシが審査に出してから公開できます。"),
+                code=MatchingCode.HOST_DRAFT_NOT_SUBMITTED,
+            )
         _require_future_session(task)
         task.status = TaskStatus.PUBLISHED
         task.published_at = timezone.now()
@@ -404,11 +433,19 @@ def task_return(*, task: Task, actor: User, note: str) -> Task:
     _check_staff(actor, task.municipality)
     note = note.strip()
     if not note:
-        raise ValidationError({"note": _("差し戻しの理由を書いてください。")})
+        raise ValidationError(
+            {
+                "note": ValidationError(
+                    _("差し戻しの理由を書いてください。"), code=Code.NOTE_REQUIRED
+                )
+            }
+        )
     with transaction.atomic():
         task = lock_task(task.pk)
         if task.status != TaskStatus.IN_REVIEW:
-            raise ValidationError(_("差し戻せるのは審査中のお手伝いだけです。"))
+            raise Conflict(
+                _("差し戻せるのは審査中のお手伝いだけです。"), code=MatchingCode.TASK_NOT_IN_REVIEW
+            )
         task.status = TaskStatus.DRAFT
         task.review_note = note[:1000]
         task.save(update_fields=["status", "review_note"])
@@ -432,7 +469,10 @@ def task_close(*, task: Task, actor: User) -> Task:
     with transaction.atomic():
         task = lock_task(task.pk)
         if task.status != TaskStatus.PUBLISHED:
-            raise ValidationError(_("募集を締め切れるのは募集中のお手伝いだけです。"))
+            raise Conflict(
+                _("募集を締め切れるのは募集中のお手伝いだけです。"),
+                code=MatchingCode.TASK_NOT_PUBLISHED,
+            )
         task.status = TaskStatus.CLOSED
         task.save(update_fields=["status"])
         audit_record(actor=actor, action="task.close", target=task, municipality=task.municipality)
@@ -446,11 +486,16 @@ def task_complete(*, task: Task, actor: User | None) -> Task:
     with transaction.atomic():
         task = lock_task(task.pk)
         if task.status not in (TaskStatus.PUBLISHED, TaskStatus.CLOSED):
-            raise ValidationError(_("終了にできるのは募集中か募集終了のお手伝いだけです。"))
+            raise Conflict(
+                _("終了にできるのは募集中か募集終了のお手伝いだけです。"),
+                code=MatchingCode.TASK_NOT_RUNNING,
+            )
         if Session.objects.filter(
             task=task, status=SessionStatus.SCHEDULED, starts_at__gt=timezone.now()
         ).exists():
-            raise ValidationError(_("まだ始まっていない開催回があります。"))
+            raise ValidationError(
+                _("まだ始まっていない開催回があります。"), code=MatchingCode.SESSIONS_TO_COME
+            )
         task.status = TaskStatus.COMPLETED
         task.save(update_fields=["status"])
         audit_record(
@@ -465,14 +510,22 @@ def task_cancel(*, task: Task, actor: User, reason: str) -> Task:
     _check_manage(actor, task)
     reason = reason.strip()
     if not reason:
-        raise ValidationError({"reason": _("中止の理由を書いてください。参加者に伝わります。")})
+        raise ValidationError(
+            {
+                "reason": ValidationError(
+                    _("中止の理由を書いてください。参加者に伝わります。"),
+                    code=MatchingCode.REASON_REQUIRED,
+                )
+            }
+        )
     now = timezone.now()
     with transaction.atomic():
         task = lock_task(task.pk)
         if task.status in (TaskStatus.COMPLETED, TaskStatus.CANCELLED):
-            raise ValidationError(
+            raise Conflict(
                 _("「%(status)s」のお手伝いは中止できません。")
-                % {"status": task.get_status_display()}
+                % {"status": task.get_status_display()},
+                code=MatchingCode.TASK_OVER,
             )
         sessions = lock_sessions_of(task)
         # Sessions that have begun are history: their people took part (attendance may be
@@ -505,16 +558,31 @@ def task_report_publish(*, task: Task, actor: User, report: str, photo=None) -> 
     _check_manage(actor, task)
     report = report.strip()
     if not report:
-        raise ValidationError({"report": _("レポートの本文を書いてください。")})
+        raise ValidationError(
+            {
+                "report": ValidationError(
+                    _("レポートの本文を書いてください。"), code=MatchingCode.REPORT_REQUIRED
+                )
+            }
+        )
     if len(report) > 5000:
-        raise ValidationError({"report": _("レポートは5000文字以内にしてください。")})
+        raise ValidationError(
+            {
+                "report": ValidationError(
+                    _("レポートは5000文字以内にしてください。"), code=MatchingCode.REPORT_TOO_LONG
+                )
+            }
+        )
     if (
         task.status == TaskStatus.CANCELLED
         or not Session.objects.filter(
             task=task, status=SessionStatus.SCHEDULED, starts_at__lte=timezone.now()
         ).exists()
     ):
-        raise ValidationError(_("活動レポートは、開催回が始まった後に公開できます。"))
+        raise ValidationError(
+            _("活動レポートは、開催回が始まった後に公開できます。"),
+            code=MatchingCode.REPORT_TOO_EARLY,
+        )
     if photo is not None:
         try:
             task.report_photo = photo_clean(photo)

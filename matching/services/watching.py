@@ -8,18 +8,19 @@ import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from core.errors import Conflict
 from core.queue import enqueue
 from notifications.models import Topic
 from notifications.services import notification_send
 from registry.models import Profile
 
+from ..errors import MatchingCode
 from ..matcher import person_rank, reason_codes, task_rank
 from ..models import (
     LIVE_STATUSES,
@@ -192,7 +193,9 @@ def _tell_watchers(session: Session, now: datetime.datetime) -> int:
 def task_watch(*, task: Task, person: User) -> TaskWatch:
     """Watch a public task, to hear when a place opens. Watching twice is watching once."""
     if task.status != TaskStatus.PUBLISHED:
-        raise ValidationError(_("募集中のお手伝いだけを見守れます。"))
+        raise Conflict(
+            _("募集中のお手伝いだけを見守れます。"), code=MatchingCode.TASK_NOT_PUBLISHED
+        )
     watch, _created = TaskWatch.objects.get_or_create(task=task, person=person)
     return watch
 
