@@ -26,6 +26,7 @@ from registry.forms import (
 from registry.models import Category, Skill
 from registry.services import profile_of
 
+from .errors import MatchingCode
 from .models import Task
 from .selectors import Sort, TaskQuery
 
@@ -72,7 +73,9 @@ class TaskFilterForm(NormalisedInputMixin, forms.Form):
             code = f"0{code}"
         if code and not Prefecture.objects.filter(code=code).exists():
             raise ValidationError(
-                _("都道府県コード「%(code)s」は見つかりません。"), params={"code": code}
+                _("都道府県コード「%(code)s」は見つかりません。"),
+                params={"code": code},
+                code=MatchingCode.FILTER_PREFECTURE_UNKNOWN,
             )
         return code
 
@@ -80,7 +83,9 @@ class TaskFilterForm(NormalisedInputMixin, forms.Form):
         code = self.cleaned_data["municipality"].strip()
         if code and not Municipality.objects.filter(code=code).exists():
             raise ValidationError(
-                _("市区町村コード「%(code)s」は見つかりません。"), params={"code": code}
+                _("市区町村コード「%(code)s」は見つかりません。"),
+                params={"code": code},
+                code=MatchingCode.FILTER_MUNICIPALITY_UNKNOWN,
             )
         return code
 
@@ -97,12 +102,15 @@ class TaskFilterForm(NormalisedInputMixin, forms.Form):
                 raise ValidationError(
                     _(
                         "「自宅から」の距離には、ログインしてプロフィールに住所の市区町村を設定してください。"
-                    )
+                    ),
+                    code=MatchingCode.FILTER_HOME_MISSING,
                 )
             return home
         if near and not Municipality.objects.filter(code=near).exists():
             raise ValidationError(
-                _("市区町村コード「%(code)s」は見つかりません。"), params={"code": near}
+                _("市区町村コード「%(code)s」は見つかりません。"),
+                params={"code": near},
+                code=MatchingCode.FILTER_MUNICIPALITY_UNKNOWN,
             )
         return near
 
@@ -110,11 +118,29 @@ class TaskFilterForm(NormalisedInputMixin, forms.Form):
         data = super().clean()
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and end < start:
-            self.add_error("date_to", _("終わりの日は始まりの日より後にしてください。"))
+            self.add_error(
+                "date_to",
+                ValidationError(
+                    _("終わりの日は始まりの日より後にしてください。"),
+                    code=MatchingCode.FILTER_DATES_REVERSED,
+                ),
+            )
         if data.get("within_km") is not None and not data.get("near"):
-            self.add_error("near", _("距離で絞り込むには、基準の市区町村を選んでください。"))
+            self.add_error(
+                "near",
+                ValidationError(
+                    _("距離で絞り込むには、基準の市区町村を選んでください。"),
+                    code=MatchingCode.FILTER_NEAR_REQUIRED,
+                ),
+            )
         if data.get("sort") == Sort.DISTANCE and not data.get("near"):
-            self.add_error("sort", _("近い順に並べるには、基準の市区町村を選んでください。"))
+            self.add_error(
+                "sort",
+                ValidationError(
+                    _("近い順に並べるには、基準の市区町村を選んでください。"),
+                    code=MatchingCode.FILTER_NEAR_REQUIRED,
+                ),
+            )
         return data
 
     def query(self) -> TaskQuery:

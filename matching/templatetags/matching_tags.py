@@ -10,6 +10,8 @@ from registry.flags import labels_of
 from registry.models import Skill
 from registry.templatetags.registry_tags import jdatetime
 
+from ..matcher import reason_texts
+
 register = template.Library()
 
 
@@ -40,6 +42,4 @@ def skill_labels(mask: int) -> list[str]:
 @register.filter
 def match_reasons(codes) -> list[str]:
     """The matcher's reason codes (a notification's context, a match) in words."""
-    from matching.matcher import reason_texts
-
     return reason_texts(codes or [])

@@ -8,7 +8,7 @@ import re
 
 from insights import charts
 from insights.selectors import Table
-from matching.views import TILES
+from places.tiles import TILES
 
 
 def table(values: dict, column: str = "registrations", chart: str = "bar") -> Table:

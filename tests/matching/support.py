@@ -4,10 +4,14 @@ rules are tested elsewhere), and moving a session into the past for attendance."
 from __future__ import annotations
 
 import datetime
+from contextlib import contextmanager
 
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from accounts.models import Role, User
+from core.errors import code_of
 from matching import services
 from matching.models import Session, Signup, Task
 from places.models import Municipality
@@ -26,6 +30,7 @@ __all__ = [
     "make_task",
     "move_to_past",
     "published_task",
+    "refuses",
     "register",
     "resident",
     "staff_of",
@@ -90,3 +95,12 @@ def move_to_past(session: Session, days: int = 1) -> Session:
     )
     session.refresh_from_db()
     return session
+
+
+@contextmanager
+def refuses(code: str, kind: type[Exception] = ValidationError):
+    """A service's refusal of ``kind`` (``Conflict``, ``Denied`` …) with ``code``."""
+    with pytest.raises(kind) as info:
+        yield info
+    error = info.value
+    assert (error.code if isinstance(error, PermissionDenied) else code_of(error)) == code, error

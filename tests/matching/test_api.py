@@ -156,12 +156,12 @@ def test_the_board_from_a_host_application_to_the_inbox(language):
     error = error_of(
         as_applicant.post("/api/host-applications/", application_body, format="json"),
         409,
-        "conflict",
+        "application_pending",
     )
     said(error["message"], "審査中", "智頭町")
     assert rows() == before
     # Not a host yet: no task.
-    error_of(as_applicant.post("/api/tasks/", task_body(), format="json"), 403, "permission_denied")
+    error_of(as_applicant.post("/api/tasks/", task_body(), format="json"), 403, "not_host_here")
     assert rows() == before
 
     # 智頭町's staff see the queue and approve.
@@ -181,7 +181,7 @@ def test_the_board_from_a_host_application_to_the_inbox(language):
     error = error_of(
         office.post(f"/api/host-applications/{application['id']}/decide/", {"approve": False}),
         409,
-        "conflict",
+        "already_decided",
     )
     said(error["message"], "すでに審査されています")
     assert "host_approved" in kinds(as_applicant)
@@ -250,7 +250,9 @@ def test_the_board_from_a_host_application_to_the_inbox(language):
     assert theirs["ical"] is None
     before = rows()
     error = error_of(
-        as_second.post(f"/api/sessions/{small}/signups/", {}, format="json"), 409, "conflict"
+        as_second.post(f"/api/sessions/{small}/signups/", {}, format="json"),
+        409,
+        "already_signed_up",
     )
     said(error["message"], "すでに申し込んでいます")
     assert rows() == before
@@ -275,7 +277,7 @@ def test_the_board_from_a_host_application_to_the_inbox(language):
     assert "BEGIN:VCALENDAR" in calendar and "BEGIN:VEVENT" in calendar
     assert "DTSTART" in calendar and "DTEND" in calendar
     assert "棚田の草刈り" in calendar
-    error = error_of(as_first.get(f"/api/signups/{mine['id']}/ical/"), 400)
+    error = error_of(as_first.get(f"/api/signups/{mine['id']}/ical/"), 400, "signup_not_confirmed")
     said(error["message"], "参加が確定した回だけ")
 
     # A change people must know of is told to them; a change of the host's words is not.
@@ -478,7 +480,7 @@ def test_signing_up_after_the_deadline_is_refused(chizu_staff):
     session = task.sessions.get()
     before = rows()
     response = api_as(resident()).post(f"/api/sessions/{session.pk}/signups/", {}, format="json")
-    error = error_of(response, 400)
+    error = error_of(response, 409, "signup_closed")
     assert "締め切りました" in error["message"]
     assert rows() == before
 
@@ -489,7 +491,7 @@ def test_signing_up_for_a_cancelled_task_is_refused(chizu_staff):
     session = task.sessions.get()
     before = rows()
     response = api_as(resident()).post(f"/api/sessions/{session.pk}/signups/", {}, format="json")
-    error = error_of(response, 400)
+    error = error_of(response, 409, "task_not_published")
     assert "中止" in error["message"]
     assert rows() == before
 
@@ -499,7 +501,7 @@ def test_signing_up_twice_is_a_conflict(chizu_staff):
     api = api_as(resident())
     assert api.post(f"/api/sessions/{session.pk}/signups/", {}).status_code == 201
     before = rows()
-    error = error_of(api.post(f"/api/sessions/{session.pk}/signups/", {}), 409, "conflict")
+    error = error_of(api.post(f"/api/sessions/{session.pk}/signups/", {}), 409, "already_signed_up")
     assert list(error["fields"]) == ["session"]
     assert "すでに申し込んでいます" in error["message"]
     assert rows() == before
@@ -518,7 +520,7 @@ def test_cancelling_after_the_cancellation_deadline_is_refused(chizu_staff):
     signup = api.post(f"/api/sessions/{task.sessions.get().pk}/signups/", {}).json()
     assert signup["status"] == "confirmed"
     before = rows()
-    error = error_of(api.post(f"/api/signups/{signup['id']}/cancel/"), 400)
+    error = error_of(api.post(f"/api/signups/{signup['id']}/cancel/"), 409, "cancel_closed")
     assert "キャンセルの締め切り" in error["message"]
     assert rows() == before
     assert Signup.objects.get(pk=signup["id"]).status == SignupStatus.CONFIRMED
@@ -535,18 +537,18 @@ def test_a_host_of_another_town_cannot_change_or_cancel_a_chizu_task(chizu_staff
     error_of(
         ama_host.patch(f"/api/tasks/{task.pk}/", {"title": "乗っ取り"}, format="json"),
         403,
-        "permission_denied",
+        "not_task_manager",
     )
     error_of(
         ama_host.post(f"/api/tasks/{task.pk}/cancel/", {"reason": "x"}, format="json"),
         403,
-        "permission_denied",
+        "not_task_manager",
     )
     session = task.sessions.get()
     error_of(
         ama_host.patch(f"/api/sessions/{session.pk}/", {"capacity": 1}, format="json"),
         403,
-        "permission_denied",
+        "not_task_manager",
     )
     # A draft is not even there for them.
     error_of(ama_host.patch(f"/api/tasks/{draft.pk}/", {"title": "x"}), 404, "not_found")
@@ -557,7 +559,7 @@ def test_a_host_of_another_town_cannot_change_or_cancel_a_chizu_task(chizu_staff
     assert (task.title, task.status) == ("棚田の草刈り", TaskStatus.PUBLISHED)
     assert (draft.title, draft.status) == ("下書き", TaskStatus.DRAFT)
     # Nor can they make one for 智頭町.
-    error_of(ama_host.post("/api/tasks/", task_body(), format="json"), 403, "permission_denied")
+    error_of(ama_host.post("/api/tasks/", task_body(), format="json"), 403, "not_host_here")
     assert rows() == before
 
 
@@ -597,7 +599,13 @@ def test_refusals_are_said_in_english(chizu_staff):
         "prefecture": anyone.get("/api/tasks/?prefecture=99"),
         "not found": anyone.get("/api/tasks/999999999/"),
     }
-    statuses = {"not found": (404, "not_found")}
+    statuses = {
+        "not found": (404, "not_found"),
+        "deadline": (409, "signup_closed"),
+        "date order": (400, "filter_dates_reversed"),
+        "distance without origin": (400, "filter_near_required"),
+        "prefecture": (400, "filter_prefecture_unknown"),
+    }
     messages = {
         name: error_of(response, *statuses.get(name, (400,)))["message"]
         for name, response in responses.items()
@@ -609,6 +617,18 @@ def test_refusals_are_said_in_english(chizu_staff):
 
 
 # --- Filters ------------------------------------------------------------------------------
+
+
+FILTER_CODES = {
+    "date_from=2030-01-05&date_to=2030-01-01": "filter_dates_reversed",
+    "within_km=50": "filter_near_required",
+    "near=home": "filter_home_missing",
+    "near=999999": "filter_municipality_unknown",
+    "prefecture=99": "filter_prefecture_unknown",
+    "municipality=12345x": "filter_municipality_unknown",
+    "sort=distance": "filter_near_required",
+    "managed=1&status=lost": "status_invalid",
+}
 
 
 @pytest.mark.parametrize(
@@ -633,15 +653,16 @@ def test_refusals_are_said_in_english(chizu_staff):
     ],
 )
 def test_bad_filters_are_a_400_naming_the_filter(query, field):
+    """A wrong value is ``invalid``; a filter the board checks has its own code."""
     person = None if "near=home" in query else host_of(CHIZU)
     response = api_as(person).get(f"/api/tasks/?{query}")
-    error = error_of(response, 400)
+    error = error_of(response, 400, FILTER_CODES.get(query, "invalid"))
     assert list(error["fields"]) == [field], error
 
 
 def test_near_home_needs_a_home(chizu_staff):
     """Anonymous: refused with its reason. Signed in with a home: distances from it."""
-    error = error_of(api_as(None).get("/api/tasks/?near=home"), 400)
+    error = error_of(api_as(None).get("/api/tasks/?near=home"), 400, "filter_home_missing")
     assert "ログイン" in error["message"]
     published_task(CHIZU, staff=chizu_staff)
     response = api_as(resident(home=CHIZU)).get("/api/tasks/?near=home&sort=distance")

@@ -14,6 +14,7 @@ import pytest
 from django.db import OperationalError, connection
 from django.db.models import Count
 
+from core.errors import Conflict
 from matching import services
 from matching.models import LIVE_STATUSES, Session, Signup
 from notifications.models import Notification
@@ -178,8 +179,8 @@ def test_one_person_signing_up_ten_times_at_once_gets_one_sign_up(municipalities
             ),
         )
         made = [r for r in results if isinstance(r, Signup)]
-        refused = [r for r in results if isinstance(r, services.Conflict)]
-        assert unexpected(results, allowed=(services.Conflict,)) == []
+        refused = [r for r in results if isinstance(r, Conflict)]
+        assert unexpected(results, allowed=(Conflict,)) == []
         assert (len(made), len(refused)) == (1, 9)
         assert made[0].status == expected
         assert all("すでに申し込んでいます" in str(r) for r in refused)
@@ -278,9 +279,9 @@ def test_one_person_racing_into_two_overlapping_sessions_holds_at_most_one(munic
                 session=sessions[index], person=person
             ),
         )
-        assert unexpected(results, allowed=(services.Conflict,)) == []
+        assert unexpected(results, allowed=(Conflict,)) == []
         made = [r for r in results if isinstance(r, Signup)]
-        refused = [r for r in results if isinstance(r, services.Conflict)]
+        refused = [r for r in results if isinstance(r, Conflict)]
         assert (len(made), len(refused)) == (1, 1)
         assert made[0].status == "confirmed"
         assert "重なる回には申し込めません" in str(refused[0])

@@ -442,10 +442,10 @@ def test_watching_a_task_that_is_not_taking_sign_ups_is_refused_clearly():
     error_of(api.post(f"/api/tasks/{draft.pk}/watch/"), 404, "not_found")
     error_of(api.post("/api/tasks/999999/watch/"), 404, "not_found")
     closed = services.task_close(task=published_task(CHIZU, staff=staff), actor=staff)
-    error = error_of(api.post(f"/api/tasks/{closed.pk}/watch/"), 400)
+    error = error_of(api.post(f"/api/tasks/{closed.pk}/watch/"), 409, "task_not_published")
     assert error["message"] == "募集中のお手伝いだけを見守れます。"
     # Its manager sees the draft, and is told the same.
-    error = error_of(api_as(staff).post(f"/api/tasks/{draft.pk}/watch/"), 400)
+    error = error_of(api_as(staff).post(f"/api/tasks/{draft.pk}/watch/"), 409, "task_not_published")
     assert error["message"] == "募集中のお手伝いだけを見守れます。"
     assert not TaskWatch.objects.exists()
 

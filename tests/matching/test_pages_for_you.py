@@ -13,9 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from accounts.models import User
-from matching import services, views
+from matching import services
 from matching.matcher import reason_texts
 from matching.models import Match, Signup, TaskWatch
+from matching.views import finding
 from notifications.models import Notification
 from registry import flags
 from registry import services as registry_services
@@ -119,7 +120,7 @@ def test_someone_elses_recommendations_are_not_shown(chizu_fan):
 
 
 def test_for_you_is_paginated(chizu_fan, monkeypatch):
-    monkeypatch.setattr(views, "RECOMMENDATIONS_PER_PAGE", 2)
+    monkeypatch.setattr(finding, "RECOMMENDATIONS_PER_PAGE", 2)
     staff = staff_of(CHIZU)
     tasks = [published_task(staff=staff, title=f"お手伝い{n}") for n in range(3)]
     refresh(chizu_fan)
@@ -161,7 +162,7 @@ def test_without_recommendations_the_page_says_how_to_get_some():
 
 
 def test_the_board_shows_the_best_three_recommendations_to_the_signed_in(chizu_fan, monkeypatch):
-    monkeypatch.setattr(views, "TASKS_PER_PAGE", 3)
+    monkeypatch.setattr(finding, "TASKS_PER_PAGE", 3)
     staff = staff_of(CHIZU)
     for n in range(4):
         published_task(staff=staff, title=f"お手伝い{n}")

@@ -16,7 +16,9 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import Role, User
+from core.errors import Code
 from matching import services
+from matching.errors import MatchingCode
 from matching.models import HostApplication, Session, Signup, SignupStatus, Task, TaskRevision
 from notifications.models import Notification
 from places.models import Municipality
@@ -315,18 +317,28 @@ MATRIX = {
     ("api-notification-preferences", "put"): (401, 200, 200, 200, 200, 200, 200, 200, 200),
     ("api-recommendations", "get"): (401, 200, 200, 200, 200, 200, 200, 200, 200),
     # Anyone with an account may watch a published task; a draft is unknown to all but its
-    # managers, who are told it cannot be watched (400).
+    # managers, who are told it cannot be watched (409: it is not published).
     ("task-watch", "post"): (401, 200, 200, 200, 200, 200, 200, 200, 200),
-    ("task-watch", "post draft"): (401, 404, 404, 400, 404, 400, 404, 404, 404),
+    ("task-watch", "post draft"): (401, 404, 404, 409, 404, 409, 404, 404, 404),
     ("task-watch", "delete"): (401, 204, 204, 204, 204, 204, 204, 204, 204),
 }
 
 CODES = {
-    400: "invalid",
-    401: "not_authenticated",
-    403: "permission_denied",
-    404: "not_found",
-    409: "conflict",
+    400: {"invalid", *MatchingCode},
+    401: {"not_authenticated"},
+    # Who may not act: the generic code, or the board's reason for it.
+    403: {
+        Code.PERMISSION_DENIED,
+        Code.NOT_STAFF_HERE,
+        Code.OWN_ITEM,
+        MatchingCode.NOT_TASK_MANAGER,
+        MatchingCode.NOT_HOST_HERE,
+        MatchingCode.NOT_OWN_SIGNUP,
+        MatchingCode.NOT_OWN_REVISION,
+        MatchingCode.CHANGE_NEEDS_REVIEW,
+    },
+    404: {"not_found"},
+    409: {"conflict", Code.ALREADY_DECIDED, *MatchingCode},
 }
 
 
@@ -351,7 +363,9 @@ def test_every_endpoint_for(world, role):
             response = _call(world, endpoint, role)
             got[endpoint] = response.status_code
             if response.status_code == status and status >= 400:
-                error_of(response, status, CODES[status])
+                code = response.json()["error"]["code"]
+                assert code in CODES[status], (endpoint, code)
+                error_of(response, status, code)
             transaction.set_rollback(True)
     assert got == expected
 
@@ -390,8 +404,9 @@ def _board_routes() -> set[tuple[str, str]]:
             assert isinstance(pattern, URLPattern)
             callback = pattern.callback
             view = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
-            if (view or callback).__module__ not in API_MODULES:
-                continue
+            module = (view or callback).__module__
+            if not any(module == name or module.startswith(f"{name}.") for name in API_MODULES):
+                continue  # matching.api is a package: its modules count
             if getattr(callback, "actions", None):  # a viewset route
                 methods = set(callback.actions)
             else:

@@ -142,7 +142,11 @@ def test_ids_that_are_not_numbers_are_not_found(method, path):
 
 def test_a_managed_list_refuses_a_municipality_code_that_is_not_one():
     staff = User.objects.get(pk=staff_of().pk)
-    error_of(api_as(staff).get("/api/tasks/?managed=true&municipality=%00"), 400)
+    error_of(
+        api_as(staff).get("/api/tasks/?managed=true&municipality=%00"),
+        400,
+        "municipality_code_invalid",
+    )
 
 
 def test_the_towns_staff_hear_of_a_host_application_once():

@@ -90,7 +90,7 @@ def test_a_host_cannot_mark_their_own_attendance_and_it_counts_only_after_review
         response = api_as(host, language).post(
             f"/api/signups/{mine.pk}/attendance/", {"attendance": "attended"}, format="json"
         )
-        assert words in error_of(response, 403, "permission_denied")["message"]
+        assert words in error_of(response, 403, "own_item")["message"]
     # The page does not offer it for the host's own row, and refuses the request anyway.
     browser = client_for(host)
     html = browser.get(f"/tasks/{task.pk}/participants/").content.decode()
@@ -146,7 +146,7 @@ def test_town_staff_on_their_own_towns_task_need_another_staff_members_review():
     response = api_as(me).post(
         f"/api/signups/{signup.pk}/attendance/", {"attendance": "attended"}, format="json"
     )
-    error_of(response, 403, "permission_denied")
+    error_of(response, 403, "own_item")
     response = client_for(me).post(f"/signups/{signup.pk}/attendance/", {"attendance": "no_show"})
     assert response.status_code == 403
     html = client_for(me).get(f"/tasks/{task.pk}/participants/").content.decode()
@@ -322,7 +322,7 @@ def test_a_hosts_change_to_a_task_in_review_takes_it_out_of_review():
     )
     assert response.status_code == 200 and response.json()["status"] == "draft"
     response = api_as(staff).post(f"/api/tasks/{task.pk}/publish/", {}, format="json")
-    assert response.status_code == 400
+    error_of(response, 409, "host_draft_not_submitted")  # back to a draft meanwhile
     assert Task.objects.get(pk=task.pk).status == "draft"
     assert AuditEvent.objects.filter(action="task.review_withdrawn", actor=host).exists()
     # A new session does the same; the host submits again and staff publish what they read.
@@ -370,7 +370,7 @@ def test_a_rejected_change_leaves_the_task_and_tells_the_host_why():
     response = api.post(
         f"/api/tasks/{task.pk}/revisions/{revision.pk}/decide/", {"approve": False}, format="json"
     )
-    assert "note" in error_of(response, 400)["fields"]
+    assert "note" in error_of(response, 400, "note_required")["fields"]
     response = api.post(
         f"/api/tasks/{task.pk}/revisions/{revision.pk}/decide/",
         {"approve": False, "note": "オカエシなしは募集できません"},
@@ -387,7 +387,7 @@ def test_a_rejected_change_leaves_the_task_and_tells_the_host_why():
     response = api.post(
         f"/api/tasks/{task.pk}/revisions/{revision.pk}/decide/", {"approve": True}, format="json"
     )
-    error_of(response, 409, "conflict")
+    error_of(response, 409, "already_decided")
 
 
 def test_nobody_approves_their_own_change():
@@ -395,14 +395,14 @@ def test_nobody_approves_their_own_change():
     task = hosts_published_task(host, staff)
     revision = services.task_revision_submit(task=task, actor=host, fields={"title": "自作自演"})
     url = f"/api/tasks/{task.pk}/revisions/{revision.pk}/decide/"
-    error_of(api_as(host).post(url, {"approve": True}, format="json"), 403, "permission_denied")
+    error_of(api_as(host).post(url, {"approve": True}, format="json"), 403, "not_staff_here")
     assert client_for(host).post(
         f"/revisions/{revision.pk}/decide/", {"decision": "approve"}
     ).status_code in (400, 403)
     # Made staff of the town later, the host still cannot decide on their own change.
     membership_grant(user=host, role=Role.MUNICIPALITY_EDITOR, municipality=task.municipality)
     response = api_as(host, "en").post(url, {"approve": True}, format="json")
-    assert "your own" in error_of(response, 403, "permission_denied")["message"]
+    assert "your own" in error_of(response, 403, "own_item")["message"]
     html = client_for(host).get(f"/revisions/{revision.pk}/").content.decode()
     assert f"/revisions/{revision.pk}/decide/" not in html
     assert TaskRevision.objects.get().status == RevisionStatus.PENDING
@@ -451,7 +451,7 @@ def test_the_host_withdraws_or_replaces_a_pending_change_on_the_pages():
     response = api_as(staff).post(
         f"/api/tasks/{task.pk}/revisions/{latest.pk}/decide/", {"approve": True}, format="json"
     )
-    error_of(response, 409, "conflict")
+    error_of(response, 409, "already_decided")
     assert Task.objects.get().title == "棚田の草刈り"
 
 
@@ -488,9 +488,13 @@ def test_bad_revision_input_is_a_400_never_a_500():
     task = hosts_published_task(host, staff)
     other = hosts_published_task(host, staff)
     api = api_as(host)
-    error_of(api.patch(f"/api/tasks/{task.pk}/", {}, format="json"), 400)  # nothing changes
+    error_of(api.patch(f"/api/tasks/{task.pk}/", {}, format="json"), 400, "no_changes")
     error_of(api.patch(f"/api/tasks/{task.pk}/", {"title": ""}, format="json"), 400)
-    error_of(api.patch(f"/api/tasks/{task.pk}/", {"designated": True}, format="json"), 400)
+    error_of(
+        api.patch(f"/api/tasks/{task.pk}/", {"designated": True}, format="json"),
+        400,
+        "designated_staff_only",
+    )
     error_of(api.patch(f"/api/tasks/{task.pk}/", {"minimum_age": "x"}, format="json"), 400)
     error_of(
         api.patch(f"/api/sessions/{task.sessions.get().pk}/", {"capacity": 0}, format="json"), 400
@@ -525,7 +529,11 @@ def test_bad_revision_input_is_a_400_never_a_500():
         == 404
     )
     assert client_for(staff).get(f"/revisions/{revision.pk + 99}/").status_code == 404
-    error_of(office.get("/api/tasks/revisions/", {"municipality": "abc"}), 400)
+    error_of(
+        office.get("/api/tasks/revisions/", {"municipality": "abc"}),
+        400,
+        "municipality_code_invalid",
+    )
     response = client_for(staff).post(f"/revisions/{revision.pk}/decide/", {"decision": "perhaps"})
     assert response.status_code == 400
     assert TaskRevision.objects.get().status == RevisionStatus.PENDING
@@ -547,12 +555,12 @@ def test_a_hosts_tasks_show_the_organisation_the_town_approved():
     from .test_api import task_body
 
     response = api.post("/api/tasks/", task_body(host_name="智頭町役場"), format="json")
-    assert "host_name" in error_of(response, 400)["fields"]
+    assert "host_name" in error_of(response, 400, "host_name_fixed")["fields"]
     response = api.post("/api/tasks/", task_body(), format="json")
     assert response.status_code == 201 and response.json()["host_name"] == "智頭の森の会"
     task_id = response.json()["id"]
     response = api.patch(f"/api/tasks/{task_id}/", {"host_name": "智頭町"}, format="json")
-    assert "host_name" in error_of(response, 400)["fields"]
+    assert "host_name" in error_of(response, 400, "host_name_fixed")["fields"]
     assert Task.objects.get(pk=task_id).host_name == "智頭の森の会"
     # Staff name a partner on a task of their own.
     response = api_as(staff).post(

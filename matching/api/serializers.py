@@ -1,0 +1,444 @@
+"""What the board's API reads and writes: tasks and sessions, sign-ups and participants,
+host applications and revisions."""
+
+from __future__ import annotations
+
+import json
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.utils import html
+
+from core.dates import SaneDateTimeField
+from registry.api import (
+    FlagsField,
+    MunicipalityBriefSerializer,
+    MunicipalityCodeField,
+    NormalisedCharField,
+)
+from registry.models import Category, Skill
+
+from .. import selectors, services
+from ..models import (
+    Attendance,
+    HostApplication,
+    Session,
+    SignupMode,
+    SignupStatus,
+    Task,
+)
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    task = serializers.IntegerField(source="task_id", read_only=True)
+    places_left = serializers.IntegerField(read_only=True)
+    waiting = serializers.SerializerMethodField(help_text=gettext_lazy("キャンセル待ちの人数"))
+    signup_closes_at = serializers.SerializerMethodField()
+    cancel_closes_at = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Session
+        fields = [
+            "id",
+            "task",
+            "starts_at",
+            "ends_at",
+            "capacity",
+            "taken",
+            "places_left",
+            "waiting",
+            "status",
+            "signup_closes_at",
+            "cancel_closes_at",
+        ]
+
+    def get_waiting(self, session) -> int:
+        """Annotated by ``sessions_of``; a list of sign-ups passes the counts of its page's
+        sessions in the context (``waiting``); otherwise counted here."""
+        if hasattr(session, "waiting"):
+            return session.waiting
+        counts = self.context.get("waiting")
+        if counts is not None and session.pk in counts:
+            return counts[session.pk]
+        return selectors.waiting_counts([session.pk]).get(session.pk, 0)
+
+    def get_signup_closes_at(self, session) -> str:
+        return serializers.DateTimeField().to_representation(session.signup_closes_at())
+
+    def get_cancel_closes_at(self, session) -> str:
+        return serializers.DateTimeField().to_representation(session.cancel_closes_at())
+
+
+class TaskBriefSerializer(serializers.ModelSerializer):
+    municipality = MunicipalityBriefSerializer(read_only=True)
+    category_label = serializers.CharField(source="get_category_display", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    photo = serializers.SerializerMethodField()
+    distance_km = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Task
+        fields = [
+            "id",
+            "title",
+            "municipality",
+            "host_name",
+            "category",
+            "category_label",
+            "is_online",
+            "status",
+            "status_label",
+            "starts_at",
+            "ends_at",
+            "signup_closes_at",
+            "reward",
+            "designated",
+            "signup_mode",
+            "published_at",
+            "photo",
+            "distance_km",
+            "url",
+        ]
+
+    def get_photo(self, task) -> str | None:
+        return task.photo.url if task.photo else None
+
+    def get_distance_km(self, task) -> float | None:
+        distance = getattr(task, "distance_km", None)
+        return None if distance is None or task.is_online else round(distance, 1)
+
+    def get_url(self, task) -> str:
+        return reverse("matching:task_detail", args=[task.pk])
+
+
+class TaskSerializer(TaskBriefSerializer):
+    skills = FlagsField(flag_choices=Skill, read_only=True)
+    sessions = serializers.SerializerMethodField()
+    report_photo = serializers.SerializerMethodField()
+    may_manage = serializers.SerializerMethodField()
+
+    class Meta(TaskBriefSerializer.Meta):
+        fields = [
+            *TaskBriefSerializer.Meta.fields,
+            "description",
+            "host_message",
+            "schedule",
+            "skills",
+            "address",
+            "latitude",
+            "longitude",
+            "minimum_age",
+            "what_to_bring",
+            "conditions",
+            "participant_costs",
+            "weather_policy",
+            "signup_close_hours",
+            "cancel_close_hours",
+            "confirm_window_hours",
+            "photo_alt",
+            "review_note",
+            "cancel_reason",
+            "report",
+            "report_photo",
+            "report_published_at",
+            "sessions",
+            "may_manage",
+        ]
+
+    @extend_schema_field(SessionSerializer(many=True))
+    def get_sessions(self, task):
+        return SessionSerializer(selectors.sessions_of(task), many=True).data
+
+    def get_report_photo(self, task) -> str | None:
+        return task.report_photo.url if task.report_photo else None
+
+    def get_may_manage(self, task) -> bool:
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        return bool(user and user.is_authenticated and services.may_manage_task(user, task))
+
+
+class SessionWriteSerializer(serializers.Serializer):
+    starts_at = SaneDateTimeField()
+    ends_at = SaneDateTimeField()
+    capacity = serializers.IntegerField(
+        min_value=1,
+        max_value=10000,
+        error_messages={
+            "min_value": gettext_lazy("定員は1人以上にしてください。"),
+            "max_value": gettext_lazy("定員は10000人以下にしてください。"),
+        },
+    )
+
+
+class SessionUpdateSerializer(SessionWriteSerializer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+
+
+class JSONListField(serializers.ListField):
+    """A list, also accepted as a JSON string (for multipart requests with a photo)."""
+
+    default_error_messages = {
+        "invalid_json": gettext_lazy(
+            "JSON の配列として読み取れませんでした。形式を確認してください。"
+        )
+    }
+
+    def get_value(self, dictionary):
+        value = super().get_value(dictionary)
+        # A form (multipart) gives the field's values as a list: one string is the JSON.
+        if html.is_html_input(dictionary) and isinstance(value, list) and len(value) == 1:
+            return value[0]
+        return value
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            try:
+                data = json.loads(data)
+            except ValueError:
+                self.fail("invalid_json")
+        return super().to_internal_value(data)
+
+
+def _text(max_length: int, **kwargs) -> NormalisedCharField:
+    return NormalisedCharField(max_length=max_length, allow_blank=True, required=False, **kwargs)
+
+
+class TaskWriteSerializer(serializers.Serializer):
+    municipality = MunicipalityCodeField()
+    sessions = JSONListField(
+        child=SessionWriteSerializer(),
+        min_length=1,
+        max_length=100,
+        error_messages={
+            "min_length": gettext_lazy("開催回を1つ以上入力してください。"),
+            "max_length": gettext_lazy("開催回は100回までです。"),
+        },
+    )
+    title = NormalisedCharField(max_length=120)
+    description = NormalisedCharField(max_length=5000)
+    host_name = _text(100)
+    host_message = _text(3000)
+    schedule = _text(2000)
+    category = serializers.ChoiceField(choices=Category.choices)
+    skills = FlagsField(flag_choices=Skill, required=False)
+    is_online = serializers.BooleanField(required=False)
+    address = _text(200)
+    latitude = serializers.FloatField(required=False, allow_null=True, min_value=20, max_value=46)
+    longitude = serializers.FloatField(
+        required=False, allow_null=True, min_value=122, max_value=154
+    )
+    minimum_age = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=100
+    )
+    what_to_bring = _text(1000)
+    reward = NormalisedCharField(max_length=1000)
+    conditions = _text(1000)
+    participant_costs = _text(1000)
+    weather_policy = _text(1000)
+    signup_mode = serializers.ChoiceField(choices=SignupMode.choices, required=False)
+    signup_close_hours = serializers.IntegerField(required=False, min_value=0, max_value=24 * 90)
+    cancel_close_hours = serializers.IntegerField(required=False, min_value=0, max_value=24 * 90)
+    confirm_window_hours = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=24 * 14
+    )
+    designated = serializers.BooleanField(required=False)
+    photo = serializers.FileField(required=False, allow_empty_file=False)
+    photo_alt = _text(200)
+
+
+class TaskUpdateSerializer(TaskWriteSerializer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["municipality"]
+        del self.fields["sessions"]
+        for field in self.fields.values():
+            field.required = False
+
+
+class NoteSerializer(serializers.Serializer):
+    note = NormalisedCharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class WatchSerializer(serializers.Serializer):
+    task = serializers.IntegerField()
+    watching = serializers.BooleanField()
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = NormalisedCharField(max_length=1000)
+
+
+class ReportSerializer(serializers.Serializer):
+    report = NormalisedCharField(max_length=5000)
+    photo = serializers.FileField(required=False, allow_empty_file=False)
+
+
+class SignupSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=SignupStatus.choices)
+    status_label = serializers.CharField(source="get_status_display")
+    session = SessionSerializer()
+    task = TaskBriefSerializer(source="session.task")
+    message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    confirmed_at = serializers.DateTimeField(allow_null=True)
+    offer_expires_at = serializers.DateTimeField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    waitlist_position = serializers.SerializerMethodField()
+    attendance = serializers.CharField()
+    thanks = serializers.CharField()
+    ical = serializers.SerializerMethodField()
+
+    def get_waitlist_position(self, signup) -> int | None:
+        positions = self.context.get("waitlist_positions")  # a list's, in one query
+        if positions is not None:
+            return positions.get(signup.pk)
+        return selectors.waitlist_position(signup)
+
+    def get_ical(self, signup) -> str | None:
+        if signup.status != SignupStatus.CONFIRMED:
+            return None
+        return reverse("signup-ical", args=[signup.pk])
+
+
+class ParticipantSerializer(serializers.Serializer):
+    """A sign-up as its host sees it."""
+
+    id = serializers.IntegerField()
+    session = serializers.IntegerField(source="session_id")
+    name = serializers.CharField(source="person.public_name")
+    status = serializers.ChoiceField(choices=SignupStatus.choices)
+    status_label = serializers.CharField(source="get_status_display")
+    message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    attendance = serializers.CharField()
+    times_before = serializers.IntegerField(
+        help_text=gettext_lazy("この市区町村のお手伝いに以前参加した回数（リピーター）")
+    )
+    thanks = serializers.CharField()
+
+
+class SignupCreateSerializer(serializers.Serializer):
+    message = NormalisedCharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class ThanksSerializer(serializers.Serializer):
+    message = NormalisedCharField(max_length=1000)
+
+
+class DecideSerializer(serializers.Serializer):
+    accept = serializers.BooleanField()
+
+
+class AttendanceSerializer(serializers.Serializer):
+    attendance = serializers.ChoiceField(choices=Attendance.choices)
+
+
+class HostApplicationSerializer(serializers.ModelSerializer):
+    municipality = MunicipalityBriefSerializer(read_only=True)
+    person_name = serializers.CharField(source="person.public_name", read_only=True)
+
+    class Meta:
+        model = HostApplication
+        fields = [
+            "id",
+            "municipality",
+            "person_name",
+            "organisation",
+            "message",
+            "status",
+            "applied_at",
+            "decided_at",
+            "decision_note",
+        ]
+
+
+class HostApplyRequestSerializer(serializers.Serializer):
+    municipality = MunicipalityCodeField()
+    organisation = NormalisedCharField(max_length=100, required=False, allow_blank=True)
+    message = NormalisedCharField(max_length=2000)
+
+
+class HostDecideSerializer(serializers.Serializer):
+    approve = serializers.BooleanField()
+    note = NormalisedCharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class RevisionFieldSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+    before_text = serializers.CharField()
+    after_text = serializers.CharField()
+
+
+class RevisionPhotoSerializer(serializers.Serializer):
+    before = serializers.CharField(allow_null=True)
+    after = serializers.CharField()
+
+
+class RevisionSessionTimesSerializer(serializers.Serializer):
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    capacity = serializers.IntegerField()
+
+
+class RevisionSessionSerializer(serializers.Serializer):
+    session = serializers.IntegerField(
+        allow_null=True, help_text=gettext_lazy("変える開催回の ID（新しい回なら null）")
+    )
+    before = RevisionSessionTimesSerializer(allow_null=True)
+    after = RevisionSessionTimesSerializer()
+
+
+class TaskRevisionSerializer(serializers.Serializer):
+    """A host's change to a published task, held for the town's staff, with what it
+    changes against the task as it is now."""
+
+    id = serializers.IntegerField()
+    task = serializers.IntegerField(source="task_id")
+    task_title = serializers.CharField(source="task.title")
+    status = serializers.CharField()
+    status_label = serializers.CharField(source="get_status_display")
+    author_name = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decision_note = serializers.CharField()
+    changes = serializers.SerializerMethodField()
+    photo = serializers.SerializerMethodField()
+    sessions = serializers.SerializerMethodField()
+
+    def _diff(self, revision) -> dict:
+        cache = self.context.setdefault("diffs", {})
+        if revision.pk not in cache:
+            cache[revision.pk] = selectors.revision_diff(revision)
+        return cache[revision.pk]
+
+    def get_author_name(self, revision) -> str:
+        return revision.author.public_name if revision.author else ""
+
+    @extend_schema_field(RevisionFieldSerializer(many=True))
+    def get_changes(self, revision):
+        return RevisionFieldSerializer(self._diff(revision)["fields"], many=True).data
+
+    @extend_schema_field(RevisionPhotoSerializer(allow_null=True))
+    def get_photo(self, revision):
+        photo = self._diff(revision)["photo"]
+        return None if photo is None else RevisionPhotoSerializer(photo).data
+
+    @extend_schema_field(RevisionSessionSerializer(many=True))
+    def get_sessions(self, revision):
+        return RevisionSessionSerializer(self._diff(revision)["sessions"], many=True).data
+
+
+class RevisionDecideSerializer(serializers.Serializer):
+    approve = serializers.BooleanField()
+    note = NormalisedCharField(max_length=1000, required=False, allow_blank=True, default="")

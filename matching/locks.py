@@ -1,0 +1,93 @@
+"""Every row lock the board's services take, one named function each.
+
+A service that locks more than one row takes them in one order, so that two
+transactions never wait on each other in a circle:
+
+    task → task revision
+    task → session → person(s)
+
+- A **task** is locked first: its state changes (publish, close, cancel), a host's
+  revision (the task's row serialises its revisions), and a change to one of its sessions
+  (``session_update``, ``session_cancel``), which writes the task's dates afterwards.
+- A **session** is the lock of its places: every sign-up that takes, gives back or offers
+  a place holds it (``signup_create``, ``signup_cancel``, ``signup_confirm``,
+  ``signup_decide``, ``offers_expire``). Several sessions are locked in id order
+  (``task_cancel``).
+- A **person** is locked after the session, to keep their confirmed sessions from
+  overlapping; several people at once in id order (a promotion of the waiting list, a
+  session moved).
+- A **sign-up** alone (attendance) and a **host application** alone (its decision) are
+  locked with nothing else.
+
+One exception, known and kept: ``board_anonymise`` runs inside ``account_delete``, which
+holds the person's row, and locks sessions after it. A deadlock with a promotion of this
+very person is detected by PostgreSQL and rolls the deletion back; the person tries again.
+
+The staff decisions (``services.reviews``) still take their locks in their own bodies, in
+the same order (task, then revision; the application alone), until the shared review queue
+replaces them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from accounts.models import User
+
+from .models import RevisionStatus, Session, Signup, Task, TaskRevision
+
+
+def lock_task(pk: int, *, related: tuple[str, ...] = ()) -> Task:
+    """The task's row (and the rows of ``related``, joined and locked with it)."""
+    rows = Task.objects.select_for_update()
+    if related:
+        rows = rows.select_related(*related)
+    return rows.get(pk=pk)
+
+
+def lock_sessions_of(task: Task) -> list[Session]:
+    """All the task's sessions, in the fixed order: by id."""
+    return list(Session.objects.select_for_update().filter(task=task).order_by("pk"))
+
+
+def lock_session(pk: int) -> Session:
+    """One session's row (its places), with its task and town read alongside."""
+    return (
+        Session.objects.select_for_update(of=("self",))
+        .select_related("task__municipality")
+        .get(pk=pk)
+    )
+
+
+def lock_person(pk: int) -> None:
+    """One person's row, to check their overlapping sessions under it."""
+    User.objects.select_for_update().filter(pk=pk).exists()
+
+
+def lock_people(pks: Iterable[int]) -> None:
+    """Several people's rows at once, in id order: two transactions locking the same people
+    never wait on each other in a circle."""
+    list(
+        User.objects.select_for_update()
+        .filter(pk__in=list(pks))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def lock_pending_revision_of(task: Task) -> TaskRevision | None:
+    """The task's revision still waiting for review, if any (call with the task locked)."""
+    return (
+        TaskRevision.objects.select_for_update()
+        .filter(task=task, status=RevisionStatus.PENDING)
+        .first()
+    )
+
+
+def lock_revision(pk: int) -> TaskRevision:
+    return TaskRevision.objects.select_for_update().get(pk=pk)
+
+
+def lock_signup(pk: int) -> Signup:
+    """One sign-up's row, with its session read alongside (not locked)."""
+    return Signup.objects.select_for_update(of=("self",)).select_related("session").get(pk=pk)

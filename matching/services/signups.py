@@ -1,0 +1,383 @@
+"""Sign-ups: taking a place (or a place on the waiting list), cancelling, confirming an
+offered place, the host's decision on a request, a thank-you after taking part.
+
+Places are claimed under the session row's lock; the person's row is locked after it, to
+keep a person's confirmed sessions from overlapping (``matching.locks``). Notifications
+are written to the inbox inside the same transaction as the change that causes them.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from accounts.services import audit_record
+from core.errors import Conflict, Denied
+from notifications.models import Topic
+from notifications.services import notification_send
+from registry.services import profile_of
+
+from ..errors import MatchingCode
+from ..locks import lock_people, lock_person, lock_session
+from ..models import (
+    HOLDING_STATUSES,
+    LIVE_STATUSES,
+    Attendance,
+    Session,
+    SessionStatus,
+    Signup,
+    SignupMode,
+    SignupStatus,
+    Task,
+    TaskStatus,
+)
+from ._common import _check_manage, _session_context, _task_context, _task_url
+from .watching import _tell_watchers
+
+
+def _overlapping(person_id: int, session: Session, exclude_signup: int | None = None):
+    qs = Signup.objects.filter(
+        person_id=person_id,
+        status__in=HOLDING_STATUSES,
+        starts_at__lt=session.ends_at,
+        ends_at__gt=session.starts_at,
+    )
+    if exclude_signup is not None:
+        qs = qs.exclude(pk=exclude_signup)
+    return qs.select_related("session__task").first()
+
+
+def _overlap_error(other: Signup) -> ValidationError:
+    return Conflict(
+        {
+            "session": ValidationError(
+                _("同じ時間に「%(title)s」への参加が決まっています。重なる回には申し込めません。")
+                % {"title": other.session.task.title},
+                code=MatchingCode.OVERLAPPING_SESSION,
+            )
+        }
+    )
+
+
+def signup_create(*, session: Session, person: User, message: str = "") -> Signup:
+    """Sign ``person`` up for ``session``: a place if one is left (first come), else the
+    waiting list; on a host-approved task, a request the host accepts or declines."""
+    now = timezone.now()
+    message = message.strip()
+    if len(message) > 1000:
+        raise ValidationError(
+            {
+                "message": ValidationError(
+                    _("メッセージは1000文字以内にしてください。"),
+                    code=MatchingCode.MESSAGE_TOO_LONG,
+                )
+            }
+        )
+    with transaction.atomic():
+        session = lock_session(session.pk)
+        task = session.task
+        if task.status != TaskStatus.PUBLISHED:
+            raise Conflict(
+                _("このお手伝いはいま申し込めません（%(status)s）。")
+                % {"status": task.get_status_display()},
+                code=MatchingCode.TASK_NOT_PUBLISHED,
+            )
+        if session.status != SessionStatus.SCHEDULED:
+            raise Conflict(_("この開催回は中止になりました。"), code=MatchingCode.SESSION_CANCELLED)
+        if now >= session.signup_closes_at():
+            raise Conflict(_("この回の申し込みは締め切りました。"), code=MatchingCode.SIGNUP_CLOSED)
+        if task.minimum_age:
+            birth_year = profile_of(person).birth_year
+            if birth_year is None:
+                raise ValidationError(
+                    _("年齢の条件があるお手伝いです。プロフィールに生まれた年を設定してください。"),
+                    code=MatchingCode.BIRTH_YEAR_REQUIRED,
+                )
+            if timezone.localdate().year - birth_year < task.minimum_age:
+                raise ValidationError(
+                    _("このお手伝いは%(age)d歳以上の方が対象です。") % {"age": task.minimum_age},
+                    code=MatchingCode.BELOW_MINIMUM_AGE,
+                )
+        lock_person(person.pk)
+        if Signup.objects.filter(session=session, person=person, status__in=LIVE_STATUSES).exists():
+            raise Conflict(
+                {
+                    "session": ValidationError(
+                        _("この回にはすでに申し込んでいます。"), code=MatchingCode.ALREADY_SIGNED_UP
+                    )
+                }
+            )
+        signup = Signup(
+            session=session,
+            person=person,
+            starts_at=session.starts_at,
+            ends_at=session.ends_at,
+            message=message,
+            created_at=now,
+        )
+        if task.signup_mode == SignupMode.APPROVAL:
+            signup.status = SignupStatus.PENDING
+        elif session.taken < session.capacity:
+            other = _overlapping(person.pk, session)
+            if other is not None:
+                raise _overlap_error(other)
+            signup.status = SignupStatus.CONFIRMED
+            signup.confirmed_at = now
+            Session.objects.filter(pk=session.pk).update(taken=F("taken") + 1)
+        else:
+            signup.status = SignupStatus.WAITLISTED
+        try:
+            with transaction.atomic():
+                signup.save()
+        except IntegrityError as exc:  # cannot happen under the locks; the database agrees
+            raise Conflict(
+                {
+                    "session": ValidationError(
+                        _("この回にはすでに申し込んでいます。"), code=MatchingCode.ALREADY_SIGNED_UP
+                    )
+                }
+            ) from exc
+        _tell(signup, task, f"signup_{signup.status}")
+    return signup
+
+
+def _tell(signup: Signup, task: Task, kind: str) -> None:
+    notification_send(
+        recipients=[signup.person_id],
+        kind=kind,
+        topic=Topic.PROMOTIONS if kind == "signup_promoted" else Topic.SIGNUPS,
+        key=f"signup:{signup.pk}:{kind}:{signup.status}",
+        context=_task_context(
+            task,
+            status=signup.status,
+            offer_expires_at=(
+                signup.offer_expires_at.isoformat() if signup.offer_expires_at else None
+            ),
+            **_session_context(signup.session),
+        ),
+        url=reverse("matching:my_signups"),
+    )
+
+
+def _promote(session: Session, now: datetime.datetime) -> int:
+    """Give free places to the waiting list, in order. Call with the session locked.
+
+    Someone now holding an overlapping session is passed over and stays on the list."""
+    task = session.task
+    if (
+        task.signup_mode != SignupMode.FIRST_COME
+        or task.status not in (TaskStatus.PUBLISHED, TaskStatus.CLOSED)
+        or session.status != SessionStatus.SCHEDULED
+        or session.starts_at <= now
+    ):
+        return 0
+    free = session.capacity - session.taken
+    promoted = 0
+    last_id = 0
+    while free > 0:
+        batch = list(
+            Signup.objects.filter(
+                session=session, status=SignupStatus.WAITLISTED, pk__gt=last_id
+            ).order_by("pk")[:500]
+        )
+        if not batch:
+            break
+        # All of the batch's people at once, in id order (``lock_people``).
+        lock_people(s.person_id for s in batch)
+        for signup in batch:
+            last_id = signup.pk
+            if _overlapping(signup.person_id, session) is not None:
+                continue
+            signup.session = session
+            if task.confirm_window_hours:
+                signup.status = SignupStatus.OFFERED
+                signup.offer_expires_at = min(
+                    now + datetime.timedelta(hours=task.confirm_window_hours), session.starts_at
+                )
+            else:
+                signup.status = SignupStatus.CONFIRMED
+                signup.confirmed_at = now
+            signup.save(update_fields=["status", "offer_expires_at", "confirmed_at"])
+            _tell(signup, task, "signup_promoted")
+            promoted += 1
+            free -= 1
+            if free == 0:
+                break
+    if promoted:
+        Session.objects.filter(pk=session.pk).update(taken=F("taken") + promoted)
+        session.taken += promoted
+    return promoted
+
+
+def _release(session: Session, now: datetime.datetime) -> None:
+    """One place was given back: count it, then offer it on (the waiting list first, then
+    the people watching the task)."""
+    Session.objects.filter(pk=session.pk).update(taken=F("taken") - 1)
+    session.taken -= 1
+    _promote(session, now)
+    _tell_watchers(session, now)
+
+
+def signup_cancel(*, signup: Signup, actor: User) -> Signup:
+    """The person cancels, until the task's cancellation deadline. A place given back goes
+    to the waiting list in the same transaction."""
+    if signup.person_id != actor.pk:
+        raise Denied(_("自分の申込だけをキャンセルできます。"), code=MatchingCode.NOT_OWN_SIGNUP)
+    now = timezone.now()
+    with transaction.atomic():
+        session = lock_session(signup.session_id)
+        signup = Signup.objects.get(pk=signup.pk)
+        if signup.status not in LIVE_STATUSES:
+            raise Conflict(
+                _("この申込はすでに終わっています（%(status)s）。")
+                % {"status": signup.get_status_display()},
+                code=MatchingCode.SIGNUP_OVER,
+            )
+        held = signup.status in HOLDING_STATUSES
+        if session.starts_at <= now:
+            raise ValidationError(
+                _("始まった回はキャンセルできません。ヌシに直接連絡してください。"),
+                code=MatchingCode.SESSION_STARTED,
+            )
+        if held and now >= session.cancel_closes_at():
+            raise Conflict(
+                _(
+                    "キャンセルの締め切り（%(deadline)s）を過ぎています。"
+                    "参加できない場合は、ヌシに直接連絡してください。"
+                )
+                % {
+                    "deadline": timezone.localtime(session.cancel_closes_at()).strftime(
+                        "%Y-%m-%d %H:%M"
+                    )
+                },
+                code=MatchingCode.CANCEL_CLOSED,
+            )
+        signup.status = SignupStatus.CANCELLED
+        signup.cancelled_at = now
+        signup.offer_expires_at = None
+        signup.save(update_fields=["status", "cancelled_at", "offer_expires_at"])
+        if held:
+            _release(session, now)
+    return signup
+
+
+def signup_confirm(*, signup: Signup, actor: User) -> Signup:
+    """The person promoted from the waiting list takes the offered place."""
+    if signup.person_id != actor.pk:
+        raise Denied(_("自分の申込だけを確定できます。"), code=MatchingCode.NOT_OWN_SIGNUP)
+    now = timezone.now()
+    with transaction.atomic():
+        lock_session(signup.session_id)
+        signup = Signup.objects.get(pk=signup.pk)
+        if signup.status != SignupStatus.OFFERED:
+            raise Conflict(_("確定を待っている申込ではありません。"), code=MatchingCode.NOT_OFFERED)
+        if signup.offer_expires_at <= now or signup.starts_at <= now:
+            raise Conflict(
+                _("確認の期限を過ぎたため、この席は次の方に回りました。"),
+                code=MatchingCode.OFFER_EXPIRED,
+            )
+        signup.status = SignupStatus.CONFIRMED
+        signup.confirmed_at = now
+        signup.offer_expires_at = None
+        signup.save(update_fields=["status", "confirmed_at", "offer_expires_at"])
+    return signup
+
+
+def signup_decide(*, signup: Signup, actor: User, accept: bool) -> Signup:
+    """On a host-approved task, the host (or staff) accepts a request while places are
+    left, or declines it."""
+    task = signup.session.task
+    _check_manage(actor, task)
+    now = timezone.now()
+    with transaction.atomic():
+        session = lock_session(signup.session_id)
+        signup = Signup.objects.get(pk=signup.pk)
+        if signup.status != SignupStatus.PENDING:
+            raise Conflict(
+                _("承認待ちの申込ではありません。"), code=MatchingCode.SIGNUP_NOT_PENDING
+            )
+        if accept:
+            if session.taken >= session.capacity:
+                raise Conflict(_("この回は定員に達しています。"), code=MatchingCode.SESSION_FULL)
+            if session.starts_at <= now:
+                raise ValidationError(
+                    _("始まった回の申込は承認できません。"), code=MatchingCode.SESSION_STARTED
+                )
+            lock_person(signup.person_id)
+            other = _overlapping(signup.person_id, session)
+            if other is not None:
+                raise Conflict(
+                    _("この方は同じ時間に別のお手伝い（%(title)s）への参加が決まっています。")
+                    % {"title": other.session.task.title},
+                    code=MatchingCode.OVERLAPPING_SESSION,
+                )
+            signup.status = SignupStatus.CONFIRMED
+            signup.confirmed_at = now
+            Session.objects.filter(pk=session.pk).update(taken=F("taken") + 1)
+        else:
+            signup.status = SignupStatus.DECLINED
+        signup.save(update_fields=["status", "confirmed_at"])
+        audit_record(
+            actor=actor,
+            action="signup.accept" if accept else "signup.decline",
+            target=signup,
+            municipality=task.municipality,
+        )
+        _tell(signup, task, "signup_accepted" if accept else "signup_declined")
+    return signup
+
+
+def signup_thank(*, signup: Signup, actor: User, message: str) -> Signup:
+    """A participant leaves a thank-you message for the host after taking part."""
+    if signup.person_id != actor.pk:
+        raise Denied(_("自分の申込にだけメッセージを残せます。"), code=MatchingCode.NOT_OWN_SIGNUP)
+    message = message.strip()
+    if not message:
+        raise ValidationError(
+            {
+                "message": ValidationError(
+                    _("メッセージを書いてください。"), code=MatchingCode.MESSAGE_REQUIRED
+                )
+            }
+        )
+    if len(message) > 1000:
+        raise ValidationError(
+            {
+                "message": ValidationError(
+                    _("メッセージは1000文字以内にしてください。"),
+                    code=MatchingCode.MESSAGE_TOO_LONG,
+                )
+            }
+        )
+    if signup.status != SignupStatus.CONFIRMED or signup.attendance == Attendance.NO_SHOW:
+        raise ValidationError(
+            _("ありがとうメッセージは、参加した回に残せます。"), code=MatchingCode.NOT_ATTENDED
+        )
+    if signup.session.starts_at > timezone.now():
+        raise ValidationError(
+            _("ありがとうメッセージは、開催回が始まってから残せます。"),
+            code=MatchingCode.SESSION_NOT_STARTED,
+        )
+    with transaction.atomic():
+        signup.thanks = message
+        signup.thanks_at = timezone.now()
+        signup.save(update_fields=["thanks", "thanks_at"])
+        task = signup.session.task
+        notification_send(
+            recipients=[task.host_id or None],
+            kind="thanks_received",
+            topic=Topic.HOSTING,
+            key=f"signup:{signup.pk}:thanks",
+            context=_task_context(task, message=message),
+            url=_task_url(task),
+            author=signup.person_id,
+            author_keys=["message"],
+        )
+    return signup

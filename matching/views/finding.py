@@ -1,0 +1,296 @@
+"""Finding tasks: the list, the recommendations for the person, the calendar and the map."""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+import math
+import re
+from collections import defaultdict
+
+from django import forms as django_forms
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
+from django.utils.translation import gettext as _
+
+from core.dates import EARLIEST, LATEST
+from core.pages import get_only, personal
+from places.models import Municipality
+from places.selectors import prefecture_list
+from places.tiles import TILES, short_name
+from registry.forms import nfkc
+from registry.models import Status as RegistrationStatus
+from registry.services import profile_of
+
+from .. import forms, selectors
+from ..matcher import reason_codes, reason_texts
+from ..selectors import Sort
+from ._common import CODE_RE
+
+TASKS_PER_PAGE = 20
+
+
+RECOMMENDATIONS_PER_PAGE = 20
+
+
+BOARD_RECOMMENDATIONS = 3
+
+
+CALENDAR_LIMIT = 500
+
+
+def _set_widget(field: django_forms.Field, widget: django_forms.Widget) -> None:
+    widget.is_required = field.required
+    field.widget = widget
+
+
+def _filter_form(request) -> tuple[forms.TaskFilterForm, selectors.TaskQuery | None]:
+    """The board's filters from the query string, with the widgets the pages show; the
+    query when they are valid, else ``None`` (the form then carries the errors)."""
+    form = forms.TaskFilterForm(request.GET, viewer=request.user)
+    fields = form.fields
+    _set_widget(
+        fields["prefecture"],
+        django_forms.Select(
+            choices=[("", _("すべて")), *((p.code, p.name) for p in prefecture_list())]
+        ),
+    )
+    _set_widget(fields["search"], django_forms.TextInput(attrs={"type": "search"}))
+    _set_widget(fields["municipality"], django_forms.HiddenInput())
+    near_choices = [("", _("指定しない"))]
+    if request.user.is_authenticated:
+        home = profile_of(request.user).home_municipality
+        if home is not None:
+            near_choices.append(("home", _("自宅（%(name)s）から") % {"name": home.name}))
+    raw_near = (form.data.get("near") or "").strip()
+    if CODE_RE.fullmatch(raw_near):
+        other = Municipality.objects.filter(code=raw_near).first()
+        if other is not None:
+            near_choices.append((other.code, _("%(name)sから") % {"name": other.name}))
+    if len(near_choices) > 1:
+        _set_widget(fields["near"], django_forms.Select(choices=near_choices))
+        _set_widget(fields["within_km"], django_forms.Select(choices=forms.WITHIN_CHOICES))
+        form.near_choices = near_choices
+    else:
+        _set_widget(fields["near"], django_forms.HiddenInput())
+        _set_widget(fields["within_km"], django_forms.HiddenInput())
+        # Not offered without a base; still parsed, so that a link with it says why.
+        sort_choices = [c for c in fields["sort"].choices if c[0] != Sort.DISTANCE]
+        _set_widget(fields["sort"], django_forms.Select(choices=sort_choices))
+        form.near_choices = []
+    query = form.query() if form.is_valid() else None
+    return form, query
+
+
+def _filter_context(form, query) -> dict:
+    """What the filter panel shows besides the form: the town chosen, the distance base."""
+    municipality = None
+    near_label = ""
+    if query is not None:
+        if query.municipality:
+            municipality = (
+                Municipality.objects.select_related("prefecture")
+                .filter(code=query.municipality)
+                .first()
+            )
+        if query.near:
+            raw = (form.data.get("near") or "").strip()
+            if raw == "home":
+                near_label = _("自宅から")
+            else:
+                near_label = dict(form.near_choices).get(query.near, "")
+    return {
+        "form": form,
+        "query": query,
+        "chosen_municipality": municipality,
+        "near_label": near_label,
+    }
+
+
+def _cards(tasks, facts=None) -> list[dict]:
+    facts = selectors.task_card_facts(tasks) if facts is None else facts
+    return [{"task": task, **facts.get(task.pk, {"sessions": 0})} for task in tasks]
+
+
+def _recommendation_cards(matches, profile, facts) -> list[dict]:
+    """Cards of recommended tasks, each with the matcher's reasons in the reader's words."""
+    return [
+        {
+            "task": match.task,
+            **facts.get(match.task_id, {"sessions": 0}),
+            "reasons": reason_texts(reason_codes(match, match.task, profile)),
+        }
+        for match in matches
+    ]
+
+
+# Parameters that do not narrow the board: with only these, it is the plain board, where
+# the person's best recommendations are shown above the list.
+UNFILTERED_PARAMS = {"page", "sort"}
+
+
+def _board_recommendations(request, page) -> list:
+    """The best few recommendations, on the first page of the plain board (a search shows
+    just what was asked for). One query; none without a home, as there are no matches."""
+    if not request.user.is_authenticated or page is None or page.number != 1:
+        return []
+    if set(request.GET) - UNFILTERED_PARAMS:
+        return []
+    if profile_of(request.user).home_municipality_id is None:
+        return []
+    return list(selectors.recommendations_of(user=request.user)[:BOARD_RECOMMENDATIONS])
+
+
+@get_only
+def task_list(request):
+    form, query = _filter_form(request)
+    page, cards, recommended = None, [], []
+    if query is not None:
+        page = Paginator(selectors.task_search(query), TASKS_PER_PAGE).get_page(
+            request.GET.get("page")
+        )
+        tasks = list(page.object_list)
+        matches = _board_recommendations(request, page)
+        # One query for the facts of the page's tasks and the recommended ones together.
+        facts = selectors.task_card_facts(tasks + [match.task for match in matches])
+        cards = _cards(tasks, facts)
+        if matches:
+            recommended = _recommendation_cards(matches, profile_of(request.user), facts)
+    return render(
+        request,
+        "matching/task_list.html",
+        {
+            **_filter_context(form, query),
+            "page": page,
+            "cards": cards,
+            "recommended": recommended,
+            "view": "list",
+        },
+    )
+
+
+@personal
+@get_only
+def for_you(request):
+    """あなたへのおすすめ: the matcher's recommendations for the person, best first, each
+    with its reasons; when there are none, what would bring some."""
+    profile = profile_of(request.user)
+    page = Paginator(
+        selectors.recommendations_of(user=request.user), RECOMMENDATIONS_PER_PAGE
+    ).get_page(request.GET.get("page"))
+    matches = list(page.object_list)
+    cards = []
+    if matches:
+        facts = selectors.task_card_facts([match.task for match in matches])
+        cards = _recommendation_cards(matches, profile, facts)
+    context = {"page": page, "cards": cards}
+    if not cards:
+        context["missing"] = {
+            "home": profile.home_municipality_id is None,
+            "interests": not profile.interests,
+            "registrations": not request.user.registrations.filter(
+                status=RegistrationStatus.ACTIVE
+            ).exists(),
+        }
+    return render(request, "matching/for_you.html", context)
+
+
+MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
+
+
+FIRST_MONTH, LAST_MONTH = EARLIEST, LATEST.replace(day=1)
+
+
+def _month(value: str) -> tuple[datetime.date, str]:
+    """The month asked for as its first day (this month by default), and an error."""
+    this_month = timezone.localdate().replace(day=1)
+    value = nfkc(value or "").strip()
+    if not value:
+        return this_month, ""
+    found = MONTH_RE.match(value)
+    if found:
+        year, month = int(found.group(1)), int(found.group(2))
+        if 1 <= month <= 12 and FIRST_MONTH.year <= year <= LAST_MONTH.year:
+            return datetime.date(year, month, 1), ""
+    return this_month, _("月は「2026-12」のように、西暦の年と月で指定してください。")
+
+
+@get_only
+def task_calendar(request):
+    form, query = _filter_form(request)
+    month, month_error = _month(request.GET.get("month", ""))
+    sessions = []
+    if query is not None:
+        sessions = list(selectors.sessions_in_month(query, month=month)[: CALENDAR_LIMIT + 1])
+    too_many = len(sessions) > CALENDAR_LIMIT
+    by_day = defaultdict(list)
+    for session in sessions[:CALENDAR_LIMIT]:
+        by_day[timezone.localdate(session.starts_at)].append(session)
+    today = timezone.localdate()
+    weeks = [
+        [
+            {
+                "day": day,
+                "in_month": day.month == month.month,
+                "today": day == today,
+                "sessions": by_day.get(day, []),
+            }
+            for day in week
+        ]
+        for week in calendar.Calendar(firstweekday=6).monthdatescalendar(month.year, month.month)
+    ]
+    previous = (month - datetime.timedelta(days=1)).replace(day=1)
+    following = (month + datetime.timedelta(days=32)).replace(day=1)
+    return render(
+        request,
+        "matching/task_calendar.html",
+        {
+            **_filter_context(form, query),
+            "view": "calendar",
+            "month": month,
+            "month_error": month_error,
+            "weeks": weeks,
+            # Sunday first, as Japanese calendars are printed.
+            "weekdays": [(WEEKDAYS_ABBR[i], WEEKDAYS[i]) for i in (6, 0, 1, 2, 3, 4, 5)],
+            "previous": previous.strftime("%Y-%m") if previous >= FIRST_MONTH else "",
+            "following": following.strftime("%Y-%m") if following <= LAST_MONTH else "",
+            "session_count": min(len(sessions), CALENDAR_LIMIT),
+            "too_many": too_many,
+        },
+    )
+
+
+HEAT_LEVELS = 4
+
+
+@get_only
+def task_map(request):
+    form, query = _filter_form(request)
+    counts = selectors.task_counts_by_prefecture(query) if query is not None else {}
+    top = max(counts.values(), default=0)
+    tiles = []
+    for prefecture in prefecture_list():
+        count = counts.get(prefecture.code, 0)
+        row, column = TILES[prefecture.code]
+        tiles.append(
+            {
+                "prefecture": prefecture,
+                "short_name": short_name(prefecture.name),
+                "count": count,
+                "row": row,
+                "column": column,
+                "level": math.ceil(HEAT_LEVELS * count / top) if count else 0,
+            }
+        )
+    return render(
+        request,
+        "matching/task_map.html",
+        {
+            **_filter_context(form, query),
+            "view": "map",
+            "tiles": tiles,
+            "total": sum(counts.values()),
+        },
+    )
