@@ -15,14 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import EARLIEST, LATEST
+from core.forms import NormalisedInputMixin, date_field
+from places.forms import municipality_by_code_or_name
 from places.models import Municipality, Prefecture
 from registry import flags
-from registry.forms import (
-    DecisionForm,
-    NormalisedInputMixin,
-    date_field,
-    municipality_by_code_or_name,
-)
 from registry.models import Category, Skill
 from registry.services import profile_of
 
@@ -211,24 +207,6 @@ class HostApplyForm(NormalisedInputMixin, forms.Form):
 
     def clean_municipality(self) -> Municipality:
         return municipality_by_code_or_name(self.cleaned_data["municipality"])
-
-
-class HostDecisionForm(NormalisedInputMixin, forms.Form):
-    decision = forms.ChoiceField(
-        label=_("審査"),
-        choices=[("approve", _("承認する")), ("refuse", _("承認しない"))],
-        widget=forms.RadioSelect,
-    )
-    note = forms.CharField(
-        label=_("申請した人へのコメント（任意）"),
-        max_length=1000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-
-    @property
-    def approve(self) -> bool:
-        return self.cleaned_data["decision"] == "approve"
 
 
 # --- Tasks and sessions ------------------------------------------------------------------
@@ -482,23 +460,6 @@ class ReasonForm(NormalisedInputMixin, forms.Form):
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("申し込んだ人に、このままお知らせとして伝わります。"),
-    )
-
-
-class RevisionDecisionForm(DecisionForm):
-    """Staff approve a host's change to a published task, or reject it with a reason (the
-    registry's decision form, in the words of this review)."""
-
-    decision = forms.ChoiceField(
-        label=_("確認"),
-        choices=[("approve", _("承認して反映する")), ("reject", _("却下する"))],
-        widget=forms.RadioSelect,
-    )
-    note = forms.CharField(
-        label=_("却下の理由（ヌシに伝わります）"),
-        max_length=1000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 

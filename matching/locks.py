@@ -23,9 +23,8 @@ One exception, known and kept: ``board_anonymise`` runs inside ``account_delete`
 holds the person's row, and locks sessions after it. A deadlock with a promotion of this
 very person is detected by PostgreSQL and rolls the deletion back; the person tries again.
 
-The staff decisions (``services.reviews``) still take their locks in their own bodies, in
-the same order (task, then revision; the application alone), until the shared review queue
-replaces them.
+The staff decisions (``services.reviews``, through ``accounts.review``) take theirs here
+too: the task, then its revision; a host application alone.
 """
 
 from __future__ import annotations
@@ -34,7 +33,7 @@ from collections.abc import Iterable
 
 from accounts.models import User
 
-from .models import RevisionStatus, Session, Signup, Task, TaskRevision
+from .models import HostApplication, RevisionStatus, Session, Signup, Task, TaskRevision
 
 
 def lock_task(pk: int, *, related: tuple[str, ...] = ()) -> Task:
@@ -91,3 +90,7 @@ def lock_revision(pk: int) -> TaskRevision:
 def lock_signup(pk: int) -> Signup:
     """One sign-up's row, with its session read alongside (not locked)."""
     return Signup.objects.select_for_update(of=("self",)).select_related("session").get(pk=pk)
+
+
+def lock_host_application(pk: int) -> HostApplication:
+    return HostApplication.objects.select_for_update().get(pk=pk)

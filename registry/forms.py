@@ -11,15 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import NormalisedInputMixin, date_field
-
-# ``nfkc`` and ``municipality_picker`` are the floor's; imported here only for matching's
-# views.py, until it imports them from core.text and places.forms. Delete them here then.
-from core.text import nfkc  # noqa: F401
-from places.forms import (
-    municipality_by_code,
-    municipality_by_code_or_name,
-    municipality_picker,  # noqa: F401
-)
+from places.forms import municipality_by_code, municipality_by_code_or_name
 from places.kana import to_katakana
 from places.models import Municipality
 
@@ -299,38 +291,6 @@ class RegistrantFilterForm(NormalisedInputMixin, forms.Form):
             "announcements": {"yes": True, "no": False}.get(data.get("announcements") or ""),
         }
         return {key: value for key, value in criteria.items() if value is not None}
-
-
-class DecisionForm(NormalisedInputMixin, forms.Form):
-    decision = forms.ChoiceField(
-        label=_("決定"),
-        choices=[("approve", _("承認する")), ("refuse", _("却下する"))],
-        widget=forms.RadioSelect,
-    )
-    note = forms.CharField(
-        label=_("理由・メモ（却下のときは必須）"),
-        max_length=1000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-
-    @property
-    def approve(self) -> bool:
-        return self.cleaned_data["decision"] == "approve"
-
-
-class ActivityDecisionForm(DecisionForm):
-    decision = forms.ChoiceField(
-        label=_("審査"),
-        choices=[("approve", _("認める")), ("refuse", _("認めない"))],
-        widget=forms.RadioSelect,
-    )
-    note = forms.CharField(
-        label=_("理由・メモ（認めないときは必須）"),
-        max_length=1000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
 
 
 class PerkForm(NormalisedInputMixin, forms.ModelForm):

@@ -13,13 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-
-# ``managed_object`` is accounts'; imported here only for matching, until it imports it from
-# accounts.selectors. Delete it here then.
-from accounts.selectors import (
-    managed_object,  # noqa: F401
-    staff_scope,
-)
+from accounts.selectors import staff_scope
 from core.errors import Code, Denied
 from places.models import Municipality
 

@@ -1,6 +1,5 @@
 """The staff's decisions in the API: on host applications and on hosts' revisions, and
-their queues. Kept together, as they are, until a review queue shared by the rooms
-replaces them."""
+their queues, through the one review queue (``accounts.review``)."""
 
 from __future__ import annotations
 
@@ -12,7 +11,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from registry.selectors import managed_municipality, managed_object
+from accounts.review import DecisionSerializer, decide_from_api
+from accounts.selectors import managed_object
+from registry.selectors import managed_municipality
 
 from .. import selectors, services
 from ..errors import MatchingCode
@@ -21,8 +22,6 @@ from ..models import (
 )
 from .serializers import (
     HostApplicationSerializer,
-    HostDecideSerializer,
-    RevisionDecideSerializer,
     TaskRevisionSerializer,
 )
 
@@ -45,7 +44,7 @@ class TaskRevisionReviewActions:
 
     @extend_schema(
         summary="ヌシの変更を承認して反映する・却下する（その市区町村の職員）",
-        request=RevisionDecideSerializer,
+        request=DecisionSerializer,
         responses=TaskRevisionSerializer,
     )
     @action(
@@ -55,12 +54,7 @@ class TaskRevisionReviewActions:
         url_name="revision-decide",
     )
     def revision_decide(self, request, pk=None, revision=None):
-        target = self._revision()
-        serializer = RevisionDecideSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        target = services.task_revision_decide(
-            revision=target, actor=request.user, **serializer.validated_data
-        )
+        target = decide_from_api(request, services.TASK_REVISIONS, self._revision())
         return Response(
             TaskRevisionSerializer(selectors.revision_get(user=request.user, pk=target.pk)).data
         )
@@ -99,7 +93,7 @@ class HostApplicationReviewActions:
 
     @extend_schema(
         summary="ヌシの申請を承認・不承認にする（その市区町村の職員）",
-        request=HostDecideSerializer,
+        request=DecisionSerializer,
         responses=HostApplicationSerializer,
     )
     @action(detail=True, methods=["post"])
@@ -110,9 +104,5 @@ class HostApplicationReviewActions:
             pk=pk,
             municipality_field="municipality",
         )
-        serializer = HostDecideSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        application = services.host_application_decide(
-            application=application, actor=request.user, **serializer.validated_data
-        )
+        application = decide_from_api(request, services.HOST_APPLICATIONS, application)
         return Response(HostApplicationSerializer(application).data)

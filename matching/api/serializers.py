@@ -366,11 +366,6 @@ class HostApplyRequestSerializer(serializers.Serializer):
     message = NormalisedCharField(max_length=2000)
 
 
-class HostDecideSerializer(serializers.Serializer):
-    approve = serializers.BooleanField()
-    note = NormalisedCharField(max_length=1000, required=False, allow_blank=True, default="")
-
-
 class RevisionFieldSerializer(serializers.Serializer):
     name = serializers.CharField()
     label = serializers.CharField()
@@ -437,8 +432,3 @@ class TaskRevisionSerializer(serializers.Serializer):
     @extend_schema_field(RevisionSessionSerializer(many=True))
     def get_sessions(self, revision):
         return RevisionSessionSerializer(self._diff(revision)["sessions"], many=True).data
-
-
-class RevisionDecideSerializer(serializers.Serializer):
-    approve = serializers.BooleanField()
-    note = NormalisedCharField(max_length=1000, required=False, allow_blank=True, default="")

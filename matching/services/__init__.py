@@ -18,7 +18,13 @@ from .periodic import (
     sessions_understaffed,
     tasks_advance,
 )
-from .reviews import host_application_decide, host_queue_read, task_revision_decide
+from .reviews import (
+    HOST_APPLICATIONS,
+    TASK_REVISIONS,
+    host_application_decide,
+    host_queue_read,
+    task_revision_decide,
+)
 from .revisions import (
     revision_session_changes,
     revision_values,
@@ -53,7 +59,9 @@ from .watching import (
 )
 
 __all__ = [
+    "HOST_APPLICATIONS",
     "TASK_FIELDS",
+    "TASK_REVISIONS",
     "TOLD_FIELDS",
     "_search_text",
     "_task_dates_refresh",

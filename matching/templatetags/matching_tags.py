@@ -6,9 +6,9 @@ from django import template
 from django.utils import dateformat, formats, timezone
 from django.utils.translation import get_language
 
+from core.templatetags.core_tags import jdatetime
 from registry.flags import labels_of
 from registry.models import Skill
-from registry.templatetags.registry_tags import jdatetime
 
 from ..matcher import reason_texts
 

@@ -17,10 +17,10 @@ from django.utils.translation import gettext as _
 
 from core.dates import EARLIEST, LATEST
 from core.pages import get_only, personal
+from core.text import nfkc
 from places.models import Municipality
 from places.selectors import prefecture_list
 from places.tiles import TILES, short_name
-from registry.forms import nfkc
 from registry.models import Status as RegistrationStatus
 from registry.services import profile_of
 

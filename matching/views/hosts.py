@@ -11,8 +11,9 @@ from django.utils.translation import gettext as _
 
 from accounts.selectors import staff_scope
 from core.pages import get_only, get_or_post, personal, put_errors
+from core.text import nfkc
+from places.forms import municipality_by_code, municipality_picker
 from places.models import Municipality
-from registry.forms import municipality_by_code, municipality_picker, nfkc
 
 from .. import forms, selectors, services
 from ..models import (

@@ -1,6 +1,6 @@
 """The staff's decisions on pages: host applications and hosts' revisions of published
-tasks (and the host's page of a revision). Kept together, as they are, until a review
-queue shared by the rooms replaces them."""
+tasks (and the host's page of a revision), through the one review queue
+(``accounts.review``)."""
 
 from __future__ import annotations
 
@@ -10,33 +10,26 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.selectors import staff_scope
-from core.pages import get_only, personal, put_errors
-from registry.selectors import managed_object
+from accounts import review
+from accounts.selectors import managed_object, staff_scope
+from core.pages import get_only, personal
 
-from .. import forms, selectors, services
+from .. import selectors, services
 from ..models import (
     HostApplication,
 )
 from ._common import _refused, _staff_municipality
 
 
-def _host_queue_page(request, municipality, *, bound_pk=None, bound_form=None):
-    """The queue; the form just sent keeps its errors, and if its application has left
-    the queue meanwhile, its errors become messages."""
-    queue = list(services.host_queue_read(viewer=request.user, municipality=municipality))
-    if bound_form is not None and bound_pk not in {a.pk for a in queue}:
-        for error in bound_form.non_field_errors():
-            messages.error(request, error)
-    items = [
-        {
-            "application": application,
-            "form": bound_form
-            if application.pk == bound_pk
-            else forms.HostDecisionForm(prefix=f"application-{application.pk}"),
-        }
-        for application in queue
-    ]
+def _host_queue_page(request, municipality, *, bound=None, bound_pk=None):
+    pairs = review.with_forms(
+        request,
+        services.HOST_APPLICATIONS,
+        services.host_queue_read(viewer=request.user, municipality=municipality),
+        bound=bound,
+        bound_pk=bound_pk,
+    )
+    items = [{"application": application, "form": form} for application, form in pairs]
     return render(
         request,
         "matching/staff/host_applications.html",
@@ -60,26 +53,18 @@ def host_application_decide(request, pk: int):
         municipality_field="municipality",
     )
     municipality = application.municipality
-    form = forms.HostDecisionForm(request.POST, prefix=f"application-{application.pk}")
-    if form.is_valid():
-        try:
-            services.host_application_decide(
-                application=application,
-                actor=request.user,
-                approve=form.approve,
-                note=form.cleaned_data["note"],
-            )
-        except ValidationError as error:
-            put_errors(error, form)
-        else:
-            name = application.person.public_name or _("（名前の登録なし）")
-            if form.approve:
-                done = _("%(name)s さんをヌシとして承認しました。") % {"name": name}
-            else:
-                done = _("%(name)s さんの申請を承認しませんでした。") % {"name": name}
-            messages.success(request, done)
-            return redirect("matching:host_applications", municipality.code)
-    return _host_queue_page(request, municipality, bound_pk=application.pk, bound_form=form)
+    queue = services.HOST_APPLICATIONS
+    form = review.ReviewForm(request.POST, queue=queue, item=application)
+    name = application.person.public_name or _("（名前の登録なし）")
+
+    def done(approve: bool) -> str:
+        if approve:
+            return _("%(name)s さんをヌシとして承認しました。") % {"name": name}
+        return _("%(name)s さんの申請を承認しませんでした。") % {"name": name}
+
+    if review.decide_from_page(request, queue, application, form, done=done):
+        return redirect("matching:host_applications", municipality.code)
+    return _host_queue_page(request, municipality, bound=form, bound_pk=application.pk)
 
 
 def _revision_page(request, revision, *, form=None, status: int = 200):
@@ -95,7 +80,7 @@ def _revision_page(request, revision, *, form=None, status: int = 200):
             "diff": selectors.revision_diff(revision),
             "may_decide": revision.is_pending and is_staff and not own,
             "may_withdraw": revision.is_pending and own,
-            "form": form or forms.RevisionDecisionForm(),
+            "form": form or review.ReviewForm(queue=services.TASK_REVISIONS),
         },
         status=status,
     )
@@ -111,23 +96,19 @@ def revision_detail(request, pk: int):
 @require_POST
 def revision_decide(request, pk: int):
     revision = selectors.revision_get(user=request.user, pk=pk)
-    form = forms.RevisionDecisionForm(request.POST)
-    if form.is_valid():
-        try:
-            services.task_revision_decide(
-                revision=revision,
-                actor=request.user,
-                approve=form.approve,
-                note=form.cleaned_data["note"],
-            )
-        except ValidationError as error:
-            put_errors(error, form)
-        else:
-            if form.approve:
-                messages.success(request, _("変更を承認し、公開中のお手伝いに反映しました。"))
-            else:
-                messages.success(request, _("変更を却下しました。ヌシに理由を伝えます。"))
-            return redirect("matching:staff_tasks", revision.task.municipality_id)
+    form = review.ReviewForm(request.POST, queue=services.TASK_REVISIONS)
+    if review.decide_from_page(
+        request,
+        services.TASK_REVISIONS,
+        revision,
+        form,
+        done=lambda approve: (
+            _("変更を承認し、公開中のお手伝いに反映しました。")
+            if approve
+            else _("変更を却下しました。ヌシに理由を伝えます。")
+        ),
+    ):
+        return redirect("matching:staff_tasks", revision.task.municipality_id)
     return _revision_page(request, revision, form=form, status=400)
 
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.pages import get_only, get_or_post, personal, put_errors
-from registry.templatetags.registry_tags import jdatetime
+from core.templatetags.core_tags import jdatetime
 
 from .. import forms, ical, selectors, services
 from ..models import (

@@ -164,7 +164,7 @@ def test_town_staff_on_their_own_towns_task_need_another_staff_members_review():
     response = api_as(me, "en").post(
         f"/api/activities/{activity.pk}/review/", {"approve": True}, format="json"
     )
-    assert "your own" in error_of(response, 403, "permission_denied")["message"]
+    assert "your own" in error_of(response, 403, "own_item")["message"]
     response = client_for(me).post(
         f"/staff/activities/{activity.pk}/review/",
         {f"activity-{activity.pk}-decision": "approve"},
@@ -176,7 +176,7 @@ def test_town_staff_on_their_own_towns_task_need_another_staff_members_review():
     response = api_as(colleague, "en").post(
         f"/api/activities/{activity.pk}/review/", {"approve": True}, format="json"
     )
-    assert "you recorded" in error_of(response, 403, "permission_denied")["message"]
+    assert "you recorded" in error_of(response, 403, "own_item")["message"]
     assert approved_designated(me) == 0
     registry_services.activity_decide(activity=activity, actor=staff_of(CHIZU), approve=True)
     assert approved_designated(me) == 1
@@ -462,7 +462,7 @@ def test_staff_approve_a_change_on_the_pages():
     office = client_for(staff)
     html = office.get(f"/revisions/{revision.pk}/").content.decode()
     assert "新しい題" in html and f"/revisions/{revision.pk}/decide/" in html
-    response = office.post(f"/revisions/{revision.pk}/decide/", {"decision": "reject"})
+    response = office.post(f"/revisions/{revision.pk}/decide/", {"decision": "refuse"})
     assert response.status_code == 400  # a rejection needs its reason
     response = office.post(f"/revisions/{revision.pk}/decide/", {"decision": "approve"})
     assert response.status_code == 302

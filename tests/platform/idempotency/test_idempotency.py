@@ -78,11 +78,11 @@ def test_a_committed_sign_up_whose_answer_was_lost_is_answered_201_on_retry(
     other = api.post(
         signups_url(session), {"message": "初めてです"}, format="json", HTTP_IDEMPOTENCY_KEY="k2"
     )
-    error_of(other, 409, "conflict")
+    error_of(other, 409, "already_signed_up")
     assert "Idempotent-Replayed" not in other
     # So is the retry without a key.
     error_of(
-        api.post(signups_url(session), {"message": "初めてです"}, format="json"), 409, "conflict"
+        api.post(signups_url(session), {"message": "初めてです"}, format="json"), 409, "already_signed_up"
     )
 
 
