@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 
+from django.urls import path
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -198,8 +199,6 @@ class AreasView(APIView):
 
 
 def urls():
-    from django.urls import path
-
     found = [path("stats/", AreasView.as_view(), name="api-stats")]
     for kind, prefix, name in (
         (selectors.NATIONAL, "stats/national/", "api-stats-national"),

@@ -16,7 +16,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import get_connection
 from django.db import transaction
@@ -27,6 +26,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Language, User
 from core.queue import enqueue
 
+from .emails import message_for
 from .models import (
     AT_LEAST_ONCE_TOPICS,
     CHANNEL_FREQUENCIES,
@@ -42,6 +42,7 @@ from .models import (
     default_frequency,
 )
 from .smtp import SMTP_BACKEND
+from .tokens import unsubscribe_read
 
 logger = logging.getLogger(__name__)
 
@@ -336,28 +337,6 @@ def _queued_email_follow(user, topic: str, frequency: str) -> None:
         ).update(state=EmailState.FAILED, last_error="unsubscribed", claimed_until=None)
 
 
-UNSUBSCRIBE_SALT = "notifications.unsubscribe"
-
-
-def unsubscribe_token(*, person_id: int, topics: Iterable[str]) -> str:
-    """The token in an e-mail's one-click unsubscribe link (RFC 8058): who, and which
-    topics' e-mail it stops. Signed, and valid as long as the e-mail is kept."""
-    return signing.dumps({"p": person_id, "t": sorted(set(topics))}, salt=UNSUBSCRIBE_SALT)
-
-
-def unsubscribe_read(token: str) -> tuple[User, list[str]]:
-    """The person and topics of a token; ValidationError if it is not one of ours."""
-    try:
-        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
-        person = User.objects.get(pk=data["p"], is_active=True)
-        topics = [t for t in data["t"] if t in Topic.values]
-    except (signing.BadSignature, User.DoesNotExist, KeyError, TypeError):
-        raise ValidationError(
-            _("この配信停止のリンクは正しくありません。メールのリンクをそのまま開いてください。")
-        ) from None
-    return person, topics
-
-
 def unsubscribe(*, token: str) -> tuple[User, list[str]]:
     """One click: no more e-mail of the token's topics (the inbox stays as it is)."""
     person, topics = unsubscribe_read(token)
@@ -515,7 +494,6 @@ def _send_on(connection, message) -> None:
 
 
 def _deliver(pk: int, connection) -> str:
-    from .emails import message_for  # emails.py builds on this module (unsubscribe_token)
 
     started = Email.objects.filter(pk=pk, state=EmailState.PENDING).update(
         state=EmailState.SENDING, sending_since=timezone.now()

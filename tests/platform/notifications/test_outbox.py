@@ -23,8 +23,8 @@ from notifications.services import (
     notification_send,
     preferences_of,
     preferences_set,
-    unsubscribe_token,
 )
+from notifications.tokens import unsubscribe_token
 from tests.registry.support import api_as, resident
 
 pytestmark = pytest.mark.django_db
