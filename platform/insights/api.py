@@ -30,6 +30,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import selectors
+from .errors import InsightsCode
 from .selectors import SUPPRESSED
 
 
@@ -125,7 +126,8 @@ class StatsView(APIView):
                             "（period=day・month）。"
                         )
                     ]
-                }
+                },
+                code=InsightsCode.PERIOD_NOT_PUBLISHED,
             )
         return selectors.dashboard_read(user=request.user, area=area, period=period)
 

@@ -27,6 +27,7 @@ from accounts.models import Language, User
 from core.queue import enqueue
 
 from .emails import message_for
+from .errors import NotificationsCode
 from .models import (
     AT_LEAST_ONCE_TOPICS,
     CHANNEL_FREQUENCIES,
@@ -289,25 +290,41 @@ def preferences_set(
     """Set (topic, channel, frequency) choices and the language of e-mail. All or nothing:
     an unknown value is a ValidationError naming it and nothing changes."""
     changes = list(changes)
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[ValidationError]] = {}
     for topic, channel, frequency in changes:
         field = f"{topic}.{channel}"
         if topic not in Topic.values:
             errors.setdefault("topic", []).append(
-                _("「%(topic)s」というお知らせの種類はありません。") % {"topic": topic}
+                ValidationError(
+                    _("「%(topic)s」というお知らせの種類はありません。") % {"topic": topic},
+                    code=NotificationsCode.UNKNOWN_TOPIC,
+                )
             )
         elif channel not in Channel.values:
-            errors.setdefault(field, []).append(_("受け取り方は「inbox」か「email」です。"))
+            errors.setdefault(field, []).append(
+                ValidationError(
+                    _("受け取り方は「inbox」か「email」です。"),
+                    code=NotificationsCode.UNKNOWN_CHANNEL,
+                )
+            )
         elif frequency not in CHANNEL_FREQUENCIES[channel]:
             errors.setdefault(field, []).append(
-                _("サイト内のお知らせは「すぐに」か「受け取らない」から選んでください。")
-                if channel == Channel.INBOX and frequency in Frequency.values
-                else _(
-                    "頻度は「すぐに」「1日1回まとめて」「週1回まとめて」「受け取らない」から選んでください。"
+                ValidationError(
+                    _("サイト内のお知らせは「すぐに」か「受け取らない」から選んでください。")
+                    if channel == Channel.INBOX and frequency in Frequency.values
+                    else _(
+                        "頻度は「すぐに」「1日1回まとめて」「週1回まとめて」「受け取らない」から選んでください。"
+                    ),
+                    code=NotificationsCode.FREQUENCY_NOT_OFFERED,
                 )
             )
     if language is not None and language not in Language.values:
-        errors["language"] = [_("言語は日本語（ja）か英語（en）から選んでください。")]
+        errors["language"] = [
+            ValidationError(
+                _("言語は日本語（ja）か英語（en）から選んでください。"),
+                code=NotificationsCode.UNKNOWN_LANGUAGE,
+            )
+        ]
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 
+from .errors import NotificationsCode
 from .models import Topic
 
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
@@ -33,6 +34,7 @@ def unsubscribe_read(token: str) -> tuple[User, list[str]]:
         topics = [t for t in data["t"] if t in Topic.values]
     except (signing.BadSignature, User.DoesNotExist, KeyError, TypeError):
         raise ValidationError(
-            _("この配信停止のリンクは正しくありません。メールのリンクをそのまま開いてください。")
+            _("この配信停止のリンクは正しくありません。メールのリンクをそのまま開いてください。"),
+            code=NotificationsCode.UNSUBSCRIBE_LINK_INVALID,
         ) from None
     return person, topics
