@@ -66,6 +66,9 @@ test: install messages browser
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	PYTHONPATH=platform:. $(BIN)/lint-imports
+	$(BIN)/pylint --disable=all --enable=duplicate-code --min-similarity-lines=10 \
+	  --ignore=migrations --recursive=y registry matching platform
 
 # Processes of the production topology, for a local run against Redis (REDIS_URL set).
 CELERY := PYTHONPATH=platform:. $(BIN)/celery -A config

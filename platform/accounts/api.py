@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from core.api import ScopedRateThrottle
 
 from .authentication import MFARequired, staff_token_expired
+from .errors import AccountsCode
 from .selectors import has_second_factor, must_use_second_factor
 
 
@@ -50,7 +51,8 @@ class TokenCredentialsSerializer(serializers.Serializer):
             ) from exc
         if user is None:
             raise serializers.ValidationError(
-                _("メールアドレスまたはパスワードが正しくありません。"), code="authorization"
+                _("メールアドレスまたはパスワードが正しくありません。"),
+                code=AccountsCode.WRONG_CREDENTIALS,
             )
         # Only a verified address logs in: one someone attached to their account without
         # owning it does not.
@@ -59,7 +61,7 @@ class TokenCredentialsSerializer(serializers.Serializer):
         ).exists():
             raise serializers.ValidationError(
                 _("メールアドレスの確認がまだです。届いたメールのリンクを開いてください。"),
-                code="unverified",
+                code=AccountsCode.EMAIL_UNVERIFIED,
             )
         if has_second_factor(user=user):
             self._check_second_factor(user, attrs.get("code", ""))
@@ -81,7 +83,7 @@ class TokenCredentialsSerializer(serializers.Serializer):
                         )
                     ]
                 },
-                code="required",
+                code=AccountsCode.SECOND_FACTOR_CODE_REQUIRED,
             )
         form = AuthenticateForm(data={"code": code.strip()}, user=user)
         if form.is_valid():
@@ -103,7 +105,7 @@ class TokenCredentialsSerializer(serializers.Serializer):
                     )
                 ]
             },
-            code="incorrect_code",
+            code=AccountsCode.SECOND_FACTOR_CODE_WRONG,
         )
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from contextlib import suppress
 from dataclasses import dataclass, field
 
+from allauth.account.models import EmailAddress
+from allauth.mfa.adapter import get_adapter
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -135,8 +137,6 @@ def must_use_second_factor(*, user) -> bool:
 def has_second_factor(*, user) -> bool:
     """Whether the person set up a second factor (a TOTP app or a security key; allauth
     deletes the recovery codes with the last of them)."""
-    from allauth.mfa.adapter import get_adapter  # allauth.mfa's models need the app registry
-
     return get_adapter().is_mfa_enabled(user)
 
 
@@ -146,8 +146,6 @@ def lacks_required_second_factor(*, user) -> bool:
 
 def unverified_address_of(*, user) -> str:
     """An address of the person still waiting for its confirmation link, or ""."""
-    from allauth.account.models import EmailAddress
-
     address = EmailAddress.objects.filter(user=user, verified=False).first()
     return address.email if address else ""
 

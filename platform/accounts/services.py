@@ -6,14 +6,16 @@ import unicodedata
 from typing import Any
 
 from allauth.account.models import EmailAddress
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
+from core.errors import Denied
 from places.models import Municipality, Prefecture
 
+from .errors import AccountsCode
 from .models import AuditEvent, Membership, Role, User
 from .selectors import staff_scope, staff_scope_forget
 from .signals import account_deleting, personal_data_requested
@@ -51,11 +53,13 @@ def membership_grant(
     ``granted_by`` is the person acting (``None`` for the system itself, e.g. a management
     command). A national administrator grants any role; a municipality's admin grants its
     editor role; any staff member of a municipality grants its host role (approving a host
-    application); nobody else grants anything (PermissionDenied). A role that does not fit
+    application); nobody else grants anything (``Denied``). A role that does not fit
     its place is a ValidationError.
     """
     if granted_by is not None and not _may_grant(granted_by, role, municipality):
-        raise PermissionDenied(_("この役割を付与する権限がありません。"))
+        raise Denied(
+            _("この役割を付与する権限がありません。"), code=AccountsCode.ROLE_GRANT_NOT_ALLOWED
+        )
     membership = Membership(
         user=user,
         role=role,
@@ -80,7 +84,8 @@ def membership_grant(
                 Token.objects.filter(user=user).delete()
     except IntegrityError as exc:
         raise ValidationError(
-            _("この役割は付与できません。すでに同じ役割があるか、所属先が役割に合いません。")
+            _("この役割は付与できません。すでに同じ役割があるか、所属先が役割に合いません。"),
+            code=AccountsCode.ROLE_NOT_GRANTABLE,
         ) from exc
     staff_scope_forget(user=user)
     return membership
@@ -104,7 +109,9 @@ def membership_revoke(*, membership: Membership, revoked_by: User | None = None)
     if revoked_by is not None and not _may_grant(
         revoked_by, membership.role, membership.municipality
     ):
-        raise PermissionDenied(_("この役割を取り消す権限がありません。"))
+        raise Denied(
+            _("この役割を取り消す権限がありません。"), code=AccountsCode.ROLE_REVOKE_NOT_ALLOWED
+        )
     with transaction.atomic():
         audit_record(
             actor=revoked_by,

@@ -18,6 +18,11 @@ from django.contrib.auth.signals import user_logged_in
 from django.dispatch import Signal, receiver
 from rest_framework.authtoken.models import Token
 
+from .middleware import (
+    session_forget_second_factor,
+    session_mark_enrolled,
+    session_start_idle_clock,
+)
 from .selectors import must_use_second_factor
 
 
@@ -53,8 +58,6 @@ def release_unverified_copies(sender, request, email_address, **kwargs) -> None:
 @receiver(user_logged_in)
 def start_idle_clock(sender, request, user, **kwargs) -> None:
     """Staff sessions (accounts/middleware.py) start their idle clock at login."""
-    from .middleware import session_start_idle_clock
-
     if request is not None and hasattr(request, "session") and must_use_second_factor(user=user):
         session_start_idle_clock(request, user)
 
@@ -65,8 +68,6 @@ def second_factor_added(sender, request, user, authenticator, **kwargs) -> None:
     new factor's code, or used the key), and every other session and API token of the person
     ends — one opened with the password alone must not outlive the factor. Later factors (a
     second key, recovery codes) mark nothing: a session must pass an existing factor."""
-    from .middleware import session_mark_enrolled
-
     factors = Authenticator.objects.filter(
         user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
     )
@@ -83,8 +84,6 @@ def second_factor_added(sender, request, user, authenticator, **kwargs) -> None:
 
 @receiver(authenticator_removed)
 def recheck_second_factor(sender, request, user, **kwargs) -> None:
-    from .middleware import session_forget_second_factor
-
     if request is not None and hasattr(request, "session"):
         session_forget_second_factor(request)
 

@@ -9,6 +9,8 @@ class SiteConfig(AppConfig):
     verbose_name = "Furusato"
 
     def ready(self) -> None:
+        # apps.py is imported while the app registry fills; the admin and the models it
+        # brings may only be imported from ready() on (here and in audit_every_admin).
         from django.contrib import admin
 
         from . import checks  # noqa: F401
@@ -21,7 +23,7 @@ def audit_every_admin(site) -> None:
     """Give every registered admin without it the audit of its reads (accounts.admin's
     ``AuditedReadsMixin``): the admins of other packages (allauth's e-mail addresses, DRF's
     tokens …) show personal data too. An admin that says ``audit_reads = False`` is left."""
-    from accounts.admin import AuditedReadsMixin
+    from accounts.admin import AuditedReadsMixin  # models: only once the registry is ready
 
     for model, model_admin in list(site._registry.items()):
         admin_class = type(model_admin)

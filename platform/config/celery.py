@@ -10,6 +10,7 @@ import os
 
 from celery import Celery
 from celery.signals import beat_init, celeryd_init
+from django.conf import settings  # lazy: read when a worker starts, after setup
 
 from . import paths  # noqa: F401  (the repository root on sys.path for registry/, matching/)
 
@@ -29,8 +30,6 @@ def _longer_broker_timeouts(sender=None, conf=None, **kwargs) -> None:
     (``FURUSATO_WORKER_BROKER_TIMEOUT`` against ``FURUSATO_BROKER_TIMEOUT``): a read timeout
     there costs a reconnection, and a busy machine must not cause one; still bounded, so a
     connection Redis silently dropped is noticed."""
-    from django.conf import settings
-
     conf = conf or app.conf
     seconds = settings.WORKER_BROKER_SOCKET_TIMEOUT
     conf.broker_transport_options = {

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 
+from django.urls import path
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -29,6 +30,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import selectors
+from .errors import InsightsCode
 from .selectors import SUPPRESSED
 
 
@@ -124,7 +126,8 @@ class StatsView(APIView):
                             "（period=day・month）。"
                         )
                     ]
-                }
+                },
+                code=InsightsCode.PERIOD_NOT_PUBLISHED,
             )
         return selectors.dashboard_read(user=request.user, area=area, period=period)
 
@@ -198,8 +201,6 @@ class AreasView(APIView):
 
 
 def urls():
-    from django.urls import path
-
     found = [path("stats/", AreasView.as_view(), name="api-stats")]
     for kind, prefix, name in (
         (selectors.NATIONAL, "stats/national/", "api-stats-national"),

@@ -22,6 +22,8 @@ import logging
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
+from django.utils import timezone
+
 from . import cells
 
 logger = logging.getLogger(__name__)
@@ -271,8 +273,6 @@ def problem_from(figures: dict[Cell, int], *, today: datetime.date | None = None
 
     ``figures`` are the counted cells: for the nation, new and withdrawn registrations by
     day; for every other area, by month (YYYY-MM)."""
-    from django.utils import timezone
-
     today = today or timezone.localdate()
     geo = cells.geography()
     problem = Problem()

@@ -14,18 +14,19 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from accounts.selectors import staff_scope
+from core.errors import Denied
 from places.models import Municipality, Prefecture, Region
 from registry.models import AgeBand, Gender, RelationshipType, Tier
 
 from . import cells
 from .disclosure import CUMULATIVE, week_of
+from .errors import InsightsCode
 from .models import Count, Published, State
 
 # How a suppressed figure (None) is printed, on pages and in CSV alike.
@@ -113,10 +114,12 @@ def may_open(*, user, area: Area) -> bool:
 
 
 def area_open(*, user, kind: str, code: str = "") -> Area:
-    """The area, if this viewer may open it (PermissionDenied otherwise)."""
+    """The area, if this viewer may open it (``Denied`` otherwise)."""
     area = area_get(kind=kind, code=code)
     if not may_open(user=user, area=area):
-        raise PermissionDenied(_("この統計を見る権限がありません。"))
+        raise Denied(
+            _("この統計を見る権限がありません。"), code=InsightsCode.STATISTICS_NOT_ALLOWED
+        )
     return area
 
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .models import Email, Frequency, Notification
-from .services import unsubscribe_token
+from .tokens import unsubscribe_token
 
 
 def _absolute(url: str) -> str:

@@ -16,7 +16,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import get_connection
 from django.db import transaction
@@ -27,6 +26,8 @@ from django.utils.translation import gettext as _
 from accounts.models import Language, User
 from core.queue import enqueue
 
+from .emails import message_for
+from .errors import NotificationsCode
 from .models import (
     AT_LEAST_ONCE_TOPICS,
     CHANNEL_FREQUENCIES,
@@ -42,6 +43,7 @@ from .models import (
     default_frequency,
 )
 from .smtp import SMTP_BACKEND
+from .tokens import unsubscribe_read
 
 logger = logging.getLogger(__name__)
 
@@ -288,25 +290,41 @@ def preferences_set(
     """Set (topic, channel, frequency) choices and the language of e-mail. All or nothing:
     an unknown value is a ValidationError naming it and nothing changes."""
     changes = list(changes)
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[ValidationError]] = {}
     for topic, channel, frequency in changes:
         field = f"{topic}.{channel}"
         if topic not in Topic.values:
             errors.setdefault("topic", []).append(
-                _("「%(topic)s」というお知らせの種類はありません。") % {"topic": topic}
+                ValidationError(
+                    _("「%(topic)s」というお知らせの種類はありません。") % {"topic": topic},
+                    code=NotificationsCode.UNKNOWN_TOPIC,
+                )
             )
         elif channel not in Channel.values:
-            errors.setdefault(field, []).append(_("受け取り方は「inbox」か「email」です。"))
+            errors.setdefault(field, []).append(
+                ValidationError(
+                    _("受け取り方は「inbox」か「email」です。"),
+                    code=NotificationsCode.UNKNOWN_CHANNEL,
+                )
+            )
         elif frequency not in CHANNEL_FREQUENCIES[channel]:
             errors.setdefault(field, []).append(
-                _("サイト内のお知らせは「すぐに」か「受け取らない」から選んでください。")
-                if channel == Channel.INBOX and frequency in Frequency.values
-                else _(
-                    "頻度は「すぐに」「1日1回まとめて」「週1回まとめて」「受け取らない」から選んでください。"
+                ValidationError(
+                    _("サイト内のお知らせは「すぐに」か「受け取らない」から選んでください。")
+                    if channel == Channel.INBOX and frequency in Frequency.values
+                    else _(
+                        "頻度は「すぐに」「1日1回まとめて」「週1回まとめて」「受け取らない」から選んでください。"
+                    ),
+                    code=NotificationsCode.FREQUENCY_NOT_OFFERED,
                 )
             )
     if language is not None and language not in Language.values:
-        errors["language"] = [_("言語は日本語（ja）か英語（en）から選んでください。")]
+        errors["language"] = [
+            ValidationError(
+                _("言語は日本語（ja）か英語（en）から選んでください。"),
+                code=NotificationsCode.UNKNOWN_LANGUAGE,
+            )
+        ]
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -334,28 +352,6 @@ def _queued_email_follow(user, topic: str, frequency: str) -> None:
         Email.objects.filter(
             recipient=user, topic=topic, state=EmailState.PENDING, digest=""
         ).update(state=EmailState.FAILED, last_error="unsubscribed", claimed_until=None)
-
-
-UNSUBSCRIBE_SALT = "notifications.unsubscribe"
-
-
-def unsubscribe_token(*, person_id: int, topics: Iterable[str]) -> str:
-    """The token in an e-mail's one-click unsubscribe link (RFC 8058): who, and which
-    topics' e-mail it stops. Signed, and valid as long as the e-mail is kept."""
-    return signing.dumps({"p": person_id, "t": sorted(set(topics))}, salt=UNSUBSCRIBE_SALT)
-
-
-def unsubscribe_read(token: str) -> tuple[User, list[str]]:
-    """The person and topics of a token; ValidationError if it is not one of ours."""
-    try:
-        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
-        person = User.objects.get(pk=data["p"], is_active=True)
-        topics = [t for t in data["t"] if t in Topic.values]
-    except (signing.BadSignature, User.DoesNotExist, KeyError, TypeError):
-        raise ValidationError(
-            _("この配信停止のリンクは正しくありません。メールのリンクをそのまま開いてください。")
-        ) from None
-    return person, topics
 
 
 def unsubscribe(*, token: str) -> tuple[User, list[str]]:
@@ -515,7 +511,6 @@ def _send_on(connection, message) -> None:
 
 
 def _deliver(pk: int, connection) -> str:
-    from .emails import message_for  # emails.py builds on this module (unsubscribe_token)
 
     started = Email.objects.filter(pk=pk, state=EmailState.PENDING).update(
         state=EmailState.SENDING, sending_since=timezone.now()

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from core.pages import get_or_post, personal, put_errors
 
-from . import selectors, services
+from . import selectors, services, tokens
 from .forms import PreferencesForm
 from .models import Topic
 
@@ -80,7 +80,7 @@ def unsubscribe(request, token: str):
     """GET shows what the link would stop and asks; only POST stops it (RFC 8058: a link
     checker or a preview that follows the link changes nothing)."""
     try:
-        person, topics = services.unsubscribe_read(token)
+        person, topics = tokens.unsubscribe_read(token)
     except ValidationError as exc:
         return render(
             request,

@@ -10,13 +10,13 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
+from .models import Municipality
+
 EARTH_RADIUS_KM = 6371.0088
 
 
 @lru_cache(maxsize=1)
 def _points() -> dict[str, tuple[float, float]]:
-    from .models import Municipality
-
     return {
         code: (math.radians(lat), math.radians(lng))
         for code, lat, lng in Municipality.objects.values_list("code", "latitude", "longitude")

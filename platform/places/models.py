@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from .codes import is_valid_code
+from .errors import PlacesCode
 
 
 class Region(models.TextChoices):
@@ -77,7 +78,7 @@ def validate_lg_code(value: str) -> None:
         raise ValidationError(
             _("%(value)s は正しい全国地方公共団体コードではありません（6桁、検査数字付き）。"),
             params={"value": value},
-            code="invalid_code",
+            code=PlacesCode.INVALID_LG_CODE,
         )
 
 

@@ -17,6 +17,7 @@ from django.test import Client
 
 from accounts.models import Role
 from insights import services
+from insights.errors import InsightsCode
 from registry import services as registry
 from tests.factories import person_with_role, sign_in
 from tests.insights.conftest import NATIONAL_TABLES
@@ -140,9 +141,9 @@ def assert_forbidden(response, *, as_csv: bool = False) -> None:
         assert response.status_code == 403
         lines = list(csv.reader(io.StringIO(response.content.decode("utf-8")[1:])))
         assert lines[0] == ["status", "code", "message"]
-        assert lines[1][:2] == ["403", "permission_denied"] and lines[1][2]
+        assert lines[1][:2] == ["403", InsightsCode.STATISTICS_NOT_ALLOWED] and lines[1][2]
     else:
-        error = error_of(response, 403, "permission_denied")
+        error = error_of(response, 403, InsightsCode.STATISTICS_NOT_ALLOWED)
         assert error["message"] == "この統計を見る権限がありません。"
 
 
@@ -178,7 +179,7 @@ def test_every_stats_endpoint_for_each_role(viewers, role):
     # administrator: a week crosses the end of a month, so weeks are not published).
     weekly = api.get("/api/stats/national/?period=week")
     if not row_level:
-        assert set(error_of(weekly, 400)["fields"]) == {"period"}
+        assert set(error_of(weekly, 400, "period_not_published")["fields"]) == {"period"}
     for period in ("day", "week", "month") if row_level else ("day", "month"):
         path = f"/api/stats/national/?period={period}"
         response = api.get(path)
@@ -241,7 +242,7 @@ def test_every_stats_endpoint_for_each_role(viewers, role):
         if row_level:
             assert response.json()["suppressed"] is False and response.json()["period"] == "day"
         else:
-            assert set(error_of(response, 400)["fields"]) == {"period"}
+            assert set(error_of(response, 400, "period_not_published")["fields"]) == {"period"}
         mine, counted = api.get(f"/api/stats/{area}").json(), admin.get(f"/api/stats/{area}").json()
         assert mine["area"] == counted["area"]
         for name, table in tables_of(mine).items():
@@ -331,7 +332,7 @@ def test_unknown_tables_and_areas_are_404s_never_500s():
     assert english["message"].startswith("There is no table “nonsense”. The tables: summary, ")
     # A forbidden area, in English.
     forbidden = error_of(
-        api_as(None, "en").get("/api/stats/prefectures/21/"), 403, "permission_denied"
+        api_as(None, "en").get("/api/stats/prefectures/21/"), 403, "statistics_not_allowed"
     )
     assert forbidden["message"] == "You don't have permission to view these statistics."
     # The whole dashboard is JSON only; as CSV it is a 406 that says so, as CSV.

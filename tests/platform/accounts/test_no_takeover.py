@@ -83,7 +83,7 @@ def test_the_squatting_flow_fails_at_every_step_and_the_owner_signs_up(smtp):
         "/api/auth/token/", {"email": owner_address, "password": PASSWORD}, format="json"
     )
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid"
+    assert response.json()["error"]["code"] == "wrong_credentials"
     # The squatter's own address still works.
     response = api.post(
         "/api/auth/token/",

@@ -3,6 +3,7 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from accounts.errors import AccountsCode
 from accounts.models import AuditEvent, Membership, Role
 from accounts.selectors import staff_scope
 from accounts.services import membership_grant, membership_revoke
@@ -138,8 +139,9 @@ def test_only_those_with_power_may_grant_roles():
     ]
     for actor, role, municipality in refused:
         target = UserFactory()
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied) as refusal:
             membership_grant(user=target, role=role, municipality=municipality, granted_by=actor)
+        assert refusal.value.code == AccountsCode.ROLE_GRANT_NOT_ALLOWED
         assert not Membership.objects.filter(user=target).exists()
 
 

@@ -161,18 +161,20 @@ def test_the_token_api_needs_the_code_of_an_account_with_a_second_factor(languag
     missing = _token(api, email=staff.email, password=PASSWORD)
     assert missing.status_code == 400
     error = missing.json()["error"]
-    assert error["code"] == "invalid" and list(error["fields"]) == ["code"]
+    assert error["code"] == "second_factor_code_required" and list(error["fields"]) == ["code"]
     expected = {"ja": "二段階認証を使っています", "en": "two-step verification"}
     assert expected[language] in error["message"]
 
     wrong = _token(api, email=staff.email, password=PASSWORD, code="000000")
     assert wrong.status_code == 400
+    assert wrong.json()["error"]["code"] == "second_factor_code_wrong"
     expected = {"ja": "コードが正しくありません", "en": "code is not correct"}
     assert expected[language] in wrong.json()["error"]["message"]
 
     # A wrong password with the right code is still a wrong password.
     response = _token(api, email=staff.email, password="wrong-password-1", code="1")
     assert response.status_code == 400 and "code" not in response.json()["error"]["fields"]
+    assert response.json()["error"]["code"] == "wrong_credentials"
 
     response = _token(api, email=staff.email, password=PASSWORD, code=totp_code(staff.totp_secret))
     assert response.status_code == 200

@@ -38,6 +38,7 @@ def test_unverified_people_get_no_token():
     user = UserFactory(verified=False)
     response = APIClient().post("/api/auth/token/", {"email": user.email, "password": PASSWORD})
     assert response.status_code == 400
+    assert response.json()["error"]["code"] == "email_unverified"
     assert "確認" in response.json()["error"]["message"]
 
 
@@ -48,6 +49,7 @@ def test_wrong_password_in_english():
         {"email": user.email, "password": "wrong"},
         HTTP_ACCEPT_LANGUAGE="en",
     )
+    assert response.json()["error"]["code"] == "wrong_credentials"
     message = response.json()["error"]["message"]
     assert message.isascii() and "password" in message.lower()
 

@@ -82,7 +82,9 @@ def test_a_committed_sign_up_whose_answer_was_lost_is_answered_201_on_retry(
     assert "Idempotent-Replayed" not in other
     # So is the retry without a key.
     error_of(
-        api.post(signups_url(session), {"message": "初めてです"}, format="json"), 409, "already_signed_up"
+        api.post(signups_url(session), {"message": "初めてです"}, format="json"),
+        409,
+        "already_signed_up",
     )
 
 

@@ -13,9 +13,11 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import User
+from notifications.errors import NotificationsCode
 from notifications.models import Email, EmailState, Notification, Preference, Topic
 from notifications.services import (
     email_relay,
@@ -23,8 +25,8 @@ from notifications.services import (
     notification_send,
     preferences_of,
     preferences_set,
-    unsubscribe_token,
 )
+from notifications.tokens import unsubscribe_read, unsubscribe_token
 from tests.registry.support import api_as, resident
 
 pytestmark = pytest.mark.django_db
@@ -281,6 +283,9 @@ def test_a_forged_unsubscribe_link_is_a_clear_400_and_changes_nothing(person, cl
         response = getattr(client, method)(f"/notifications/unsubscribe/{token}/")
         assert response.status_code == 400
         assert "この配信停止のリンクは正しくありません" in response.content.decode()
+    with pytest.raises(ValidationError) as refusal:
+        unsubscribe_read(token)
+    assert refusal.value.code == NotificationsCode.UNSUBSCRIBE_LINK_INVALID
     assert not Preference.objects.exists()
 
 

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import User
-from notifications import services
+from notifications import services, tokens
 from notifications.models import Channel, Email, Notification, Preference, Topic
 from tests.factories import UserFactory, client_for
 
@@ -163,7 +163,7 @@ def test_a_value_the_menus_do_not_offer_is_an_error_and_changes_nothing(person, 
 
 
 def test_the_unsubscribe_link_asks_on_get_and_stops_the_mail_on_post(person):
-    token = services.unsubscribe_token(person_id=person.pk, topics=[Topic.MATCHES])
+    token = tokens.unsubscribe_token(person_id=person.pk, topics=[Topic.MATCHES])
     path = f"/notifications/unsubscribe/{token}/"
     # A mail provider posts without a session or a CSRF token (RFC 8058).
     anyone = client_for(None, enforce_csrf_checks=True)
@@ -195,7 +195,7 @@ def test_the_unsubscribe_link_asks_on_get_and_stops_the_mail_on_post(person):
 
 @pytest.mark.parametrize("language", ["ja", "en"])
 def test_a_broken_unsubscribe_link_says_so_and_changes_nothing(person, language):
-    token = services.unsubscribe_token(person_id=person.pk, topics=[Topic.MATCHES])
+    token = tokens.unsubscribe_token(person_id=person.pk, topics=[Topic.MATCHES])
     anyone = client_for(None, language)
     for method in (anyone.get, anyone.post):
         response = method(f"/notifications/unsubscribe/{token[:-3]}xyz/")
