@@ -15,6 +15,7 @@ from rest_framework.authtoken.models import Token
 from core.errors import Denied
 from places.models import Municipality, Prefecture
 
+from . import locks
 from .errors import AccountsCode
 from .models import AuditEvent, Membership, Role, User
 from .selectors import staff_scope, staff_scope_forget
@@ -166,7 +167,7 @@ def account_delete(*, user: User) -> None:
     statistics (実人数); nothing in it identifies anyone.
     """
     with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
+        user = locks.lock_person(user.pk)
         if user.deleted_at is not None:
             return
         account_deleting.send(sender=User, user=user)

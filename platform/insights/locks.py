@@ -8,6 +8,9 @@ ends: on PostgreSQL a session-level advisory lock (released by the server when t
 connection closes); on SQLite (the embedded default) an exclusive ``flock`` on a file beside
 the database (released by the kernel when the process dies). It is tried, never waited for:
 the second rebuild is told that one is running.
+
+Every run that moves the marks or rewrites counts (an update, a rebuild, a board recount, a
+publication) then holds the state row (``lock_state``) for its transaction: one at a time.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from django.db import connection
+
+from .models import State
 
 # The advisory lock's key: a fixed number of our own (CRC-32 of the name, so it reads back).
 REBUILD_KEY = zlib.crc32(b"insights.counts_rebuild")
@@ -62,3 +67,8 @@ def rebuild_lock() -> Iterator[None]:
             yield
         finally:
             fcntl.flock(file, fcntl.LOCK_UN)
+
+
+def lock_state() -> State:
+    """The one state row (created on first use), locked for this transaction."""
+    return State.objects.select_for_update().get_or_create(id=1)[0]

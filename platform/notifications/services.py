@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Language, User
 from core.queue import enqueue
 
+from . import locks
 from .emails import message_for
 from .errors import NotificationsCode
 from .models import (
@@ -130,7 +131,7 @@ def _send(
     if weekly_cap is not None:
         # The recipients' rows, in id order, so that two matchers cannot both see room
         # under the cap for the same person.
-        list(User.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
+        locks.lock_people(ids)
         over = _over_weekly_cap(ids, topic, weekly_cap, now)
         ids = [pk for pk in ids if pk not in over]
     # Who has this key already gets nothing again: no second inbox row, and no e-mail for a
@@ -395,8 +396,7 @@ def digests_send(*, now: datetime.datetime | None = None, max_people: int = 5000
         for person_id in people:
             with transaction.atomic():
                 items = list(
-                    due.filter(recipient_id=person_id)
-                    .select_for_update(skip_locked=True)
+                    locks.claim(due.filter(recipient_id=person_id))
                     .order_by("id")
                     .values_list("id", "topic")
                 )
@@ -427,8 +427,7 @@ def _claim(batch: int, now: datetime.datetime) -> tuple[list[int], datetime.date
     lease = now + datetime.timedelta(seconds=settings.NOTIFICATIONS_RELAY_LEASE_SECONDS)
     with transaction.atomic():
         ids = list(
-            Email.objects.select_for_update(skip_locked=True)
-            .filter(state=EmailState.PENDING, next_attempt_at__lte=now)
+            locks.claim(Email.objects.filter(state=EmailState.PENDING, next_attempt_at__lte=now))
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
             .order_by("next_attempt_at", "id")
             .values_list("id", flat=True)[:batch]

@@ -285,6 +285,7 @@ def test_a_person_from_profile_to_account_deletion(language):
             "/api/auth/token/", {"email": user.email, "password": PASSWORD}, format="json"
         ),
         400,
+        "wrong_credentials",
     )
     assert "non_field_errors" in error["fields"]
     assert not Token.objects.filter(user_id=user.pk).exists()

@@ -22,7 +22,7 @@ from matching.models import (
     Task,
 )
 
-from .. import cells
+from .. import cells, locks
 from ..models import Count, State, Tally
 from .sql import _chunks, _roll_up
 
@@ -55,7 +55,7 @@ def board_recount() -> int:
         )
     }
     with transaction.atomic(), connection.cursor() as cursor:
-        State.objects.select_for_update().get_or_create(id=1)  # one recount at a time
+        locks.lock_state()  # one recount at a time
         Count.objects.filter(measure__in=[cells.BOARD, cells.FUNNEL]).delete()
         # Additive figures per municipality, rolled up.
         sessions = f"{session} s JOIN {task} t ON t.id = s.task_id"

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .. import cells, disclosure
+from .. import cells, disclosure, locks
 from ..models import Count, Published, State, Tally
 from .board import _funnel_cells
 from .sql import _chunks, _registration_cells
@@ -43,7 +43,7 @@ def publication_refresh() -> int:
     started = timezone.now()
     problem = disclosure.problem_from(_figures_for_publication())
     with transaction.atomic():
-        State.objects.select_for_update().get_or_create(id=1)
+        locks.lock_state()
         existing = {
             (a, m, k): (pk, v, shown)
             for pk, a, m, k, v, shown in Published.objects.values_list(

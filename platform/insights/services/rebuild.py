@@ -14,7 +14,7 @@ from django.utils import timezone
 from registry.models import AgeBand, Profile, Registration, RegistrationEvent
 
 from .. import locks
-from ..models import Count, State, Tally
+from ..models import Count, Tally
 from .board import board_recount
 from .publication import publication_due, publication_refresh
 from .sql import REGISTRATION_MEASURES, SETTLE, _local_date, _registration_cells
@@ -33,7 +33,7 @@ def counts_rebuild(*, publish: bool = False) -> dict:
 def _rebuild(*, publish: bool) -> dict:
     started = timezone.now()
     with transaction.atomic():
-        state = State.objects.select_for_update().get_or_create(id=1)[0]
+        state = locks.lock_state()
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL work_mem = '256MB'")

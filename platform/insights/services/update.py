@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from registry.models import Profile, Registration, RegistrationEvent, Status
 
-from .. import cells
+from .. import cells, locks
 from ..cells import Counted, geography
 from ..locks import RebuildRunning
 from ..models import Count, State, Tally
@@ -38,7 +38,7 @@ def counts_update(*, batch_size: int = 5000, max_rows: int = 500_000) -> dict:
     read = None  # the last event read by this run: the mark stops at the first young one
     while changed < max_rows:
         with transaction.atomic():
-            state = State.objects.select_for_update().get(id=1)
+            state = locks.lock_state()
             after = state.event_mark if read is None else read
             ids, mark, read = _next_events(after, batch_size)
             if not ids:
@@ -49,7 +49,7 @@ def counts_update(*, batch_size: int = 5000, max_rows: int = 500_000) -> dict:
             state.counted_at = timezone.now()
             state.save(update_fields=["event_mark", "counted_at"])
     with transaction.atomic():
-        state = State.objects.select_for_update().get(id=1)
+        state = locks.lock_state()
         started = timezone.now()
         people = list(
             Profile.objects.filter(updated_at__gte=(state.profile_mark or started) - SETTLE)

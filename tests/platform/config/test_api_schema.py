@@ -8,8 +8,10 @@ from openapi_spec_validator import validate
 from accounts.errors import AccountsCode
 from core.errors import _ENUMS, Code, all_codes
 from insights.errors import InsightsCode
+from matching.errors import MatchingCode
 from notifications.errors import NotificationsCode
 from places.errors import PlacesCode
+from registry.errors import RegistryCode
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +85,15 @@ def test_schema_lists_the_codes_of_every_room(client):
     in the schema's enum of the error body."""
     codes = _error_codes_of(client.get("/api/schema/", {"format": "json"}).json())
     assert codes == set(all_codes())
-    for enum in (Code, AccountsCode, NotificationsCode, PlacesCode, InsightsCode):
+    for enum in (
+        Code,
+        AccountsCode,
+        NotificationsCode,
+        PlacesCode,
+        InsightsCode,
+        RegistryCode,
+        MatchingCode,
+    ):
         assert {member.value for member in enum} <= codes, enum.__name__
 
 
