@@ -8,6 +8,19 @@ from django.core.cache import cache
 from places.models import Municipality
 from places.services import municipalities_load
 
+# What ``make test`` leaves to ``make test-slow`` (marker ``slow``): tests that start a real
+# Celery worker (marker ``worker``) or drive Chromium (the ``browser`` fixture of
+# tests/browser.py). Marked here by what they use, so that a new one cannot slip into the
+# fast set; the other slow ones (subprocesses, the API contract, single long tests) carry
+# the marker in their own module.
+SLOW_FIXTURES = {"browser", "celery_worker_process"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("worker") or SLOW_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):

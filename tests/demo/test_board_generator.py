@@ -57,6 +57,7 @@ def _sql(query: str, *params) -> list[tuple]:
         return cursor.fetchall()
 
 
+@pytest.mark.slow  # a generated board: over 5 s
 def test_counts_and_what_the_board_looks_like(board):
     tasks = Task.objects.filter(description__startswith=generated_mark(SEED))
     assert board.tasks == tasks.count() == TASKS
@@ -87,6 +88,7 @@ def test_counts_and_what_the_board_looks_like(board):
     assert Signup.objects.exclude(thanks="").exists()
 
 
+@pytest.mark.slow  # a generated board: over 5 s
 def test_rows_keep_the_rules(board):
     # Deferred foreign keys are checked now, not at a commit the test never makes.
     with connection.cursor() as cursor:

@@ -40,7 +40,8 @@ from registry.models import (
     RelationshipType,
 )
 
-pytestmark = pytest.mark.xdist_group("population")
+# Thousands of generated people, made and removed: `make test-slow`.
+pytestmark = [pytest.mark.xdist_group("population"), pytest.mark.slow]
 
 SEED = 2027
 PEOPLE = 30_000

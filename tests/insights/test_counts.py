@@ -345,6 +345,7 @@ def nonzero(found: dict) -> dict:
     return {cell: value for cell, value in found.items() if value}
 
 
+@pytest.mark.slow  # a world of people counted over and over: minutes
 @pytest.mark.django_db
 def test_every_figure_matches_a_count_over_the_raw_rows_and_the_update_matches_the_rebuild(
     settings,

@@ -512,6 +512,7 @@ def leaks(reader: Reader, truth: dict[tuple, int]) -> list[str]:
     ]
 
 
+@pytest.mark.slow  # the module's Gifu world takes about a minute to build
 @pytest.mark.django_db  # the test database, for the module's fixture
 def test_the_published_figures_are_the_counted_ones_with_many_small_ones_hidden(gifu):
     truth = gifu.truth()
@@ -530,6 +531,7 @@ def test_the_published_figures_are_the_counted_ones_with_many_small_ones_hidden(
     assert {v[1] for v in small} >= {*PARTITIONS, "reg", "new", "board", "funnel"}
 
 
+@pytest.mark.slow  # the module's Gifu world takes about a minute to build
 @pytest.mark.django_db  # the test database, for the module's fixture
 def test_no_suppressed_figure_of_the_prefecture_and_its_towns_can_be_worked_out(gifu):
     """From the national dashboard by month, the prefecture's and its towns' pages."""
@@ -537,6 +539,7 @@ def test_no_suppressed_figure_of_the_prefecture_and_its_towns_can_be_worked_out(
     assert not found, f"{len(found)} suppressed figures can be worked out: {found[:20]}"
 
 
+@pytest.mark.slow  # the module's Gifu world takes about a minute to build
 @pytest.mark.django_db  # the test database, for the module's fixture
 def test_the_nations_daily_and_weekly_series_give_no_suppressed_figure_away(gifu):
     """The same with the nation's series by day and by week, which everyone may read."""
@@ -544,6 +547,7 @@ def test_the_nations_daily_and_weekly_series_give_no_suppressed_figure_away(gifu
     assert not found, f"{len(found)} suppressed figures can be worked out: {found[:20]}"
 
 
+@pytest.mark.slow  # the module's Gifu world takes about a minute to build
 @pytest.mark.django_db  # the test database, for the module's fixture
 def test_no_relation_leaves_its_suppressed_figures_their_least_values(gifu):
     """A suppressed figure is at least 1 (a zero is shown) but under a hidden total, where

@@ -154,6 +154,7 @@ def assert_no_hidden_figure_is_determined(api) -> None:
     assert not found, f"{len(found)} suppressed figures can be worked out: {found[:20]}"
 
 
+@pytest.mark.slow  # a rebuild of Gifu and its towns, twice: over 30 s each
 @pytest.mark.django_db
 @pytest.mark.parametrize("padding", ["verified, registered today", "old, never verified"])
 def test_nine_padding_accounts_tell_nothing_of_a_towns_lone_registrant(gifu_world, padding):

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -33,6 +35,7 @@ def test_standard_library_platform_imports_from_the_repository_root():
     assert not module_file.resolve().is_relative_to(REPO / "platform")
 
 
+@pytest.mark.slow  # manage.py in a process of its own
 def test_manage_py_starts_from_the_repository_root(tmp_path):
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],
