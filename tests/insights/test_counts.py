@@ -34,7 +34,8 @@ from registry.models import AgeBand, Gender, Profile, Registration, Relationship
 from tests.factories import person_with_role
 from tests.registry.support import HIDA, SETAGAYA, TAKAYAMA, api_as, register, resident
 
-pytestmark = pytest.mark.xdist_group("insights-counts")
+# Deadlines, terms and days are counted from a frozen clock (tests/conftest.py).
+pytestmark = [pytest.mark.xdist_group("insights-counts"), pytest.mark.usefixtures("clock")]
 
 TIME_ZONE = "Asia/Tokyo"
 NON_VISITING = flags.bit(RelationshipType, RelationshipType.NON_VISITING)

@@ -37,7 +37,8 @@ from registry.models import Registration
 from tests.factories import person_with_role
 from tests.registry.support import api_as
 
-pytestmark = pytest.mark.xdist_group("insights-disclosure")
+# Deadlines, terms and days are counted from a frozen clock (tests/conftest.py).
+pytestmark = [pytest.mark.xdist_group("insights-disclosure"), pytest.mark.usefixtures("clock")]
 
 THRESHOLD = 10
 GIFU = "21"

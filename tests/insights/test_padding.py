@@ -38,7 +38,8 @@ from tests.factories import client_for, person_with_role
 from tests.insights.test_disclosure import Reader, leaks, pages
 from tests.registry.support import HIDA, api_as, register, resident
 
-pytestmark = pytest.mark.xdist_group("insights-padding")
+# Deadlines, terms and days are counted from a frozen clock (tests/conftest.py).
+pytestmark = [pytest.mark.xdist_group("insights-padding"), pytest.mark.usefixtures("clock")]
 
 GIFU = "21"
 SAPPORO = "011002"  # 札幌市 (北海道): where the lone registrant lives, far from everyone else

@@ -37,7 +37,8 @@ from tests.matching.support import (
     staff_of,
 )
 
-pytestmark = pytest.mark.django_db
+# Deadlines, terms and days are counted from a frozen clock (tests/conftest.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 
 def page(client: Client, path: str, language: str = "ja", status: int = 200, **params) -> str:

@@ -28,6 +28,10 @@ from registry.tasks import premium_expire_and_renew_task, premium_remind_task
 from tests.factories import person_with_role
 from tests.registry.support import CHIZU, HIDA, PNG, TAKAYAMA, api_as, error_of, register, resident
 
+# Deadlines, terms and days are counted from a frozen clock (tests/conftest.py); a real
+# worker keeps the real time.
+pytestmark = pytest.mark.usefixtures("clock_unless_worker")
+
 BASE_KEYS = {
     "status",
     "status_label",

@@ -27,7 +27,8 @@ from notifications.services import (
 )
 from tests.registry.support import api_as, resident
 
-pytestmark = pytest.mark.django_db
+# Deadlines, terms and days are counted from a frozen clock (tests/conftest.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 HIRAGANA = re.compile("[\u3041-\u309f]")
 
