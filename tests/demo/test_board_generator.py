@@ -122,6 +122,7 @@ def test_rows_keep_the_rules(board):
     # Sign-ups copy their session's times, on public tasks' scheduled sessions, made after
     # publication, before the deadline and the reference day.
     signups = Signup.objects.select_related("session__task")
+    assert signups.exists()
     for signup in signups.iterator(chunk_size=2_000):
         session, task = signup.session, signup.session.task
         assert (signup.starts_at, signup.ends_at) == (session.starts_at, session.ends_at)
@@ -153,6 +154,7 @@ def test_rows_keep_the_rules(board):
             first=Min("starts_at"), last=Max("ends_at"), last_start=Max("starts_at")
         )
     }
+    assert Task.objects.exists()
     for task in Task.objects.select_related("municipality"):
         row = dates[task.pk]
         assert (task.starts_at, task.ends_at) == (row["first"], row["last"])

@@ -185,6 +185,7 @@ def test_shares_follow_the_survey_within_one_point(population):
     # The survey's shares (of people): three standard errors fit within 1 point here.
     checks = [(share, shares.people) for share in shares.classes]
     checks += [(share, shares.visiting_people) for share in shares.flows_by_person]
+    assert shares.classes and shares.flows_by_person and shares.flows_by_registration
     for share, n in checks:
         tolerance = 3 * _standard_error(share.target, n)
         assert tolerance <= 0.01, f"{share.label}: {PEOPLE:,} people are too few to tell 1 pp"
@@ -310,6 +311,7 @@ def test_each_registration_has_its_registered_event_with_the_consent(population)
            WHERE u.email LIKE %s""",
         _pattern(SEED),
     )
+    assert rows
     assert len({row[0] for row in rows}) == len(rows)  # exactly one event each
     consent_rates = dict.fromkeys(CONSENT_FIELDS, 0)
     for row in rows:

@@ -518,6 +518,7 @@ def leaks(reader: Reader, truth: dict[tuple, int]) -> list[str]:
 def test_the_published_figures_are_the_counted_ones_with_many_small_ones_hidden(gifu):
     truth = gifu.truth()
     reader = gifu.reader(daily=True)
+    assert reader.values
     for var, value in reader.values.items():
         assert value is None or value == truth[var], (var, value, truth[var])
     hidden = {v for v, n in reader.values.items() if n is None}

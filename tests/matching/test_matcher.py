@@ -388,7 +388,7 @@ def test_recommendations_best_first_with_reasons_in_the_readers_language(recomme
 
     english = api_as(who, "en").get("/api/recommendations/").json()["results"][0]
     assert english["reason_codes"] == first["reason_codes"]
-    assert len(english["reasons"]) == len(first["reasons"])
+    assert len(english["reasons"]) == len(first["reasons"]) > 0
     for text in english["reasons"]:
         assert not HIRAGANA.search(text), text
     assert any("智頭町" in text for text in english["reasons"])

@@ -100,6 +100,7 @@ def test_for_you_lists_the_persons_recommendations_with_their_reasons(chizu_fan,
     assert elsewhere.title not in html and signed_up.title not in html
     with translation.override(language):
         expected = reason_texts([["registered", "智頭町"], ["interest", "farming"]])
+    assert len(expected) == 2
     for reason in expected:
         assert reason in html
     if language == "ja":
