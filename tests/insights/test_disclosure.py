@@ -37,8 +37,7 @@ from registry.models import Registration
 from tests.factories import person_with_role
 from tests.registry.support import api_as
 
-# Deadlines, terms and days are counted from a frozen clock (tests/conftest.py).
-pytestmark = [pytest.mark.xdist_group("insights-disclosure"), pytest.mark.usefixtures("clock")]
+pytestmark = pytest.mark.xdist_group("insights-disclosure")
 
 THRESHOLD = 10
 GIFU = "21"
