@@ -31,6 +31,7 @@ from matching.models import (
 )
 from matching.services import _search_text
 from registry.models import Category
+from tests.support import sql_rows
 
 pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("population")]
 
@@ -49,12 +50,6 @@ def people() -> None:
 @pytest.fixture
 def board(people):
     return board_generate(tasks=TASKS, signups=SIGNUPS, seed=SEED, batch=700, as_of=AS_OF)
-
-
-def _sql(query: str, *params) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        return cursor.fetchall()
 
 
 @pytest.mark.slow  # a generated board: over 5 s
@@ -141,7 +136,7 @@ def test_rows_keep_the_rules(board):
             born = signup.person.profile.birth_year
             assert AS_OF.year - born >= task.minimum_age
     # No person holds two sessions that overlap.
-    assert not _sql(
+    assert not sql_rows(
         """SELECT 1 FROM matching_signup a JOIN matching_signup b
            ON a.person_id = b.person_id AND a.id < b.id
            WHERE a.status IN ('confirmed', 'offered') AND b.status IN ('confirmed', 'offered')
@@ -218,7 +213,7 @@ def _digest(seed: int) -> str:
     ]
     digest = hashlib.sha256()
     for query in queries:
-        rows = _sql(query, mark)
+        rows = sql_rows(query, mark)
         assert rows
         for row in rows:
             digest.update(repr(row).encode())

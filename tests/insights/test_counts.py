@@ -32,7 +32,7 @@ from registry import flags
 from registry import services as registry
 from registry.models import AgeBand, Gender, Profile, Registration, RelationshipType, Tier
 from tests.factories import person_with_role
-from tests.registry.support import HIDA, SETAGAYA, TAKAYAMA, api_as, register, resident
+from tests.support import HIDA, SETAGAYA, TAKAYAMA, api_as, register, resident
 
 pytestmark = pytest.mark.xdist_group("insights-counts")
 

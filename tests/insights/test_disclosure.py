@@ -35,7 +35,7 @@ from places.models import Municipality, Prefecture
 from registry import services as registry
 from registry.models import Registration
 from tests.factories import person_with_role
-from tests.registry.support import api_as
+from tests.support import HIDA, api_as, register, resident
 
 pytestmark = pytest.mark.xdist_group("insights-disclosure")
 
@@ -660,7 +660,6 @@ def test_the_threshold_is_honoured(threshold, hidden):
 @pytest.mark.parametrize(("threshold", "shown"), [(3, True), (4, False)])
 def test_the_threshold_setting_is_honoured_by_the_publication(settings, threshold, shown):
     """Three people registered with 飛騨市: published as 3 below a threshold of 3 or less."""
-    from tests.registry.support import HIDA, register, resident
 
     settings.INSIGHTS_MIN_CELL = threshold
     for _n in range(3):

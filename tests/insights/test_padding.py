@@ -36,7 +36,7 @@ from registry import services as registry
 from registry.models import Registration
 from tests.factories import client_for, person_with_role
 from tests.insights.test_disclosure import Reader, leaks, pages
-from tests.registry.support import HIDA, api_as, register, resident
+from tests.support import HIDA, api_as, register, resident
 
 # Deadlines, terms and days are counted from a frozen clock (tests/conftest.py).
 pytestmark = [pytest.mark.xdist_group("insights-padding"), pytest.mark.usefixtures("clock")]

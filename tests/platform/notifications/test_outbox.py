@@ -25,7 +25,7 @@ from notifications.services import (
     preferences_set,
     unsubscribe_token,
 )
-from tests.registry.support import api_as, resident
+from tests.support import api_as, resident
 
 # Deadlines, terms and days are counted from a frozen clock (tests/conftest.py).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]

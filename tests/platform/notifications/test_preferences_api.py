@@ -10,7 +10,7 @@ import pytest
 
 from accounts.models import User
 from notifications.models import Preference, Topic
-from tests.registry.support import api_as, error_of, resident
+from tests.support import api_as, error_of, resident
 
 pytestmark = pytest.mark.django_db
 
