@@ -1,7 +1,8 @@
 # The two commands of the README:
 #   make run   set everything up on the embedded default (SQLite, tasks and periodic jobs
 #              in-process, e-mail to var/mail/) and serve http://127.0.0.1:8000/
-#   make test  install and run the test suite (needs PostgreSQL and Redis; see README)
+#   make test  install and run the test suite but its slow tests (needs PostgreSQL and Redis;
+#              see README); make test-slow runs those: browsers, workers, subprocesses
 
 PYTHON ?= python3.11
 VENV ?= .venv
@@ -9,7 +10,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run setup install messages migrate data demo static browser test lint worker beat flower clean
+.PHONY: run setup install messages migrate data demo static browser test test-slow lint worker beat flower clean
 
 # Links in e-mail point at the site as served here (unless SITE_URL is set).
 export SITE_URL ?= http://127.0.0.1:$(PORT)
@@ -59,9 +60,14 @@ browser:
 	  else echo "Install Chromium first: sudo apt-get install chromium fonts-noto-cjk"; exit 1; fi; }
 
 # Runs on PostgreSQL and Redis (DATABASE_URL and REDIS_URL, defaulting to this machine's),
-# two processes in parallel. Screenshots of the browser tests go to test-artifacts/.
+# two processes in parallel. `test` leaves out the tests marked slow (tests/conftest.py says
+# which); `test-slow` runs only those: Chromium, real Celery workers, Django in processes of
+# its own, the API contract. Screenshots of the browser tests go to test-artifacts/.
 test: install messages browser
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadgroup -m "not slow"
+
+test-slow: install messages browser
+	$(BIN)/pytest -n 2 --dist loadgroup -m slow
 
 lint: install
 	$(BIN)/ruff check .

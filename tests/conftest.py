@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
+import time_machine
 from django.core.cache import cache
 
 from places.models import Municipality
 from places.services import municipalities_load
+
+# What ``make test`` leaves to ``make test-slow`` (marker ``slow``): tests that start a real
+# Celery worker (marker ``worker``) or drive Chromium (the ``browser`` fixture of
+# tests/browser.py). Marked here by what they use, so that a new one cannot slip into the
+# fast set; the other slow ones (subprocesses, the API contract, single long tests) carry
+# the marker in their own module.
+SLOW_FIXTURES = {"browser", "celery_worker_process"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("worker") or SLOW_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +57,43 @@ def celery_worker_process(transactional_db, municipalities):
 
     with celery_worker_process_running() as name:
         yield name
+
+
+# The instant the ``clock`` fixture stops at: a Wednesday morning in Japan, mid-month and
+# mid-year, far from a month's, a year's or a day's edge in either UTC or JST.
+FROZEN_AT = datetime.datetime(2026, 6, 10, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    """A module whose tests run on the frozen clock is imported on it too, so that the dates
+    of its ``parametrize`` lists and constants (``in_days(-1)``: "yesterday") are counted
+    from the same instant as the tests that use them."""
+    if isinstance(collector, pytest.Module) and 'usefixtures("clock' in collector.path.read_text():
+        with time_machine.travel(FROZEN_AT, tick=False):
+            return (yield)
+    return (yield)
+
+
+@pytest.fixture
+def clock(request):
+    """Time stands still at ``FROZEN_AT`` for the test (``timezone.now()``, ``localdate()``,
+    ``time.time()``) and moves only when told: ``clock.move_to(instant)``,
+    ``clock.shift(timedelta)``. Tests about deadlines, terms and days then mean the same on
+    every day they run. A real worker or subprocess keeps the real time, so a test marked
+    ``worker`` cannot use it."""
+    assert not request.node.get_closest_marker("worker"), (
+        "a real worker does not share the frozen clock: use the real time"
+    )
+    with time_machine.travel(FROZEN_AT, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def clock_unless_worker(request):
+    """For a module of frozen-clock tests with a real-worker test among them (the module's
+    ``pytestmark`` uses this instead of ``clock``): the clock for all but that one."""
+    if request.node.get_closest_marker("worker"):
+        yield None
+    else:
+        yield request.getfixturevalue("clock")

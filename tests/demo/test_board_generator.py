@@ -31,6 +31,7 @@ from matching.models import (
 )
 from matching.services import _search_text
 from registry.models import Category
+from tests.support import sql_rows
 
 pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("population")]
 
@@ -51,12 +52,7 @@ def board(people):
     return board_generate(tasks=TASKS, signups=SIGNUPS, seed=SEED, batch=700, as_of=AS_OF)
 
 
-def _sql(query: str, *params) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        return cursor.fetchall()
-
-
+@pytest.mark.slow  # a generated board: over 5 s
 def test_counts_and_what_the_board_looks_like(board):
     tasks = Task.objects.filter(description__startswith=generated_mark(SEED))
     assert board.tasks == tasks.count() == TASKS
@@ -87,6 +83,7 @@ def test_counts_and_what_the_board_looks_like(board):
     assert Signup.objects.exclude(thanks="").exists()
 
 
+@pytest.mark.slow  # a generated board: over 5 s
 def test_rows_keep_the_rules(board):
     # Deferred foreign keys are checked now, not at a commit the test never makes.
     with connection.cursor() as cursor:
@@ -120,6 +117,7 @@ def test_rows_keep_the_rules(board):
     # Sign-ups copy their session's times, on public tasks' scheduled sessions, made after
     # publication, before the deadline and the reference day.
     signups = Signup.objects.select_related("session__task")
+    assert signups.exists()
     for signup in signups.iterator(chunk_size=2_000):
         session, task = signup.session, signup.session.task
         assert (signup.starts_at, signup.ends_at) == (session.starts_at, session.ends_at)
@@ -138,7 +136,7 @@ def test_rows_keep_the_rules(board):
             born = signup.person.profile.birth_year
             assert AS_OF.year - born >= task.minimum_age
     # No person holds two sessions that overlap.
-    assert not _sql(
+    assert not sql_rows(
         """SELECT 1 FROM matching_signup a JOIN matching_signup b
            ON a.person_id = b.person_id AND a.id < b.id
            WHERE a.status IN ('confirmed', 'offered') AND b.status IN ('confirmed', 'offered')
@@ -151,6 +149,7 @@ def test_rows_keep_the_rules(board):
             first=Min("starts_at"), last=Max("ends_at"), last_start=Max("starts_at")
         )
     }
+    assert Task.objects.exists()
     for task in Task.objects.select_related("municipality"):
         row = dates[task.pk]
         assert (task.starts_at, task.ends_at) == (row["first"], row["last"])
@@ -214,7 +213,7 @@ def _digest(seed: int) -> str:
     ]
     digest = hashlib.sha256()
     for query in queries:
-        rows = _sql(query, mark)
+        rows = sql_rows(query, mark)
         assert rows
         for row in rows:
             digest.update(repr(row).encode())

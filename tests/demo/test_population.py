@@ -39,8 +39,10 @@ from registry.models import (
     RegistrationEvent,
     RelationshipType,
 )
+from tests.support import sql_rows
 
-pytestmark = pytest.mark.xdist_group("population")
+# Thousands of generated people, made and removed: `make test-slow`.
+pytestmark = [pytest.mark.xdist_group("population"), pytest.mark.slow]
 
 SEED = 2027
 PEOPLE = 30_000
@@ -50,12 +52,6 @@ NON_VISITING_BIT = flags.bit(RelationshipType, RelationshipType.NON_VISITING)
 
 def _pattern(seed: int) -> str:
     return f"{email_prefix(seed)}%@{EMAIL_DOMAIN}"
-
-
-def _sql(query: str, *params) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        return cursor.fetchall()
 
 
 _DELETES = [
@@ -115,7 +111,7 @@ def _digest(seed: int) -> str:
     ]
     digest = hashlib.sha256()
     for query in queries:
-        rows = _sql(query, pattern)
+        rows = sql_rows(query, pattern)
         assert rows
         for row in rows:
             digest.update(repr(row).encode())
@@ -147,7 +143,7 @@ def _standard_error(share: float, n: int) -> float:
 
 @pytest.mark.django_db
 def test_the_command_reports_what_it_wrote(population):
-    counts = _sql(
+    counts = sql_rows(
         """SELECT COUNT(DISTINCT u.id), COUNT(r.id)
            FROM accounts_user u JOIN registry_registration r ON r.person_id = u.id
            WHERE u.email LIKE %s""",
@@ -171,7 +167,7 @@ def test_shares_follow_the_survey_within_one_point(population):
 
     # Registrations of one person share their flow cell: the variance of a share of
     # registrations grows by E[k²]/E[k]² (k: registrations of a person).
-    sizes = _sql(
+    sizes = sql_rows(
         """SELECT COUNT(*), SUM(k), SUM(k * k) FROM (
                SELECT COUNT(*) AS k FROM registry_registration r
                JOIN accounts_user u ON u.id = r.person_id
@@ -184,6 +180,7 @@ def test_shares_follow_the_survey_within_one_point(population):
     # The survey's shares (of people): three standard errors fit within 1 point here.
     checks = [(share, shares.people) for share in shares.classes]
     checks += [(share, shares.visiting_people) for share in shares.flows_by_person]
+    assert shares.classes and shares.flows_by_person and shares.flows_by_registration
     for share, n in checks:
         tolerance = 3 * _standard_error(share.target, n)
         assert tolerance <= 0.01, f"{share.label}: {PEOPLE:,} people are too few to tell 1 pp"
@@ -202,13 +199,13 @@ def test_shares_follow_the_survey_within_one_point(population):
 @pytest.mark.django_db
 def test_types_give_each_person_their_class(population):
     # Every type mask is a non-empty set of known types.
-    bad_masks = _sql(
+    bad_masks = sql_rows(
         """SELECT COUNT(*) FROM registry_registration r JOIN accounts_user u
            ON u.id = r.person_id WHERE u.email LIKE %s AND NOT (r.types BETWEEN 1 AND 63)""",
         _pattern(SEED),
     )[0][0]
     assert bad_masks == 0
-    per_person = _sql(
+    per_person = sql_rows(
         """SELECT BIT_OR(r.types), BOOL_AND(r.types = %s), BOOL_OR(r.types & %s <> 0),
                   COUNT(*)
            FROM registry_registration r JOIN accounts_user u ON u.id = r.person_id
@@ -224,7 +221,7 @@ def test_types_give_each_person_their_class(population):
     # Visiting people may add 非訪問系 ("multiple types allowed"), and some do.
     assert any(with_non_visiting for _, _, with_non_visiting, _ in visiting)
     # Several types on one registration occur.
-    several = _sql(
+    several = sql_rows(
         """SELECT COUNT(*) FROM registry_registration r JOIN accounts_user u
            ON u.id = r.person_id WHERE u.email LIKE %s AND (r.types & (r.types - 1)) <> 0""",
         _pattern(SEED),
@@ -241,7 +238,7 @@ def test_types_give_each_person_their_class(population):
 def test_registrations_keep_the_registry_rules(population):
     pattern = _pattern(SEED)
     # Never the home municipality, which is the profile's; one registration per place.
-    wrong_home = _sql(
+    wrong_home = sql_rows(
         """SELECT COUNT(*) FROM registry_registration r
            JOIN accounts_user u ON u.id = r.person_id
            JOIN registry_profile p ON p.user_id = r.person_id
@@ -250,7 +247,7 @@ def test_registrations_keep_the_registry_rules(population):
         pattern,
     )[0][0]
     assert wrong_home == 0
-    duplicates = _sql(
+    duplicates = sql_rows(
         """SELECT COUNT(*) FROM (
                SELECT 1 FROM registry_registration r JOIN accounts_user u ON u.id = r.person_id
                WHERE u.email LIKE %s GROUP BY r.person_id, r.municipality_id
@@ -264,7 +261,7 @@ def test_registrations_keep_the_registry_rules(population):
         .exclude(status="active", card_serial=1, withdrawn_at=None)
         .exists()
     )
-    latest = _sql(
+    latest = sql_rows(
         """SELECT MAX(r.registered_at), MIN(r.registered_at) FROM registry_registration r
            JOIN accounts_user u ON u.id = r.person_id WHERE u.email LIKE %s""",
         pattern,
@@ -286,8 +283,8 @@ def test_prefecture_registrations_are_the_prefectures_of_the_registrations(popul
                 JOIN accounts_user u ON u.id = pr.person_id
                 WHERE u.email LIKE %s AND pr.status = 'active'"""
     difference = "SELECT COUNT(*) FROM ({} EXCEPT {}) x"
-    missing = _sql(difference.format(expected, actual), pattern, pattern)
-    extra = _sql(difference.format(actual, expected), pattern, pattern)
+    missing = sql_rows(difference.format(expected, actual), pattern, pattern)
+    extra = sql_rows(difference.format(actual, expected), pattern, pattern)
     assert missing[0][0] == 0
     assert extra[0][0] == 0
     assert (
@@ -298,7 +295,7 @@ def test_prefecture_registrations_are_the_prefectures_of_the_registrations(popul
 
 @pytest.mark.django_db
 def test_each_registration_has_its_registered_event_with_the_consent(population):
-    rows = _sql(
+    rows = sql_rows(
         """SELECT r.id, r.person_id, r.registered_at, r.types, r.origin,
                   r.share_name, r.share_contact, r.share_age_band, r.share_skills,
                   r.allow_announcements, r.guardian_consented_at IS NOT NULL,
@@ -309,6 +306,7 @@ def test_each_registration_has_its_registered_event_with_the_consent(population)
            WHERE u.email LIKE %s""",
         _pattern(SEED),
     )
+    assert rows
     assert len({row[0] for row in rows}) == len(rows)  # exactly one event each
     consent_rates = dict.fromkeys(CONSENT_FIELDS, 0)
     for row in rows:
@@ -340,7 +338,7 @@ def test_people_minors_and_premium(population):
     assert genders == {"female", "male", "other", ""}
 
     # A guardian consented exactly where the person may have been a minor on the day.
-    guardian = _sql(
+    guardian = sql_rows(
         """SELECT (EXTRACT(YEAR FROM r.registered_at AT TIME ZONE 'Asia/Tokyo') - p.birth_year
                    <= %s) AS minor,
                   r.guardian_name <> '' AND r.guardian_consented_at = r.registered_at,
@@ -359,7 +357,7 @@ def test_people_minors_and_premium(population):
     }
 
     # Premium: about 2 % of people, at most 3 registrations each, a running term.
-    premium = _sql(
+    premium = sql_rows(
         """SELECT r.person_id, COUNT(*), MIN(r.premium_until), BOOL_AND(
                    r.premium_since >= (r.registered_at AT TIME ZONE 'Asia/Tokyo')::date
                    AND r.premium_since <= %s)

@@ -22,7 +22,7 @@ from registry import services as registry
 from tests.factories import person_with_role, sign_in
 from tests.insights.conftest import NATIONAL_TABLES
 from tests.matching.support import staff_of
-from tests.registry.support import AMA, HIDA, TAKAYAMA, api_as, error_of, register, resident
+from tests.support import AMA, HIDA, TAKAYAMA, api_as, error_of, register, resident
 
 CHIYODA = "131016"  # 千代田区, 東京都
 ROLES = ("national_admin", "prefecture_staff", "municipality_staff", "resident", "anonymous")

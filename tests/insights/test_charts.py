@@ -66,7 +66,9 @@ def test_the_series_line_breaks_where_suppressed_and_bands_mark_the_periods():
     for bar in chart.bars.bars:
         assert chart.bars.top <= bar["y"] <= chart.bars.top + chart.bars.height
     for path in chart.line.paths:
-        for x, y in re.findall(r"[ML]([\d.]+) ([\d.]+)", path):
+        points = re.findall(r"[ML]([\d.]+) ([\d.]+)", path)
+        assert points, path
+        for x, y in points:
             assert chart.left <= float(x) <= chart.right
             assert chart.line.top <= float(y) <= chart.line.top + chart.line.height
     assert chart.labels[0]["text"] == "2026-01"

@@ -32,7 +32,7 @@ from registry import flags
 from registry import services as registry
 from registry.models import AgeBand, Gender, Profile, Registration, RelationshipType, Tier
 from tests.factories import person_with_role
-from tests.registry.support import HIDA, SETAGAYA, TAKAYAMA, api_as, register, resident
+from tests.support import HIDA, SETAGAYA, TAKAYAMA, api_as, register, resident
 
 pytestmark = pytest.mark.xdist_group("insights-counts")
 
@@ -345,6 +345,7 @@ def nonzero(found: dict) -> dict:
     return {cell: value for cell, value in found.items() if value}
 
 
+@pytest.mark.slow  # a world of people counted over and over: minutes
 @pytest.mark.django_db
 def test_every_figure_matches_a_count_over_the_raw_rows_and_the_update_matches_the_rebuild(
     settings,
@@ -440,7 +441,7 @@ def test_every_figure_matches_a_count_over_the_raw_rows_and_the_update_matches_t
 
 
 @pytest.mark.django_db
-def test_an_event_read_twice_is_counted_once():
+def test_an_event_read_twice_is_counted_once(clock):
     """The feed is read with an overlap (a late commit is never missed): events of the last
     minutes are read again by the next run; and a run that lost its mark reads them all
     again. Each registration still counts once."""
@@ -475,7 +476,7 @@ def test_an_event_read_twice_is_counted_once():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_registration_committed_after_a_rebuild_began_is_counted_by_the_next_update(
-    municipalities,
+    clock, municipalities
 ):
     """A transaction still open while the rebuild reads has written its event below later
     ones; the rebuild's mark stays below it, so the next update reads it."""
@@ -522,7 +523,7 @@ def published_figures() -> dict[tuple[str, str], int | None]:
 
 
 @pytest.mark.django_db
-def test_the_figures_are_published_once_a_day_and_one_newcomer_cannot_be_read_off_them():
+def test_the_figures_are_published_once_a_day_and_one_newcomer_cannot_be_read_off_them(clock):
     """Two publications compared: one person's registration (where, which tier, their
     gender, where they live) must not show as a change of one in any figure."""
     with override_settings(INSIGHTS_PUBLISH_SECONDS=24 * 60 * 60):
@@ -563,7 +564,7 @@ def test_the_figures_are_published_once_a_day_and_one_newcomer_cannot_be_read_of
 
 
 @pytest.mark.django_db
-def test_the_board_and_the_funnel_are_recounted_at_most_every_so_often_while_things_change():
+def test_the_board_and_the_funnel_are_recounted_at_most_every_so_often_while_things_change(clock):
     """Registrations are counted at every update; the board and the funnel (a recount of
     the board's rows in SQL, a minute at national scale) at most every
     INSIGHTS_BOARD_SECONDS, and never forgotten."""

@@ -35,7 +35,7 @@ from places.models import Municipality, Prefecture
 from registry import services as registry
 from registry.models import Registration
 from tests.factories import person_with_role
-from tests.registry.support import api_as
+from tests.support import HIDA, api_as, register, resident
 
 pytestmark = pytest.mark.xdist_group("insights-disclosure")
 
@@ -512,10 +512,12 @@ def leaks(reader: Reader, truth: dict[tuple, int]) -> list[str]:
     ]
 
 
+@pytest.mark.slow  # the module's Gifu world takes about a minute to build
 @pytest.mark.django_db  # the test database, for the module's fixture
 def test_the_published_figures_are_the_counted_ones_with_many_small_ones_hidden(gifu):
     truth = gifu.truth()
     reader = gifu.reader(daily=True)
+    assert reader.values
     for var, value in reader.values.items():
         assert value is None or value == truth[var], (var, value, truth[var])
     hidden = {v for v, n in reader.values.items() if n is None}
@@ -530,6 +532,7 @@ def test_the_published_figures_are_the_counted_ones_with_many_small_ones_hidden(
     assert {v[1] for v in small} >= {*PARTITIONS, "reg", "new", "board", "funnel"}
 
 
+@pytest.mark.slow  # the module's Gifu world takes about a minute to build
 @pytest.mark.django_db  # the test database, for the module's fixture
 def test_no_suppressed_figure_of_the_prefecture_and_its_towns_can_be_worked_out(gifu):
     """From the national dashboard by month, the prefecture's and its towns' pages."""
@@ -537,6 +540,7 @@ def test_no_suppressed_figure_of_the_prefecture_and_its_towns_can_be_worked_out(
     assert not found, f"{len(found)} suppressed figures can be worked out: {found[:20]}"
 
 
+@pytest.mark.slow  # the module's Gifu world takes about a minute to build
 @pytest.mark.django_db  # the test database, for the module's fixture
 def test_the_nations_daily_and_weekly_series_give_no_suppressed_figure_away(gifu):
     """The same with the nation's series by day and by week, which everyone may read."""
@@ -544,6 +548,7 @@ def test_the_nations_daily_and_weekly_series_give_no_suppressed_figure_away(gifu
     assert not found, f"{len(found)} suppressed figures can be worked out: {found[:20]}"
 
 
+@pytest.mark.slow  # the module's Gifu world takes about a minute to build
 @pytest.mark.django_db  # the test database, for the module's fixture
 def test_no_relation_leaves_its_suppressed_figures_their_least_values(gifu):
     """A suppressed figure is at least 1 (a zero is shown) but under a hidden total, where
@@ -655,7 +660,6 @@ def test_the_threshold_is_honoured(threshold, hidden):
 @pytest.mark.parametrize(("threshold", "shown"), [(3, True), (4, False)])
 def test_the_threshold_setting_is_honoured_by_the_publication(settings, threshold, shown):
     """Three people registered with 飛騨市: published as 3 below a threshold of 3 or less."""
-    from tests.registry.support import HIDA, register, resident
 
     settings.INSIGHTS_MIN_CELL = threshold
     for _n in range(3):

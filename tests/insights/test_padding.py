@@ -36,9 +36,10 @@ from registry import services as registry
 from registry.models import Registration
 from tests.factories import client_for, person_with_role
 from tests.insights.test_disclosure import Reader, leaks, pages
-from tests.registry.support import HIDA, api_as, register, resident
+from tests.support import HIDA, api_as, register, resident
 
-pytestmark = pytest.mark.xdist_group("insights-padding")
+# Deadlines, terms and days are counted from a frozen clock (tests/conftest.py).
+pytestmark = [pytest.mark.xdist_group("insights-padding"), pytest.mark.usefixtures("clock")]
 
 GIFU = "21"
 SAPPORO = "011002"  # 札幌市 (北海道): where the lone registrant lives, far from everyone else
@@ -154,6 +155,7 @@ def assert_no_hidden_figure_is_determined(api) -> None:
     assert not found, f"{len(found)} suppressed figures can be worked out: {found[:20]}"
 
 
+@pytest.mark.slow  # a rebuild of Gifu and its towns, twice: over 30 s each
 @pytest.mark.django_db
 @pytest.mark.parametrize("padding", ["verified, registered today", "old, never verified"])
 def test_nine_padding_accounts_tell_nothing_of_a_towns_lone_registrant(gifu_world, padding):

@@ -15,7 +15,7 @@ from accounts.models import Role
 from insights import services
 from tests.factories import client_for, person_with_role
 from tests.insights.conftest import NATIONAL_TABLES
-from tests.registry.support import CHIZU, HIDA, TAKAYAMA, register, resident
+from tests.support import CHIZU, HIDA, TAKAYAMA, register, resident
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 
 from config.celery import app as celery_app
 from insights.models import Count, Published
-from tests.registry.support import AMA, HIDA, api_as, register, resident
+from tests.support import AMA, HIDA, api_as, register, resident
 from tests.workers import WorkerProcess
 
 

@@ -16,7 +16,7 @@ from matching import services
 from matching.models import Session, Signup, Task
 from places.models import Municipality
 from tests.factories import person_with_role
-from tests.registry.support import AMA, CHIZU, HIDA, SETAGAYA, api_as, error_of, register, resident
+from tests.support import AMA, CHIZU, HIDA, SETAGAYA, api_as, error_of, register, resident
 
 __all__ = [
     "AMA",

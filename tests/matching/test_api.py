@@ -42,7 +42,8 @@ from tests.matching.support import (
     staff_of,
 )
 
-pytestmark = pytest.mark.django_db
+# Deadlines, terms and days are counted from a frozen clock (tests/conftest.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 # Hiragana, katakana, kanji and full-width forms: what an English message must not contain
 # (beyond the names of places and tasks it quotes).

@@ -119,6 +119,7 @@ def assert_consistent(session: Session) -> None:
 # --- Done-when 2: fifty people, ten places ---------------------------------------------------
 
 
+@pytest.mark.slow  # fifty threads on fifty connections: over 20 s
 def test_fifty_concurrent_sign_ups_for_ten_places_confirm_ten_and_wait_forty(municipalities):
     staff = staff_of(CHIZU)
     task = published_task(staff=staff, sessions=[slot(6)])
@@ -205,6 +206,7 @@ ROUNDS = [
 ]
 
 
+@pytest.mark.slow  # rounds of racing threads: over 10 s
 def test_cancels_racing_sign_ups_never_leave_a_place_free_while_someone_waits(municipalities):
     staff = staff_of(CHIZU)
     for number, (places, waiting, cancelling, newcomers, window) in enumerate(ROUNDS):

@@ -11,9 +11,6 @@ import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
-from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 
@@ -36,21 +33,10 @@ from tests.matching.support import (
     resident,
     staff_of,
 )
+from tests.support import errors_of, page, queries_of
 
-pytestmark = pytest.mark.django_db
-
-
-def page(client: Client, path: str, language: str = "ja", status: int = 200, **params) -> str:
-    response = client.get(path, params)
-    assert response.status_code == status, (path, response.status_code)
-    html = response.content.decode()
-    if status == 200:
-        assert f'<html lang="{language}">' in html
-    return html
-
-
-def errors_of(html: str) -> list[str]:
-    return re.findall(r'class="field-error"[^>]*>([^<]+)<', html)
+# Deadlines, terms and days are counted from a frozen clock (tests/conftest.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 
 def summary_of(html: str) -> str:
@@ -918,12 +904,6 @@ def test_navigation_links_the_board_sign_ups_and_notifications():
 # --- Query counts ------------------------------------------------------------------------
 
 
-def _queries(client: Client, path: str, **params) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        page(client, path, **params)
-    return len(captured)
-
-
 def test_the_board_costs_the_same_queries_for_one_task_or_twenty(django_assert_max_num_queries):
     staff = staff_of(CHIZU)
     person = resident()
@@ -932,14 +912,14 @@ def test_the_board_costs_the_same_queries_for_one_task_or_twenty(django_assert_m
     for path in ("/tasks/", "/tasks/calendar/", "/tasks/map/"):
         page(me, path, near="home")  # distances are read once per process, not per page
     few = {
-        path: (_queries(visitor, path), _queries(me, path, near="home"))
+        path: (queries_of(visitor, path), queries_of(me, path, near="home"))
         for path in ("/tasks/", "/tasks/calendar/", "/tasks/map/")
     }
     for number in range(20):
         published_task(staff=staff, title=f"お手伝い{number}", capacity=number + 1)
     for path, (anonymous, signed_in) in few.items():
-        assert _queries(visitor, path) == anonymous, path
-        assert _queries(me, path, near="home") == signed_in, path
+        assert queries_of(visitor, path) == anonymous, path
+        assert queries_of(me, path, near="home") == signed_in, path
     with django_assert_max_num_queries(12):
         html = page(me, "/tasks/", near="home")
     assert html.count('class="task-card"') == 20

@@ -50,7 +50,9 @@ from tests.matching.support import (
     staff_of,
 )
 
-pytestmark = pytest.mark.django_db
+# Deadlines, terms and days are counted from a frozen clock (tests/conftest.py); a real
+# worker keeps the real time.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_unless_worker")]
 
 TOTTORI = "312011"  # 鳥取市, 26 km from 智頭町
 HOKUEI = "313726"  # 北栄町, 49 km

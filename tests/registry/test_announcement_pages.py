@@ -15,21 +15,12 @@ from places.models import Municipality
 from registry import services
 from registry.models import Announcement
 from tests.factories import client_for, person_with_role
-from tests.registry.support import CHIZU, HIDA, register, resident
+from tests.support import CHIZU, HIDA, errors_of, register, resident, summary_of
 
 pytestmark = pytest.mark.django_db
 
 PATH = f"/staff/{HIDA}/announcements/"
 BODY = "10月に秋祭りを開きます。\nぜひお越しください。"
-
-
-def errors_of(html: str) -> list[str]:
-    return re.findall(r'class="field-error"[^>]*>([^<]+)<', html)
-
-
-def summary_of(html: str) -> str:
-    found = re.search(r'<div class="error-summary".*?</div>', html, re.S)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", found.group(0))) if found else ""
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from places.models import Municipality
 from registry import services
 from registry.models import Announcement, AnnouncementState
 from tests.factories import person_with_role
-from tests.registry.support import CHIZU, HIDA, api_as, error_of, register, resident
+from tests.support import CHIZU, HIDA, api_as, error_of, register, resident
 
 pytestmark = pytest.mark.django_db
 

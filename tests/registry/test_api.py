@@ -29,7 +29,7 @@ from registry.models import (
     RegistrationEvent,
 )
 from tests.factories import PASSWORD, UserFactory, person_with_role
-from tests.registry.support import (
+from tests.support import (
     AMA,
     CHIZU,
     HIDA,

@@ -26,7 +26,11 @@ from registry.cards import SALT
 from registry.models import Activity, Perk, PremiumApplication, Registration, RegistrationEvent
 from registry.tasks import premium_expire_and_renew_task, premium_remind_task
 from tests.factories import person_with_role
-from tests.registry.support import CHIZU, HIDA, PNG, TAKAYAMA, api_as, error_of, register, resident
+from tests.support import CHIZU, HIDA, PNG, TAKAYAMA, api_as, error_of, register, resident
+
+# Deadlines, terms and days are counted from a frozen clock (tests/conftest.py); a real
+# worker keeps the real time.
+pytestmark = pytest.mark.usefixtures("clock_unless_worker")
 
 BASE_KEYS = {
     "status",

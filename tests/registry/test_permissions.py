@@ -22,7 +22,7 @@ from registry import services
 from registry.cards import card_token
 from registry.models import Activity, Perk, PremiumApplication, Registration
 from tests.factories import PASSWORD, person_with_role
-from tests.registry.support import (
+from tests.support import (
     AMA,
     CHIZU,
     HIDA,

@@ -35,7 +35,8 @@ from places.models import Municipality
 from tests.factories import person_with_role
 from tests.matching.support import CHIZU, in_days, published_task, register, resident
 
-pytestmark = pytest.mark.django_db
+# Thousands of generated requests: `make test-slow`.
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 ROLES = ("anonymous", "resident", "staff")
 CHECKS = [

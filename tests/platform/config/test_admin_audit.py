@@ -10,7 +10,7 @@ from django.contrib import admin
 from accounts.admin import AuditedReadsMixin
 from accounts.models import AuditEvent, Role
 from tests.factories import UserFactory, client_for, person_with_role
-from tests.registry.support import HIDA, register, resident
+from tests.support import HIDA, register, resident
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("municipalities")]
 

@@ -64,7 +64,9 @@ def test_docs_load_only_local_assets(client):
 def test_swagger_bundles_reference_no_cdn(client):
     """The sidecar's bundle loads no further script or font from elsewhere at run time."""
     html = client.get("/api/docs/").content.decode()
-    for url in re.findall(r"""src=["'](/static/[^"']+\.js)["']""", html):
+    scripts = re.findall(r"""src=["'](/static/[^"']+\.js)["']""", html)
+    assert scripts, html
+    for url in scripts:
         response = client.get(url)
         assert response.status_code == 200, url
         body = b"".join(response.streaming_content).decode("utf-8", "replace")

@@ -11,7 +11,7 @@ from django.test import Client
 from tests.browser import RecordingPage, browser  # noqa: F401
 from tests.factories import sign_in
 from tests.matching.support import published_task
-from tests.registry.support import HIDA, register, resident
+from tests.support import HIDA, register, resident
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("municipalities")]
 

@@ -128,6 +128,7 @@ SQLITE_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # a Django process of its own, migrating a fresh SQLite database
 def test_far_dates_are_refused_on_the_embedded_sqlite_default(tmp_path):
     """The embedded default (config.settings.base, SQLite in a fresh var/ folder), in its own
     process: this is where 0001-01-01 used to overflow into a 500."""

@@ -67,6 +67,7 @@ def test_worker_process_runs_a_task_and_health_shows_it(celery_worker_process, h
     assert body["status"] == "ok"
 
 
+@pytest.mark.slow  # waits out the ping of a worker that is not there
 @pytest.mark.django_db
 def test_health_reports_postgres_and_redis_and_a_missing_worker(health):
     first = health()

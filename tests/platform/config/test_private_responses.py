@@ -11,7 +11,7 @@ from matching import services as board
 from matching.models import Session
 from tests.factories import client_for
 from tests.matching.support import published_task, staff_of
-from tests.registry.support import HIDA, api_as, register, resident
+from tests.support import HIDA, api_as, register, resident
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("municipalities")]
 

@@ -22,9 +22,10 @@ from matching.models import Signup
 from tests.factories import client_for
 from tests.matching.support import in_days, published_task, resident
 from tests.platform.idempotency.support import LOSE
-from tests.registry.support import error_of
+from tests.support import error_of
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Deadlines, terms and days are counted from a frozen clock (tests/conftest.py).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clock")]
 
 LOSING = "tests.platform.idempotency.support.LoseTheAnswerMiddleware"
 

@@ -106,7 +106,9 @@ def test_a_deleted_account_leaves_no_words_in_other_inboxes_or_pending_email(
         english = _inbox_everywhere(reader, "en")
         assert "(deleted account)" in english and THANKS not in english
     # Nothing of theirs is stored either: not in the context the notifications keep.
-    for notification in Notification.objects.filter(recipient__in=[host, hida_staff]):
+    kept = Notification.objects.filter(recipient__in=[host, hida_staff])
+    assert kept.exists()
+    for notification in kept:
         for words in WORDS:
             assert words not in str(notification.context), notification.kind
     # The e-mail still waiting goes out without their words.

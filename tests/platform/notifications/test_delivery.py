@@ -52,6 +52,10 @@ from tests.matching.support import (
 from tests.smtp import Received, SmtpServer, smtp_server_running
 from tests.workers import RedisServer, private_broker, tasks_queued, wait_for, worker_process
 
+# Deadlines, terms and days are counted from a frozen clock (tests/conftest.py); a real
+# worker keeps the real time.
+pytestmark = pytest.mark.usefixtures("clock_unless_worker")
+
 TOTTORI = "312011"  # 鳥取市, 26 km from 智頭町
 SAPPORO = "011002"  # 札幌市, far from everything in 鳥取県
 

@@ -27,9 +27,10 @@ from notifications.services import (
     preferences_set,
 )
 from notifications.tokens import unsubscribe_read, unsubscribe_token
-from tests.registry.support import api_as, resident
+from tests.support import api_as, resident
 
-pytestmark = pytest.mark.django_db
+# Deadlines, terms and days are counted from a frozen clock (tests/conftest.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 HIRAGANA = re.compile("[\u3041-\u309f]")
 

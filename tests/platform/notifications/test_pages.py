@@ -7,35 +7,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.test import Client
 
 from accounts.models import User
 from notifications import services, tokens
 from notifications.models import Channel, Email, Notification, Preference, Topic
 from tests.factories import UserFactory, client_for
+from tests.support import errors_of, messages_of, page, summary_of
 
 pytestmark = pytest.mark.django_db
-
-
-def page(client: Client, path: str, language: str = "ja") -> str:
-    response = client.get(path)
-    assert response.status_code == 200, (path, response.status_code)
-    html = response.content.decode()
-    assert f'<html lang="{language}">' in html
-    return html
-
-
-def errors_of(html: str) -> list[str]:
-    return re.findall(r'class="field-error"[^>]*>([^<]+)<', html)
-
-
-def summary_of(html: str) -> str:
-    found = re.search(r'<div class="error-summary".*?</div>', html, re.S)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", found.group(0))) if found else ""
-
-
-def messages_of(html: str) -> list[str]:
-    return re.findall(r'<li class="message [^"]*">([^<]+)</li>', html)
 
 
 def settings_form(**changes: str) -> dict[str, str]:

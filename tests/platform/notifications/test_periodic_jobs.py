@@ -13,7 +13,8 @@ from matching.models import Signup, SignupStatus
 from notifications.models import Notification
 from tests.matching.support import published_task, resident
 
-pytestmark = pytest.mark.django_db
+# Deadlines, terms and days are counted from a frozen clock (tests/conftest.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 
 def test_every_scheduled_job_runs_in_process_and_does_its_work():

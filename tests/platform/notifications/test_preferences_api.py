@@ -11,7 +11,7 @@ import pytest
 from accounts.models import User
 from notifications.errors import NotificationsCode
 from notifications.models import Preference, Topic
-from tests.registry.support import api_as, error_of, resident
+from tests.support import api_as, error_of, resident
 
 pytestmark = pytest.mark.django_db
 

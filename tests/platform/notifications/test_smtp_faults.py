@@ -24,7 +24,8 @@ from tests.factories import UserFactory
 from tests.matching.support import CHIZU, SETAGAYA, api_as, published_task, register, resident
 from tests.smtp import SmtpServer, smtp_server_running
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Deadlines, terms and days are counted from a frozen clock (tests/conftest.py).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clock")]
 
 FAULTS = ["drop", "late"]
 

@@ -66,6 +66,7 @@ def test_tambasasayama_has_a_coordinate_despite_its_rename():
 
 
 def test_every_municipality_has_a_coordinate_in_japan_and_full_width_kana():
+    assert Municipality.objects.count() == 1741
     for lat, lng, kana in Municipality.objects.values_list("latitude", "longitude", "kana"):
         assert 20 <= lat <= 46 and 122 <= lng <= 154
         assert kana and all(not ("\uff61" <= ch <= "\uff9f") for ch in kana)  # no half-width
