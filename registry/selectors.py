@@ -8,13 +8,9 @@ from typing import Any
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from accounts.models import User
-from accounts.selectors import staff_scope
-from core.errors import Code, Denied
 from places.models import Municipality
 
 from . import flags
@@ -148,14 +144,6 @@ def person_name(person: User) -> str | None:
 def shared_name(registration: Registration) -> str | None:
     """The name the registrant agreed to show this registration's municipality, if any."""
     return person_name(registration.person) if registration.share_name else None
-
-
-def managed_municipality(*, user: User, code: str) -> Municipality:
-    """The municipality of ``code`` for its own staff: 404 when unknown, 403 for anyone else."""
-    municipality = get_object_or_404(Municipality.objects.select_related("prefecture"), code=code)
-    if not staff_scope(user=user).manages_municipality(municipality.code):
-        raise Denied(_("この市区町村の職員だけが見られます。"), code=Code.NOT_STAFF_HERE)
-    return municipality
 
 
 def registrant_row(registration: Registration, today: datetime.date | None = None) -> dict:

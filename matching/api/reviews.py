@@ -12,8 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.review import DecisionSerializer, decide_from_api
-from accounts.selectors import managed_object
-from registry.selectors import managed_municipality
+from accounts.selectors import managed_municipality, managed_object
 
 from .. import selectors, services
 from ..errors import MatchingCode

@@ -11,13 +11,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.utils import html
 
+from core.api import NormalisedCharField
 from core.dates import SaneDateTimeField
-from registry.api import (
-    FlagsField,
-    MunicipalityBriefSerializer,
-    MunicipalityCodeField,
-    NormalisedCharField,
-)
+from places.api import MunicipalityBriefSerializer, MunicipalityCodeField
+from registry.api import FlagsField
 from registry.models import Category, Skill
 
 from .. import selectors, services

@@ -10,8 +10,8 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from accounts.selectors import managed_municipality
 from places.models import Municipality
-from registry.selectors import managed_municipality
 
 from .. import selectors, services
 

@@ -16,6 +16,10 @@ from allauth.account.models import EmailAddress
 from allauth.mfa.adapter import get_adapter
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+
+from core.errors import Code, Denied
+from places.models import Municipality
 
 from .models import MUNICIPALITY_STAFF_ROLES, Membership, Role
 
@@ -155,3 +159,11 @@ def managed_object(queryset: QuerySet, *, user, pk: int, municipality_field: str
     one, so ids cannot be probed."""
     codes = sorted(staff_scope(user=user).staff_municipality_codes)
     return get_object_or_404(queryset.filter(**{f"{municipality_field}__in": codes}), pk=pk)
+
+
+def managed_municipality(*, user, code: str) -> Municipality:
+    """The municipality of ``code`` for its own staff: 404 when unknown, 403 for anyone else."""
+    municipality = get_object_or_404(Municipality.objects.select_related("prefecture"), code=code)
+    if not staff_scope(user=user).manages_municipality(municipality.code):
+        raise Denied(_("この市区町村の職員だけが見られます。"), code=Code.NOT_STAFF_HERE)
+    return municipality

@@ -20,7 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, status, throttling
+from rest_framework import exceptions, serializers, status, throttling
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -28,6 +28,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from .cache import DOWN as cache_down
 from .cache import ResilientRedisCache
 from .errors import Code, all_codes, code_of, error_body
+from .text import nfkc
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +120,14 @@ def exception_handler(exc, context):
         code = getattr(exc.detail, "code", None) or exc.default_code
         response.data = error_body(response.status_code, code, str(exc.detail))
     return response
+
+
+class NormalisedCharField(serializers.CharField):
+    """Text is NFKC-normalised (full-width digits, half-width kana) before validation."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        return nfkc(value).strip()
 
 
 # --- Rate limits --------------------------------------------------------------------------

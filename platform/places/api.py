@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -10,8 +11,36 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 
+from core.text import nfkc
+
 from .models import Municipality, Prefecture, Region
 from .selectors import municipalities_matching, municipality_nearby, prefecture_list
+
+
+class MunicipalityCodeField(serializers.SlugRelatedField):
+    default_error_messages = {
+        "does_not_exist": gettext_lazy(
+            "市区町村コード「{value}」は見つかりません。6桁の全国地方公共団体コードで指定してください。"
+        ),
+        "invalid": gettext_lazy("市区町村コードは6桁の数字の文字列で指定してください。"),
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="code", queryset=Municipality.objects.all(), **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str | int) or isinstance(data, bool):
+            self.fail("invalid")
+        code = nfkc(str(data)).strip()
+        if not (len(code) == 6 and code.isdigit()):
+            self.fail("does_not_exist", slug_name="code", value=code[:20])
+        return super().to_internal_value(code)
+
+
+class MunicipalityBriefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    prefecture = serializers.CharField(source="prefecture.name")
 
 
 class PrefectureSerializer(serializers.ModelSerializer):

@@ -4,12 +4,7 @@ or a selector, serialise. ``config.urls`` and other rooms import from here."""
 
 from .announcements import AnnouncementSerializer, AnnouncementsView
 from .cards import CardVerifyRequestSerializer, CardVerifyResultSerializer, CardVerifyView
-from .fields import (
-    FlagsField,
-    MunicipalityBriefSerializer,
-    MunicipalityCodeField,
-    NormalisedCharField,
-)
+from .fields import FlagsField
 from .me import (
     MeDeleteView,
     MeExportView,
@@ -72,10 +67,7 @@ __all__ = [
     "MeExportView",
     "MeSerializer",
     "MeView",
-    "MunicipalityBriefSerializer",
-    "MunicipalityCodeField",
     "MunicipalityPerksView",
-    "NormalisedCharField",
     "PasswordSerializer",
     "PerkDetailView",
     "PerkSerializer",

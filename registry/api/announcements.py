@@ -7,6 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.selectors import managed_municipality
 from core.api import Pagination
 
 from .. import selectors, services
@@ -41,7 +42,7 @@ class AnnouncementsView(APIView):
         summary="自治体からのお知らせ（職員）", responses=AnnouncementSerializer(many=True)
     )
     def get(self, request, code: str):
-        municipality = selectors.managed_municipality(user=request.user, code=code)
+        municipality = managed_municipality(user=request.user, code=code)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             selectors.announcements_of(municipality=municipality), request, view=self
@@ -54,7 +55,7 @@ class AnnouncementsView(APIView):
         responses={201: AnnouncementSerializer},
     )
     def post(self, request, code: str):
-        municipality = selectors.managed_municipality(user=request.user, code=code)
+        municipality = managed_municipality(user=request.user, code=code)
         serializer = AnnouncementSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         announcement = services.announcement_create(

@@ -6,9 +6,6 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.text import nfkc
-from places.models import Municipality
-
 from .. import flags
 
 
@@ -44,37 +41,3 @@ class FlagsField(serializers.Field):
         if not data and not self.allow_empty_set:
             self.fail("empty")
         return flags.mask_of(self.flag_choices, data)
-
-
-class NormalisedCharField(serializers.CharField):
-    """Text is NFKC-normalised (full-width digits, half-width kana) before validation."""
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        return nfkc(value).strip()
-
-
-class MunicipalityCodeField(serializers.SlugRelatedField):
-    default_error_messages = {
-        "does_not_exist": gettext_lazy(
-            "市区町村コード「{value}」は見つかりません。6桁の全国地方公共団体コードで指定してください。"
-        ),
-        "invalid": gettext_lazy("市区町村コードは6桁の数字の文字列で指定してください。"),
-    }
-
-    def __init__(self, **kwargs):
-        super().__init__(slug_field="code", queryset=Municipality.objects.all(), **kwargs)
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str | int) or isinstance(data, bool):
-            self.fail("invalid")
-        code = nfkc(str(data)).strip()
-        if not (len(code) == 6 and code.isdigit()):
-            self.fail("does_not_exist", slug_name="code", value=code[:20])
-        return super().to_internal_value(code)
-
-
-class MunicipalityBriefSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    name = serializers.CharField()
-    prefecture = serializers.CharField(source="prefecture.name")

@@ -13,12 +13,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.services import account_delete, user_names_update
+from core.api import NormalisedCharField
+from places.api import MunicipalityCodeField
 
 from .. import services
 from ..errors import RegistryCode
 from ..exports import personal_data_response
 from ..models import AvailableDays, Category, Gender, Language, Month, Skill
-from .fields import FlagsField, MunicipalityCodeField, NormalisedCharField
+from .fields import FlagsField
 
 
 class ProfileSerializer(serializers.Serializer):

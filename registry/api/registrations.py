@@ -12,19 +12,16 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from core.api import NormalisedCharField
 from core.dates import SaneDateField
 from core.errors import Conflict
+from places.api import MunicipalityBriefSerializer, MunicipalityCodeField
 
 from .. import selectors, services
 from ..cards import card_qr_svg, card_token, card_token_expires_at, card_verify_url
 from ..errors import RegistryCode
 from ..models import Activity, Perk, PremiumApplication, Registration, RelationshipType, TieOrigin
-from .fields import (
-    FlagsField,
-    MunicipalityBriefSerializer,
-    MunicipalityCodeField,
-    NormalisedCharField,
-)
+from .fields import FlagsField
 
 
 class ConsentSerializer(serializers.Serializer):

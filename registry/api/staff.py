@@ -17,15 +17,14 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from accounts.selectors import managed_object, staff_scope
-from core.api import Pagination
+from accounts.selectors import managed_municipality, managed_object, staff_scope
+from core.api import NormalisedCharField, Pagination
 from core.dates import SaneDateField
 from places.models import Municipality
 
 from .. import flags, selectors, services
 from ..exports import csv_response
 from ..models import Perk, PerkKind, RelationshipType, TieOrigin, Tier
-from .fields import NormalisedCharField
 from .registrations import PerkSerializer
 
 
@@ -101,7 +100,7 @@ class RegistrantsView(APIView):
     )
     def get(self, request, code: str):
         # 404, then 403, before anything else
-        municipality = selectors.managed_municipality(user=request.user, code=code)
+        municipality = managed_municipality(user=request.user, code=code)
         filters = RegistrantFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         criteria = filters.criteria()

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.selectors import managed_object, staff_scope
+from accounts.selectors import managed_municipality, managed_object, staff_scope
 from core.errors import Denied
 from core.pages import get_only, get_or_post, put_errors
 from places.models import Municipality
@@ -34,7 +34,7 @@ def staff_page(view):
 
 
 def _staff_municipality(request, code: str) -> Municipality:
-    return selectors.managed_municipality(user=request.user, code=code)
+    return managed_municipality(user=request.user, code=code)
 
 
 @staff_page
