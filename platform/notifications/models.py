@@ -38,13 +38,18 @@ class Topic(models.TextChoices):
     ANNOUNCEMENTS = "announcements", _("自治体からのお知らせ")
     REGISTRY = "registry", _("ふるさと住民登録の手続き")
     HOSTING = "hosting", _("ヌシ・自治体職員としてのお知らせ")
+    # For whoever runs a task (its host, or the town's staff for a task they posted):
+    # sign-ups, requests, cancellations, promotions, lapsed offers, thank-yous, questions.
+    PARTICIPANTS = "participants", _("参加者の申込・キャンセル・質問（ヌシ・職員向け）")
+    # For participants: the host's messages and the answers to their questions.
+    MESSAGES = "messages", _("ヌシからのメッセージ・質問への回答")
 
 
 # E-mail whose loss hurts (a confirmed place, an offer with a deadline, a change or a
 # cancellation): a message whose fate is unknown (*uncertain*) is sent again, with the same
 # Message-ID, up to ``NOTIFICATIONS_UNCERTAIN_RESENDS`` times. Every other topic, and every
 # digest, is sent at most once: an uncertain message is never sent again.
-AT_LEAST_ONCE_TOPICS = frozenset({Topic.SIGNUPS, Topic.PROMOTIONS, Topic.CHANGES})
+AT_LEAST_ONCE_TOPICS = frozenset({Topic.SIGNUPS, Topic.PROMOTIONS, Topic.CHANGES, Topic.MESSAGES})
 
 
 class Channel(models.TextChoices):

@@ -238,6 +238,11 @@ MATCHING_NOTIFY_PER_PLACE = env.int("MATCHING_NOTIFY_PER_PLACE", default=5)
 MATCHING_NOTIFY_MAX = env.int("MATCHING_NOTIFY_MAX", default=200)
 MATCHING_UNDERSTAFFED_DAYS = env.int("MATCHING_UNDERSTAFFED_DAYS", default=3)
 MATCHING_REMINDER_HOURS = env.int("MATCHING_REMINDER_HOURS", default=24)
+# The host or staff may correct attendance until this many days after the session ended.
+MATCHING_ATTENDANCE_CORRECTION_DAYS = env.int("MATCHING_ATTENDANCE_CORRECTION_DAYS", default=14)
+# A participant's roster details (phone, emergency contact, birth date) are deleted this
+# many days after their session ended.
+MATCHING_ROSTER_RETENTION_DAYS = env.int("MATCHING_ROSTER_RETENTION_DAYS", default=30)
 
 # --- Notifications ----------------------------------------------------------------------
 # At most this many "new matching task" notifications per person in seven days.

@@ -387,6 +387,10 @@ class _Generator:
                 "cancel_close_hours": cancel_hours,
                 "confirm_window_hours": window,
                 "designated": designated,
+                "asks_phone": False,
+                "asks_emergency_contact": False,
+                "asks_birth_date": False,
+                "asks_reason": "",
                 "photo": "",
                 "photo_alt": "",
                 "status": status,
@@ -537,6 +541,7 @@ class _Generator:
                     "",  # thanks
                     None,  # thanks_at
                     None,  # reminded_at
+                    "",  # cancel_reason
                 ]
                 if holds:
                     confirmed = at if not facts.approval else min(deadline, at + 3600)

@@ -11,7 +11,6 @@ Lock order, everywhere: a session's row, then a person's row. Never the other wa
 from __future__ import annotations
 
 import datetime
-import enum
 
 from django.conf import settings
 from django.db import models
@@ -189,6 +188,18 @@ class Task(models.Model):
     )
     designated = models.BooleanField(
         _("担い手活動（プレミアム登録の活動実績になる）"), default=False
+    )
+    # What the roster asks of each participant at sign-up besides name and furigana, and
+    # why (shown before they agree): a phone number, an emergency contact, a birth date
+    # (ボランティア保険, for example).
+    asks_phone = models.BooleanField(_("参加者の電話番号を聞く"), default=False)
+    asks_emergency_contact = models.BooleanField(_("緊急連絡先を聞く"), default=False)
+    asks_birth_date = models.BooleanField(_("生年月日を聞く"), default=False)
+    asks_reason = models.CharField(
+        _("聞く理由"),
+        max_length=200,
+        blank=True,
+        help_text=_("例：ボランティア保険に加入するため"),
     )
     photo = models.ImageField(_("写真"), upload_to=task_photo_path, blank=True)
     photo_alt = models.CharField(_("写真の説明"), max_length=200, blank=True)
@@ -481,6 +492,7 @@ HOLDING_STATUSES = (SignupStatus.CONFIRMED, SignupStatus.OFFERED)
 
 class Attendance(models.TextChoices):
     ATTENDED = "attended", _("参加した")
+    EXCUSED = "excused", _("欠席（連絡あり）")
     NO_SHOW = "no_show", _("欠席（連絡なし）")
 
 
@@ -508,6 +520,8 @@ class Signup(models.Model):
     thanks = models.TextField(_("ありがとうメッセージ"), max_length=1000, blank=True)
     thanks_at = models.DateTimeField(_("メッセージの日時"), null=True, blank=True)
     reminded_at = models.DateTimeField(_("リマインダーの日時"), null=True, blank=True)
+    # Why the person cancelled, if they said: shown to the host.
+    cancel_reason = models.TextField(_("キャンセルの理由"), max_length=1000, blank=True)
 
     class Meta:
         verbose_name = _("申込")
@@ -552,98 +566,3 @@ class Signup(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
-
-
-# --- The matcher -------------------------------------------------------------------------
-
-
-class Reason(enum.IntFlag):
-    """Why a task suits a person; a match stores the set as one integer."""
-
-    REGISTERED = 1  # registered with the task's municipality (the strongest signal)
-    PREFECTURE_REGISTERED = 2  # registered with another town of its prefecture
-    SAME_PREFECTURE = 4  # lives in its prefecture
-    NEIGHBOUR_PREFECTURE = 8  # lives in a neighbouring prefecture
-    NEAR = 16  # lives within the matcher's radius of it
-    INTEREST = 32  # its category is among the person's interests
-    SKILL = 64  # the person has a skill it asks for
-    DAYS = 128  # it falls on days the person is free (weekdays / weekends)
-    MONTH = 256  # it falls in a month the person is free
-    RETURNING = 512  # the person took part in this town before
-
-
-class Match(models.Model):
-    """A task that suits a person, with its score and reasons: written by the matcher,
-    read as the person's recommendations, and the list the matcher tells people from."""
-
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="matches")
-    person = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="matches"
-    )
-    score = models.FloatField(_("適合度"))
-    reasons = models.PositiveIntegerField(_("理由"))
-    distance_km = models.FloatField(_("自宅からの距離（km）"), null=True, blank=True)
-    scored_at = models.DateTimeField(_("計算日時"))
-    notified_at = models.DateTimeField(_("お知らせした日時"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("おすすめ")
-        verbose_name_plural = pgettext_lazy("plural", "おすすめ")
-        ordering = ["-score", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["task", "person"], name="matching_match_unique"),
-        ]
-        indexes = [
-            models.Index(fields=["task", "-score"], name="matching_match_task_idx"),
-            models.Index(fields=["person", "-score"], name="matching_match_person_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.task_id} → {self.person_id} ({self.score:.0f})"
-
-
-class TaskWatch(models.Model):
-    """A person watching a task, to hear when a place opens."""
-
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="watches")
-    person = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="task_watches"
-    )
-    created_at = models.DateTimeField(_("登録日時"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("空き待ちの見守り")
-        verbose_name_plural = pgettext_lazy("plural", "空き待ちの見守り")
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["task", "person"], name="matching_watch_unique"),
-        ]
-        indexes = [models.Index(fields=["person", "-created_at"], name="matching_watch_person_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.person_id} watches {self.task_id}"
-
-
-class RecommendationRequest(models.Model):
-    """A person's recommendations to score again (their profile or registrations changed),
-    written in the transaction of that change: if no worker takes the queued job (the broker
-    was down), beat's sweep (``matching.person_refresh_sweep``) finds the row. Done, the row
-    goes, unless the person changed again meanwhile."""
-
-    person = models.OneToOneField(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        primary_key=True,
-        related_name="+",
-        verbose_name=_("利用者"),
-    )
-    requested_at = models.DateTimeField(_("依頼日時"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("おすすめの更新依頼")
-        verbose_name_plural = pgettext_lazy("plural", "おすすめの更新依頼")
-        ordering = ["requested_at"]
-        indexes = [models.Index(fields=["requested_at"], name="matching_recrequest_due_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.person_id} at {self.requested_at:%Y-%m-%d %H:%M:%S}"
