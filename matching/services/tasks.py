@@ -344,9 +344,7 @@ def _task_update(
                 kind="task_changed",
                 topic=Topic.CHANGES,
                 key=f"task:{task.pk}:changed:{now.isoformat()}",
-                context=_task_context(
-                    task, fields=[str(Task._meta.get_field(name).verbose_name) for name in told]
-                ),
+                context=_task_context(task, field_names=told),
                 url=_task_url(task),
             )
     return task

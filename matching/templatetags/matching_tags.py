@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import template
+from django.core.exceptions import FieldDoesNotExist
 from django.utils import dateformat, formats, timezone
 from django.utils.translation import get_language
 
@@ -11,6 +12,7 @@ from registry.flags import labels_of
 from registry.models import Skill
 
 from ..matcher import reason_texts
+from ..models import Task
 
 register = template.Library()
 
@@ -31,6 +33,19 @@ def span(session) -> str:
         return f"{jdatetime(starts)}{separator}{jdatetime(ends)}"
     end = dateformat.format(ends, "H:i") if japanese else formats.time_format(ends, "TIME_FORMAT")
     return f"{jdatetime(starts)}{separator}{end}"
+
+
+@register.filter
+def task_field_labels(names) -> list[str]:
+    """The labels of a task's fields, by name, in the reader's language (a notification
+    stores the names, not the words of whoever made the change)."""
+    labels = []
+    for name in names or []:
+        try:
+            labels.append(str(Task._meta.get_field(name).verbose_name))
+        except FieldDoesNotExist:  # a field renamed since: show its stored name
+            labels.append(str(name))
+    return labels
 
 
 @register.filter

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+from django.utils import timezone, translation
 from PIL import ExifTags, Image
 
 from accounts.models import AuditEvent, User
@@ -732,10 +732,13 @@ def test_changing_a_published_task_tells_its_live_participants_what_changed():
     assert Task.objects.get(pk=task.pk).title == "棚田の草刈りと石積み"
     assert (told(confirmed, "task_changed"), told(waiting, "task_changed")) == (1, 1)
     assert told(gone, "task_changed") == 0
-    fields = Notification.objects.get(recipient=confirmed, kind="task_changed").context["fields"]
-    assert sorted(fields) == sorted(
-        str(Task._meta.get_field(name).verbose_name) for name in ("title", "reward")
-    )
+    notice = Notification.objects.get(recipient=confirmed, kind="task_changed")
+    # The fields are stored by name and named in each reader's language, not the writer's.
+    assert sorted(notice.context["field_names"]) == ["reward", "title"]
+    with translation.override("en"):
+        assert "Title" in notice.rendered()[1]
+    with translation.override("ja"):
+        assert "タイトル" in notice.rendered()[1]
 
     # An invalid change is refused and leaves the task as it was.
     before = rows()
