@@ -22,6 +22,7 @@ from ..models import (
     Task,
     TaskWatch,
 )
+from .conversations import questions_data_of
 from .signups import _release
 
 
@@ -71,6 +72,7 @@ def board_data_of(*, user: User) -> dict[str, Any]:
         "hosted_tasks": list(
             Task.objects.filter(host=user).order_by("id").values_list("pk", flat=True)
         ),
+        "questions": questions_data_of(user=user),
     }
 
 
