@@ -393,3 +393,13 @@ def questions_data_of(*, user: User) -> list[dict]:
         }
         for thread in threads
     ]
+
+
+def conversations_anonymise(*, user: User) -> None:
+    """On account deletion: the person's own threads go (their questions and the answers
+    written to them alone), and what they wrote in other people's threads (as a task's host
+    or staff) is blanked. Their messages to participants stay on the task, as the task's
+    record (the town's staff run it on); the notifications that carried them were scrubbed
+    with the author's other words (``notifications_scrub_author``)."""
+    Thread.objects.filter(person=user).delete()
+    ThreadPost.objects.filter(author=user).update(body="")

@@ -575,3 +575,24 @@ def test_the_persons_questions_are_in_their_export(board, thread):
         (True, "9時です。"),
     ]
     assert services.board_data_of(user=board.stranger)["questions"] == []
+
+
+def test_deleting_an_account_takes_its_questions_and_blanks_its_answers(board, thread):
+    from accounts.services import account_delete
+
+    services.thread_post(task=board.task, actor=board.host, person=board.other, body="9時です。")
+    other_thread = services.thread_post(task=board.task, actor=board.stranger, body="駐車場は？")
+    services.thread_post(
+        task=board.task, actor=board.host, person=board.stranger, body="役場の駐車場へ。"
+    )
+    # The person who asked: their thread goes, and with it the answers written to them.
+    account_delete(user=board.other)
+    assert not Thread.objects.filter(pk=thread.pk).exists()
+    # The host: their answers in the others' threads are blanked; the questions stay.
+    account_delete(user=board.host)
+    assert list(other_thread.thread.posts.values_list("by_host", "body")) == [
+        (False, "駐車場は？"),
+        (True, ""),
+    ]
+    html = page(client_for(board.stranger), f"/tasks/{board.task.pk}/question/")
+    assert "役場の駐車場へ" not in html and "（削除されたアカウント）" in html
