@@ -74,3 +74,16 @@ class MatchingCode(ErrorCode):
     FILTER_HOME_MISSING = "filter_home_missing"
     FILTER_DATES_REVERSED = "filter_dates_reversed"
     FILTER_NEAR_REQUIRED = "filter_near_required"
+    # Messages to participants and questions to the host (``services.conversations``).
+    MESSAGE_SUBJECT_REQUIRED = "message_subject_required"
+    MESSAGE_SUBJECT_TOO_LONG = "message_subject_too_long"
+    MESSAGE_BODY_REQUIRED = "message_body_required"
+    MESSAGE_BODY_TOO_LONG = "message_body_too_long"
+    MESSAGE_AUDIENCE_INVALID = "message_audience_invalid"
+    MESSAGE_NO_RECIPIENTS = "message_no_recipients"  # nobody in that audience (409)
+    MESSAGE_DUPLICATE = "message_duplicate"  # the same message just sent (409)
+    QUESTION_REQUIRED = "question_required"
+    QUESTION_TOO_LONG = "question_too_long"
+    QUESTION_OWN_TASK = "question_own_task"  # its managers answer, they do not ask (403)
+    QUESTION_TASK_NOT_OPEN = "question_task_not_open"  # not public: nobody to ask (409)
+    QUESTIONS_UNANSWERED = "questions_unanswered"  # too many waiting for an answer (409)

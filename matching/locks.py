@@ -25,6 +25,10 @@ very person is detected by PostgreSQL and rolls the deletion back; the person tr
 
 The staff decisions (``services.reviews``, through ``accounts.review``) take theirs here
 too: the task, then its revision; a host application alone.
+
+Messages and questions (``services.conversations``): a message to participants locks its
+task (one message at a time per task: a form sent twice is caught); a post to a question
+thread locks the thread alone (its count of questions waiting for an answer).
 """
 
 from __future__ import annotations
@@ -33,7 +37,15 @@ from collections.abc import Iterable
 
 from accounts.models import User
 
-from .models import HostApplication, RevisionStatus, Session, Signup, Task, TaskRevision
+from .models import (
+    HostApplication,
+    RevisionStatus,
+    Session,
+    Signup,
+    Task,
+    TaskRevision,
+    Thread,
+)
 
 
 def lock_task(pk: int, *, related: tuple[str, ...] = ()) -> Task:
@@ -94,3 +106,8 @@ def lock_signup(pk: int) -> Signup:
 
 def lock_host_application(pk: int) -> HostApplication:
     return HostApplication.objects.select_for_update().get(pk=pk)
+
+
+def lock_thread(pk: int) -> Thread:
+    """One question thread's row, alone: its posts are counted under it."""
+    return Thread.objects.select_for_update().get(pk=pk)

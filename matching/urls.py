@@ -36,6 +36,11 @@ urlpatterns = [
     path("tasks/<int:pk>/participants/", views.participants, name="participants"),
     path("signups/<int:pk>/attendance/", views.attendance, name="attendance"),
     path("signups/<int:pk>/decide/", views.signup_decide, name="signup_decide"),
+    # Messages to participants and questions to the host
+    path("tasks/<int:pk>/messages/", views.task_messages, name="task_messages"),
+    path("tasks/<int:pk>/question/", views.thread_mine, name="thread_mine"),
+    path("tasks/<int:pk>/questions/", views.thread_list, name="thread_list"),
+    path("threads/<int:pk>/", views.thread_detail, name="thread_detail"),
     # A host's change to a published task, held for the town's staff
     path("revisions/<int:pk>/", views.revision_detail, name="revision_detail"),
     path("revisions/<int:pk>/decide/", views.revision_decide, name="revision_decide"),

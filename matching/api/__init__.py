@@ -7,6 +7,14 @@ One module per resource (serializers in ``serializers``; the staff's decisions i
 
 from __future__ import annotations
 
+from .conversations import (
+    TaskMessagesView,
+    TaskQuestionView,
+    TaskThreadsView,
+    ThreadPostsView,
+    ThreadView,
+    conversation_urls,
+)
 from .hosts import HostApplicationViewSet
 from .recommendations import RecommendationsView
 from .reviews import HostApplicationQueueView
@@ -20,5 +28,11 @@ __all__ = [
     "RecommendationsView",
     "SessionViewSet",
     "SignupViewSet",
+    "TaskMessagesView",
+    "TaskQuestionView",
+    "TaskThreadsView",
     "TaskViewSet",
+    "ThreadPostsView",
+    "ThreadView",
+    "conversation_urls",
 ]

@@ -9,6 +9,16 @@ from __future__ import annotations
 
 from ._common import _task_dates_refresh, may_manage_task
 from .attendance import attendance_mark
+from .conversations import (
+    message_recipients,
+    posts_of,
+    task_message_send,
+    task_messages_of,
+    thread_get,
+    thread_of,
+    thread_post,
+    threads_of,
+)
 from .hosts import host_apply, host_name_of
 from .periodic import (
     matches_sweep,
@@ -75,11 +85,13 @@ __all__ = [
     "host_queue_read",
     "matches_sweep",
     "may_manage_task",
+    "message_recipients",
     "offers_expire",
     "participants_read",
     "person_recommendations_refresh",
     "person_refresh_request",
     "person_refresh_sweep",
+    "posts_of",
     "reminders_send",
     "revision_session_changes",
     "revision_values",
@@ -97,6 +109,8 @@ __all__ = [
     "task_complete",
     "task_create",
     "task_match",
+    "task_message_send",
+    "task_messages_of",
     "task_publish",
     "task_report_publish",
     "task_return",
@@ -108,4 +122,8 @@ __all__ = [
     "task_update",
     "task_watch",
     "tasks_advance",
+    "thread_get",
+    "thread_of",
+    "thread_post",
+    "threads_of",
 ]

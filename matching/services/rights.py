@@ -22,6 +22,7 @@ from ..models import (
     Task,
     TaskWatch,
 )
+from .conversations import conversations_anonymise, questions_data_of
 from .signups import _release
 
 
@@ -71,12 +72,14 @@ def board_data_of(*, user: User) -> dict[str, Any]:
         "hosted_tasks": list(
             Task.objects.filter(host=user).order_by("id").values_list("pk", flat=True)
         ),
+        "questions": questions_data_of(user=user),
     }
 
 
 def board_anonymise(*, user: User) -> None:
     """On account deletion: the person's live sign-ups are cancelled (their places go to the
-    waiting lists), their messages blanked, their matches and watches deleted, pending host
+    waiting lists), their messages blanked, their questions to hosts deleted (and their
+    answers, as a host, blanked), their matches and watches deleted, pending host
     applications withdrawn, and tasks
     they hosted stay with the municipality (whose staff manage them) under its name.
 
@@ -105,6 +108,7 @@ def board_anonymise(*, user: User) -> None:
         status=HostApplicationStatus.WITHDRAWN, decided_at=now
     )
     HostApplication.objects.filter(person=user).update(message="", organisation="")
+    conversations_anonymise(user=user)
     name = user.public_name
     for task in Task.objects.filter(host=user).select_related("municipality"):
         task.host = None

@@ -10,6 +10,7 @@ One module per topic; the views the URLs route to are all here."""
 
 from __future__ import annotations
 
+from .conversations import task_messages, thread_detail, thread_list, thread_mine
 from .finding import for_you, task_calendar, task_list, task_map
 from .hosts import host_apply, host_home
 from .participants import attendance, participants, signup_decide
@@ -68,10 +69,14 @@ __all__ = [
     "task_edit",
     "task_list",
     "task_map",
+    "task_messages",
     "task_new",
     "task_report",
     "task_sessions",
     "task_transition",
     "task_unwatch",
     "task_watch",
+    "thread_detail",
+    "thread_list",
+    "thread_mine",
 ]

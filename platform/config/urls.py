@@ -91,6 +91,7 @@ api_urlpatterns = [
         name="api-announcements",
     ),
     *insights_api.urls(),
+    *matching_api.conversation_urls(),
     *router.urls,
 ]
 

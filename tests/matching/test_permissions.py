@@ -19,7 +19,15 @@ from accounts.models import Role, User
 from core.errors import Code
 from matching import services
 from matching.errors import MatchingCode
-from matching.models import HostApplication, Session, Signup, SignupStatus, Task, TaskRevision
+from matching.models import (
+    HostApplication,
+    Session,
+    Signup,
+    SignupStatus,
+    Task,
+    TaskRevision,
+    Thread,
+)
 from notifications.models import Notification
 from places.models import Municipality
 from tests.factories import person_with_role
@@ -157,6 +165,15 @@ def _new_task() -> dict:
     }
 
 
+def _thread(w: World) -> Thread:
+    """The participant's question to the host of ``w.task`` (asked on first use)."""
+    participant = w.people["participant"]
+    thread = Thread.objects.filter(task=w.task, person=participant).first()
+    if thread is None:
+        thread = services.thread_post(task=w.task, actor=participant, body="駐車場は？").thread
+    return thread
+
+
 # (url name, method) → how to call it: path, body.
 ENDPOINTS = {
     ("task-list", "get"): lambda w: ("/api/tasks/", None),
@@ -252,6 +269,25 @@ ENDPOINTS = {
     ("task-watch", "post"): lambda w: (f"/api/tasks/{w.task.pk}/watch/", None),
     ("task-watch", "post draft"): lambda w: (f"/api/tasks/{w.draft.pk}/watch/", None),
     ("task-watch", "delete"): lambda w: (f"/api/tasks/{w.task.pk}/watch/", None),
+    ("task-messages", "get"): lambda w: (f"/api/tasks/{w.task.pk}/messages/", None),
+    ("task-messages", "post"): lambda w: (
+        f"/api/tasks/{w.task.pk}/messages/",
+        {"audience": "all", "subject": "集合場所", "body": "駅前に集合してください。"},
+    ),
+    ("task-threads", "get"): lambda w: (f"/api/tasks/{w.task.pk}/threads/", None),
+    ("task-question", "get"): lambda w: (
+        f"/api/tasks/{_thread(w).task_id}/question/",
+        None,
+    ),
+    ("task-question", "post"): lambda w: (
+        f"/api/tasks/{w.task.pk}/question/",
+        {"body": "雨天の場合は？"},
+    ),
+    ("thread-detail", "get"): lambda w: (f"/api/threads/{_thread(w).pk}/", None),
+    ("thread-posts", "post"): lambda w: (
+        f"/api/threads/{_thread(w).pk}/posts/",
+        {"body": "小雨なら決行します。"},
+    ),
 }
 
 # The expected status for each role, in the order of ROLES: anonymous, resident, participant,
@@ -321,6 +357,17 @@ MATRIX = {
     ("task-watch", "post"): (401, 200, 200, 200, 200, 200, 200, 200, 200),
     ("task-watch", "post draft"): (401, 404, 404, 409, 404, 409, 404, 404, 404),
     ("task-watch", "delete"): (401, 204, 204, 204, 204, 204, 204, 204, 204),
+    # Messages to the task's participants: written and read by its managers only.
+    ("task-messages", "get"): (401, 403, 403, 200, 403, 200, 403, 403, 403),
+    ("task-messages", "post"): (401, 403, 403, 201, 403, 201, 403, 403, 403),
+    ("task-threads", "get"): (401, 403, 403, 200, 403, 200, 403, 403, 403),
+    # Anyone with an account may ask about a published task, but not the people who run
+    # it; one's own thread is one's own (the others have asked nothing: 404).
+    ("task-question", "get"): (401, 404, 200, 404, 404, 404, 404, 404, 404),
+    ("task-question", "post"): (401, 201, 201, 403, 201, 403, 201, 201, 201),
+    # Someone's thread: its person and the task's managers; to anyone else it is unknown.
+    ("thread-detail", "get"): (401, 404, 200, 200, 404, 200, 404, 404, 404),
+    ("thread-posts", "post"): (401, 404, 201, 201, 404, 201, 404, 404, 404),
 }
 
 CODES = {
@@ -336,6 +383,7 @@ CODES = {
         MatchingCode.NOT_OWN_SIGNUP,
         MatchingCode.NOT_OWN_REVISION,
         MatchingCode.CHANGE_NEEDS_REVIEW,
+        MatchingCode.QUESTION_OWN_TASK,
     },
     404: {"not_found"},
     409: {"conflict", Code.ALREADY_DECIDED, *MatchingCode},

@@ -1,0 +1,405 @@
+"""Words between a task's host and its people: the host's (or the town's staff's) messages to
+a session's or a task's participants, and each person's private questions to the host.
+
+- ``task_message_send``: one message to the people holding a place, waiting for one, or both
+  (of one session or of the whole task); each person once, in their inbox and by e-mail (as
+  they chose for ``Topic.MESSAGES``), in their language. The message stays on the task for
+  the people who run it.
+- ``thread_post``: a person asks (before or after signing up), the host or staff answer in
+  the same thread; the other side is told. Only the person and the task's managers read it.
+
+The reads are here too (``task_messages_of``, ``threads_of``, ``thread_get``,
+``thread_of``), each with the reader as an argument, so that no caller forgets who may read.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from accounts.selectors import staff_scope
+from accounts.services import audit_record
+from core.errors import Conflict, Denied
+from notifications.models import Topic
+from notifications.services import notification_send
+
+from ..errors import MatchingCode
+from ..locks import lock_task, lock_thread
+from ..models import (
+    HOLDING_STATUSES,
+    Audience,
+    Session,
+    Signup,
+    SignupStatus,
+    Task,
+    TaskMessage,
+    Thread,
+    ThreadPost,
+)
+from ._common import (
+    _check_manage,
+    _session_context,
+    _staff_of,
+    _task_context,
+    _task_url,
+    may_manage_task,
+)
+
+SUBJECT_MAX = 120  # TaskMessage.subject
+MESSAGE_BODY_MAX = 3000  # TaskMessage.body
+POST_BODY_MAX = 2000  # ThreadPost.body
+# A person's questions waiting for an answer, at most: the host is not flooded.
+UNANSWERED_MAX = 5
+# The same message to the same people again within this time is a form sent twice.
+DUPLICATE_WINDOW = datetime.timedelta(minutes=10)
+
+WAITING_STATUSES = (SignupStatus.WAITLISTED, SignupStatus.PENDING)
+AUDIENCE_STATUSES = {
+    Audience.HOLDING: HOLDING_STATUSES,
+    Audience.WAITING: WAITING_STATUSES,
+    Audience.ALL: (*HOLDING_STATUSES, *WAITING_STATUSES),
+}
+
+
+# --- Messages to participants ------------------------------------------------------------
+
+
+def message_recipients(*, task: Task, audience: str, session: Session | None = None) -> list[int]:
+    """The people a message to ``audience`` reaches, each once however many sign-ups they
+    have on the task: holding a place (confirmed or offered), waiting (waiting list or the
+    host's approval), or both."""
+    signups = Signup.objects.filter(session__task=task, status__in=AUDIENCE_STATUSES[audience])
+    if session is not None:
+        signups = signups.filter(session=session)
+    return sorted(set(signups.values_list("person_id", flat=True)))
+
+
+def _message_errors(task, session, audience, subject, body) -> dict[str, ValidationError]:
+    errors: dict[str, ValidationError] = {}
+    if audience not in Audience.values:
+        errors["audience"] = ValidationError(
+            _(
+                "宛先は「参加が決まった人」「キャンセル待ち・承認待ちの人」「両方」から選んでください。"
+            ),
+            code=MatchingCode.MESSAGE_AUDIENCE_INVALID,
+        )
+    if session is not None and session.task_id != task.pk:
+        errors["session"] = ValidationError(
+            _("この開催回は、このお手伝いの回ではありません。"),
+            code=MatchingCode.NOT_TASK_SESSION,
+        )
+    if not subject:
+        errors["subject"] = ValidationError(
+            _("件名を書いてください。"), code=MatchingCode.MESSAGE_SUBJECT_REQUIRED
+        )
+    elif len(subject) > SUBJECT_MAX:
+        errors["subject"] = ValidationError(
+            _("件名は%(max)d文字以内にしてください（いま%(length)d文字）。")
+            % {"max": SUBJECT_MAX, "length": len(subject)},
+            code=MatchingCode.MESSAGE_SUBJECT_TOO_LONG,
+        )
+    if not body:
+        errors["body"] = ValidationError(
+            _("本文を書いてください。"), code=MatchingCode.MESSAGE_BODY_REQUIRED
+        )
+    elif len(body) > MESSAGE_BODY_MAX:
+        errors["body"] = ValidationError(
+            _("本文は%(max)d文字以内にしてください（いま%(length)d文字）。")
+            % {"max": MESSAGE_BODY_MAX, "length": len(body)},
+            code=MatchingCode.MESSAGE_BODY_TOO_LONG,
+        )
+    return errors
+
+
+def task_message_send(
+    *,
+    task: Task,
+    actor: User,
+    audience: str,
+    subject: str,
+    body: str,
+    session: Session | None = None,
+) -> TaskMessage:
+    """The task's host or staff write to the people of one session (or of all of them) who
+    hold a place, wait for one, or both. Each is told once (the message's own key: a retry
+    tells nobody twice), never the sender; a message to nobody is refused."""
+    _check_manage(actor, task)
+    subject = " ".join((subject or "").split())  # one line: it is an e-mail's subject
+    body = (body or "").strip()
+    errors = _message_errors(task, session, audience, subject, body)
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    with transaction.atomic():
+        # One message at a time per task, so that a form sent twice is caught below.
+        lock_task(task.pk)
+        if TaskMessage.objects.filter(
+            task=task,
+            session=session,
+            audience=audience,
+            subject=subject,
+            body=body,
+            created_at__gte=now - DUPLICATE_WINDOW,
+        ).exists():
+            raise Conflict(
+                _(
+                    "同じメッセージを、10分以内に同じ宛先へ送っています。二重に送られないよう止めました。"
+                ),
+                code=MatchingCode.MESSAGE_DUPLICATE,
+            )
+        people = [
+            pk
+            for pk in message_recipients(task=task, audience=audience, session=session)
+            if pk != actor.pk
+        ]
+        if not people:
+            raise Conflict(
+                _(
+                    "この宛先には、いまメッセージを受け取る人がいません。開催回か宛先を選び直してください。"
+                ),
+                code=MatchingCode.MESSAGE_NO_RECIPIENTS,
+            )
+        message = TaskMessage.objects.create(
+            task=task,
+            session=session,
+            audience=audience,
+            author=actor,
+            subject=subject,
+            body=body,
+            created_at=now,
+        )
+        extra = _session_context(session) if session is not None else {}
+        told = notification_send(
+            recipients=people,
+            kind="task_message",
+            topic=Topic.MESSAGES,
+            key=f"task_message:{message.pk}",
+            context=_task_context(task, host=task.host_name, subject=subject, body=body, **extra),
+            url=_task_url(task),
+            author=actor,
+            author_keys=["subject", "body"],
+        )
+        message.recipients = len(told)
+        message.save(update_fields=["recipients"])
+        audit_record(
+            actor=actor,
+            action="task_message.send",
+            target=message,
+            municipality=task.municipality,
+            detail={
+                "task": task.pk,
+                "session": session.pk if session is not None else None,
+                "audience": audience,
+                "addressed": len(people),
+                "told": len(told),
+            },
+        )
+    return message
+
+
+def task_messages_of(*, viewer: User, task: Task) -> QuerySet[TaskMessage]:
+    """The task's messages, newest first, for the people who run it."""
+    _check_manage(viewer, task)
+    return TaskMessage.objects.filter(task=task).select_related("session", "author")
+
+
+# --- Questions to the host ---------------------------------------------------------------
+
+
+def _runners_of(task: Task) -> list[int]:
+    """Who hears a question: the task's host while they still host in its town, else the
+    town's staff (a task staff posted has no host)."""
+    if task.host_id is not None:
+        host = User.objects.filter(pk=task.host_id).first()
+        if host is not None and staff_scope(user=host).hosts_for(task.municipality_id):
+            return [host.pk]
+    return _staff_of(task.municipality_id)
+
+
+def _post_errors(body: str) -> dict[str, ValidationError]:
+    if not body:
+        return {
+            "body": ValidationError(
+                _("質問や回答の本文を書いてください。"), code=MatchingCode.QUESTION_REQUIRED
+            )
+        }
+    if len(body) > POST_BODY_MAX:
+        return {
+            "body": ValidationError(
+                _("本文は%(max)d文字以内にしてください（いま%(length)d文字）。")
+                % {"max": POST_BODY_MAX, "length": len(body)},
+                code=MatchingCode.QUESTION_TOO_LONG,
+            )
+        }
+    return {}
+
+
+def _unanswered(thread: Thread) -> int:
+    """The person's posts since the last answer (in the order they were written: ids, as
+    the posts of a thread are written under its lock)."""
+    last_answer = (
+        ThreadPost.objects.filter(thread=thread, by_host=True)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    posts = ThreadPost.objects.filter(thread=thread, by_host=False)
+    if last_answer is not None:
+        posts = posts.filter(id__gt=last_answer)
+    return posts.count()
+
+
+def thread_post(*, task: Task, actor: User, body: str, person: User | None = None) -> ThreadPost:
+    """A person asks the task's host (``person`` left out, or themselves), or the task's
+    host or staff answer ``person`` in that person's thread. The other side is told: the
+    host (or the town's staff) under ``Topic.PARTICIPANTS``, the person under
+    ``Topic.MESSAGES``."""
+    manages = may_manage_task(actor, task)
+    asking = person is None or person.pk == actor.pk
+    if asking and manages:
+        raise Denied(
+            _("ご自身が運営するお手伝いには質問できません。届いた質問には回答できます。"),
+            code=MatchingCode.QUESTION_OWN_TASK,
+        )
+    if not asking and not manages:
+        raise Denied(
+            _("このお手伝いを管理する権限がありません。"), code=MatchingCode.NOT_TASK_MANAGER
+        )
+    body = (body or "").strip()
+    errors = _post_errors(body)
+    if errors:
+        raise ValidationError(errors)
+    if asking and not task.is_public:
+        raise Conflict(
+            _("公開中のお手伝いにだけ質問できます。"), code=MatchingCode.QUESTION_TASK_NOT_OPEN
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        if asking:
+            thread, _created = Thread.objects.get_or_create(
+                task=task, person=actor, defaults={"created_at": now, "last_posted_at": now}
+            )
+        else:
+            thread = Thread.objects.filter(task=task, person=person).first()
+            if thread is None:  # an answer needs a question
+                raise Http404
+        thread = lock_thread(thread.pk)
+        if asking and _unanswered(thread) >= UNANSWERED_MAX:
+            raise Conflict(
+                _(
+                    "回答を待っている質問が%(n)d件あります。ヌシが回答してから、続けて質問してください。"
+                )
+                % {"n": UNANSWERED_MAX},
+                code=MatchingCode.QUESTIONS_UNANSWERED,
+            )
+        post = ThreadPost.objects.create(
+            thread=thread, author=actor, by_host=not asking, body=body, created_at=now
+        )
+        thread.last_posted_at = now
+        thread.save(update_fields=["last_posted_at"])
+        if asking:
+            notification_send(
+                recipients=[pk for pk in _runners_of(task) if pk != actor.pk],
+                kind="thread_question",
+                topic=Topic.PARTICIPANTS,
+                key=f"thread_post:{post.pk}",
+                context=_task_context(
+                    task, thread_id=thread.pk, name=actor.public_name or "", body=body
+                ),
+                url=reverse("matching:thread_detail", args=[thread.pk]),
+                author=actor,
+                author_keys=["name", "body"],
+            )
+        else:
+            notification_send(
+                recipients=[thread.person_id],
+                kind="thread_answer",
+                topic=Topic.MESSAGES,
+                key=f"thread_post:{post.pk}",
+                context=_task_context(task, host=task.host_name, body=body),
+                url=reverse("matching:thread_mine", args=[task.pk]),
+                author=actor,
+                author_keys=["body"],
+            )
+    return post
+
+
+def _with_last_post(threads: QuerySet[Thread]) -> QuerySet[Thread]:
+    last = ThreadPost.objects.filter(thread=OuterRef("pk")).order_by("-created_at", "-id")
+    return threads.annotate(
+        post_count=Count("posts", distinct=True),
+        last_by_host=Subquery(last.values("by_host")[:1]),
+        last_body=Subquery(last.values("body")[:1]),
+    )
+
+
+def threads_of(*, viewer: User, task: Task) -> QuerySet[Thread]:
+    """The task's threads, newest post first, for the people who run it; each with its
+    number of posts and whether its last post is an answer (``last_by_host``)."""
+    _check_manage(viewer, task)
+    return _with_last_post(Thread.objects.filter(task=task).select_related("person")).order_by(
+        "-last_posted_at", "-id"
+    )
+
+
+def thread_get(*, viewer: User, pk: int) -> Thread:
+    """A thread its person or the task's managers read; to anyone else it does not exist."""
+    thread = (
+        Thread.objects.select_related("task__municipality", "task__host", "person")
+        .filter(pk=pk)
+        .first()
+    )
+    if thread is None or not (
+        thread.person_id == viewer.pk or may_manage_task(viewer, thread.task)
+    ):
+        raise Http404
+    return thread
+
+
+def thread_of(*, viewer: User, task: Task) -> Thread | None:
+    """The viewer's own thread on the task, if they have asked."""
+    return Thread.objects.filter(task=task, person=viewer).select_related("person").first()
+
+
+def posts_of(thread: Thread) -> QuerySet[ThreadPost]:
+    """A thread's posts, oldest first (read with ``thread_get`` or ``thread_of``)."""
+    return (
+        ThreadPost.objects.filter(thread=thread)
+        .select_related("author")
+        .order_by("created_at", "id")
+    )
+
+
+def questions_data_of(*, user: User) -> list[dict]:
+    """The person's questions to hosts and the answers, JSON-ready (their export)."""
+    threads = Thread.objects.filter(person=user).select_related("task").order_by("created_at", "id")
+    return [
+        {
+            "task": thread.task.title,
+            "posts": [
+                {"by_host": by_host, "body": body, "created_at": created.isoformat()}
+                for by_host, body, created in thread.posts.order_by("created_at", "id").values_list(
+                    "by_host", "body", "created_at"
+                )
+            ],
+        }
+        for thread in threads
+    ]
+
+
+def conversations_anonymise(*, user: User) -> None:
+    """On account deletion: the person's own threads go (their questions and the answers
+    written to them alone), and what they wrote in other people's threads (as a task's host
+    or staff) is blanked. Their messages to participants stay on the task, as the task's
+    record (the town's staff run it on); the notifications that carried them were scrubbed
+    with the author's other words (``notifications_scrub_author``)."""
+    Thread.objects.filter(person=user).delete()
+    ThreadPost.objects.filter(author=user).update(body="")
