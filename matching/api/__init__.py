@@ -7,6 +7,7 @@ One module per resource (serializers in ``serializers``; the staff's decisions i
 
 from __future__ import annotations
 
+from .briefings import CalendarFeedRevokeView, CalendarFeedView, TaskBriefingView
 from .hosts import HostApplicationViewSet
 from .recommendations import RecommendationsView
 from .reviews import HostApplicationQueueView
@@ -15,10 +16,13 @@ from .signups import SignupViewSet
 from .tasks import TaskViewSet
 
 __all__ = [
+    "CalendarFeedRevokeView",
+    "CalendarFeedView",
     "HostApplicationQueueView",
     "HostApplicationViewSet",
     "RecommendationsView",
     "SessionViewSet",
     "SignupViewSet",
+    "TaskBriefingView",
     "TaskViewSet",
 ]

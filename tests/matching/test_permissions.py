@@ -252,6 +252,19 @@ ENDPOINTS = {
     ("task-watch", "post"): lambda w: (f"/api/tasks/{w.task.pk}/watch/", None),
     ("task-watch", "post draft"): lambda w: (f"/api/tasks/{w.draft.pk}/watch/", None),
     ("task-watch", "delete"): lambda w: (f"/api/tasks/{w.task.pk}/watch/", None),
+    # issue 17: the briefing for participants, and the calendar feed
+    ("api-task-briefing", "get"): lambda w: (f"/api/tasks/{w.task.pk}/briefing/", None),
+    ("api-task-briefing", "put"): lambda w: (
+        f"/api/tasks/{w.task.pk}/briefing/",
+        {"meeting_point": "智頭駅の改札前", "contact": "090-0000-0000"},
+    ),
+    ("api-task-briefing", "patch"): lambda w: (
+        f"/api/tasks/{w.task.pk}/briefing/",
+        {"instructions": "9時に集合"},
+    ),
+    ("api-calendar-feed", "get"): lambda w: ("/api/me/calendar-feed/", None),
+    ("api-calendar-feed", "post"): lambda w: ("/api/me/calendar-feed/", None),
+    ("api-calendar-feed-revoke", "post"): lambda w: ("/api/me/calendar-feed/revoke/", None),
 }
 
 # The expected status for each role, in the order of ROLES: anonymous, resident, participant,
@@ -321,6 +334,15 @@ MATRIX = {
     ("task-watch", "post"): (401, 200, 200, 200, 200, 200, 200, 200, 200),
     ("task-watch", "post draft"): (401, 404, 404, 409, 404, 409, 404, 404, 404),
     ("task-watch", "delete"): (401, 204, 204, 204, 204, 204, 204, 204, 204),
+    # The briefing: read by the task's managers and the people holding a place (to anyone
+    # else it is unknown), written by its managers only (not reviewed: it is not public).
+    ("api-task-briefing", "get"): (401, 404, 200, 200, 404, 200, 404, 404, 404),
+    ("api-task-briefing", "put"): (401, 403, 403, 200, 403, 200, 403, 403, 403),
+    ("api-task-briefing", "patch"): (401, 403, 403, 200, 403, 200, 403, 403, 403),
+    # One's calendar feed is one's own: none yet (404), made (201), remade.
+    ("api-calendar-feed", "get"): (401, 404, 404, 404, 404, 404, 404, 404, 404),
+    ("api-calendar-feed", "post"): (401, 201, 201, 201, 201, 201, 201, 201, 201),
+    ("api-calendar-feed-revoke", "post"): (401, 200, 200, 200, 200, 200, 200, 200, 200),
 }
 
 CODES = {
