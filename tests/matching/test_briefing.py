@@ -8,15 +8,18 @@ town's host is refused."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.test import override_settings
 from icalendar import Calendar
 
 from accounts.models import AuditEvent
 from core.errors import Denied
+from demo.content import demo_tasks
 from matching import services
-from matching.models import SignupStatus, TaskBriefing
+from matching.models import Signup, SignupStatus, Task, TaskBriefing
 from notifications.emails import message_for
 from notifications.models import Email
 from notifications.services import email_relay
@@ -255,6 +258,12 @@ def test_the_host_writes_it_on_its_page_and_it_takes_effect_at_once():
     assert response.json()["contact"] == "" and response.json()["latitude"] is None
 
 
+def test_the_task_form_says_its_place_is_public():
+    host = host_of(CHIZU)
+    html = page(client_for(host), f"/tasks/new/{CHIZU}/")
+    assert "場所（公開）" in html and "参加者向けの案内" in html
+
+
 @pytest.mark.parametrize(
     ("language", "latitude_words", "length_words"),
     [
@@ -350,3 +359,26 @@ def test_the_briefing_page_in_english():
     assert "Briefing for participants" in html and MEETING_POINT in html
     html = page(client_for(host, "en"), f"/tasks/{task.pk}/briefing/", language="en")
     assert "Meeting point" in html and "Save" in html
+
+
+def test_the_demo_task_that_promises_a_meeting_point_has_one():
+    promised = "集合場所は参加が決まった方にお知らせします"
+    for month in range(1, 13):
+        for spec in demo_tasks(month):
+            if promised in spec.address or promised in spec.description:
+                assert spec.briefing.get("meeting_point"), spec.title
+                assert spec.briefing.get("contact") and spec.briefing.get("instructions")
+                assert 20 <= spec.briefing["latitude"] <= 46
+
+
+def test_the_demo_loader_writes_the_briefing_a_participant_then_sees(settings):
+    settings.DEMO_CONTENT_ALLOWED = True
+    for name in ("load_demo_accounts", "load_demo_registry", "load_demo_board"):
+        call_command(name, stdout=StringIO())
+    promised = Task.objects.filter(address__contains="集合場所は参加が決まった方にお知らせします")
+    task = promised.get()  # one of them, for the season the clock is in
+    briefing = TaskBriefing.objects.get(task=task)
+    assert briefing.meeting_point and briefing.contact and briefing.latitude is not None
+    holder = Signup.objects.filter(session__task=task, status=SignupStatus.CONFIRMED).first()
+    assert briefing.meeting_point in page(client_for(holder.person), f"/tasks/{task.pk}/")
+    assert briefing.meeting_point not in page(client_for(None), f"/tasks/{task.pk}/")
