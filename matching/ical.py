@@ -50,9 +50,9 @@ def _calendar(name: str | None = None) -> Calendar:
         calendar.add("x-wr-calname", name)
         calendar.add("x-wr-timezone", settings.TIME_ZONE)
         calendar.add(
-            "refresh-interval", datetime.timedelta(hours=6), parameters={"VALUE": "DURATION"}
+            "refresh-interval", datetime.timedelta(hours=1), parameters={"VALUE": "DURATION"}
         )
-        calendar.add("x-published-ttl", "PT6H")
+        calendar.add("x-published-ttl", "PT1H")
     return calendar
 
 

@@ -16,7 +16,7 @@ from django.test import override_settings
 from icalendar import Calendar
 
 from accounts.models import AuditEvent
-from core.errors import Denied
+from core.errors import Conflict, Denied
 from demo.content import demo_tasks
 from matching import services
 from matching.models import Signup, SignupStatus, Task, TaskBriefing
@@ -90,9 +90,10 @@ def test_the_meeting_point_reaches_only_the_people_holding_a_place():
     assert services.signup_create(session=session, person=confirmed).status == "confirmed"
     assert services.signup_create(session=session, person=waiting).status == "waitlisted"
 
-    # Nobody without a place: anonymous, the waiting list, another user — the page, the
+    # Nobody without a place: anonymous, the waiting list, another user, another town's host
+    # and staff — the page, the
     # public API (detail and list), the board's lists, and the briefing's own endpoint.
-    for person in (None, waiting, other):
+    for person in (None, waiting, other, host_of(AMA), staff_of(AMA)):
         _absent(page(client_for(person), f"/tasks/{task.pk}/"))
         _absent(page(client_for(person), "/tasks/"))
         _absent(page(client_for(person), "/tasks/calendar/"))
@@ -325,6 +326,15 @@ def test_the_service_refuses_with_codes():
         services.briefing_set(task=task, actor=host, contact="0" * 201)
     with refuses("not_task_manager", kind=Denied):
         services.briefing_set(task=task, actor=host_of(AMA), meeting_point="乗っ取り")
+    assert TaskBriefing.objects.get(task=task).contact == CONTACT
+    # Nothing changed: no second audit row.
+    services.briefing_set(task=task, actor=host, **BRIEFING)
+    assert AuditEvent.objects.filter(action="task.briefing_set").count() == 1
+    # A task that is over keeps its briefing as it was.
+    services.task_cancel(task=task, actor=host, reason="大雨のため")
+    with refuses("task_over", kind=Conflict):
+        services.briefing_set(task=task, actor=host, contact="変更")
+    assert f"/tasks/{task.pk}/briefing/" not in page(client_for(host), f"/tasks/{task.pk}/")
 
 
 def test_another_towns_host_or_staff_is_refused():
