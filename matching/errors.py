@@ -38,6 +38,10 @@ class MatchingCode(ErrorCode):
     REPORT_REQUIRED = "report_required"
     REPORT_TOO_LONG = "report_too_long"
     REPORT_TOO_EARLY = "report_too_early"
+    # The briefing for participants (``services.briefings``).
+    BRIEFING_TOO_LONG = "briefing_too_long"
+    BRIEFING_COORDINATE_PAIR = "briefing_coordinate_pair"  # latitude without longitude
+    BRIEFING_OUTSIDE_JAPAN = "briefing_outside_japan"
     # Revisions.
     CHANGE_NOT_HELD = "change_not_held"  # no review needed: save it as it is
     NO_CHANGES = "no_changes"

@@ -333,6 +333,16 @@ class TaskForm(NormalisedInputMixin, forms.ModelForm):
             "address": forms.TextInput(attrs={"autocomplete": "off"}),
             "signup_mode": forms.RadioSelect,
         }
+        # The task's place is public; the exact meeting point goes in the briefing, which
+        # only the people holding a place see (``views.briefings``).
+        labels = {"address": _("場所（公開）")}
+        help_texts = {
+            "address": _(
+                "お手伝いのページで誰でも見られます。地区名までにして、詳しい集合場所・当日の"
+                "連絡先は、保存後に「参加者向けの案内」に書いてください（参加が決まった方だけに"
+                "伝わります）。"
+            )
+        }
 
     def __init__(self, *args, designated_locked: bool = False, for_host: bool = False, **kwargs):
         super().__init__(*args, **kwargs)

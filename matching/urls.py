@@ -22,6 +22,10 @@ urlpatterns = [
     path("me/signups/<int:pk>/confirm/", views.signup_confirm, name="signup_confirm"),
     path("me/signups/<int:pk>/thanks/", views.signup_thanks, name="signup_thanks"),
     path("me/signups/<int:pk>/calendar.ics", views.signup_ical, name="signup_ical"),
+    # A person's calendar feed (the token is the key: no sign-in)
+    path("me/calendar-feed/", views.calendar_feed_create, name="calendar_feed_create"),
+    path("me/calendar-feed/revoke/", views.calendar_feed_revoke, name="calendar_feed_revoke"),
+    path("calendar/<str:token>.ics", views.calendar_feed, name="calendar_feed"),
     # Hosts (ヌシ) and staff: tasks they manage
     path("host/", views.host_home, name="host_home"),
     path("host/apply/", views.host_apply, name="host_apply"),
@@ -33,6 +37,7 @@ urlpatterns = [
     path("tasks/<int:pk>/status/<str:action>/", views.task_transition, name="task_transition"),
     path("tasks/<int:pk>/cancel/", views.task_cancel, name="task_cancel"),
     path("tasks/<int:pk>/report/", views.task_report, name="task_report"),
+    path("tasks/<int:pk>/briefing/", views.briefing_edit, name="briefing_edit"),
     path("tasks/<int:pk>/participants/", views.participants, name="participants"),
     path("signups/<int:pk>/attendance/", views.attendance, name="attendance"),
     path("signups/<int:pk>/decide/", views.signup_decide, name="signup_decide"),

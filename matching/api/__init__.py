@@ -7,6 +7,7 @@ One module per resource (serializers in ``serializers``; the staff's decisions i
 
 from __future__ import annotations
 
+from .briefings import CalendarFeedRevokeView, CalendarFeedView, TaskBriefingView
 from .conversations import (
     TaskMessagesView,
     TaskQuestionView,
@@ -23,11 +24,14 @@ from .signups import SignupViewSet
 from .tasks import TaskViewSet
 
 __all__ = [
+    "CalendarFeedRevokeView",
+    "CalendarFeedView",
     "HostApplicationQueueView",
     "HostApplicationViewSet",
     "RecommendationsView",
     "SessionViewSet",
     "SignupViewSet",
+    "TaskBriefingView",
     "TaskMessagesView",
     "TaskQuestionView",
     "TaskThreadsView",

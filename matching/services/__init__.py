@@ -9,6 +9,14 @@ from __future__ import annotations
 
 from ._common import _task_dates_refresh, may_manage_task
 from .attendance import attendance_mark
+from .briefings import (
+    BRIEFING_FIELDS,
+    briefing_of,
+    briefing_of_signup,
+    briefing_set,
+    briefing_shown_to,
+    holds_place,
+)
 from .conversations import (
     message_recipients,
     posts_of,
@@ -18,6 +26,12 @@ from .conversations import (
     thread_of,
     thread_post,
     threads_of,
+)
+from .feeds import (
+    calendar_feed_by_token,
+    calendar_feed_get,
+    calendar_feed_of,
+    calendar_feed_revoke,
 )
 from .hosts import host_apply, host_name_of
 from .periodic import (
@@ -69,6 +83,7 @@ from .watching import (
 )
 
 __all__ = [
+    "BRIEFING_FIELDS",
     "HOST_APPLICATIONS",
     "TASK_FIELDS",
     "TASK_REVISIONS",
@@ -78,7 +93,16 @@ __all__ = [
     "attendance_mark",
     "board_anonymise",
     "board_data_of",
+    "briefing_of",
+    "briefing_of_signup",
+    "briefing_set",
+    "briefing_shown_to",
+    "calendar_feed_by_token",
+    "calendar_feed_get",
+    "calendar_feed_of",
+    "calendar_feed_revoke",
     "changes_held",
+    "holds_place",
     "host_application_decide",
     "host_apply",
     "host_name_of",

@@ -141,6 +141,7 @@ def reminders_send(*, now: datetime.datetime | None = None, max_rows: int = 5000
                     context=_task_context(
                         task,
                         address=task.address,
+                        signup_id=signup.pk,
                         is_online=task.is_online,
                         what_to_bring=task.what_to_bring,
                         weather_policy=task.weather_policy,

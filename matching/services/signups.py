@@ -157,6 +157,7 @@ def _tell(signup: Signup, task: Task, kind: str) -> None:
         context=_task_context(
             task,
             status=signup.status,
+            signup_id=signup.pk,  # the briefing is read from it when the e-mail is sent
             offer_expires_at=(
                 signup.offer_expires_at.isoformat() if signup.offer_expires_at else None
             ),

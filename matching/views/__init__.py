@@ -10,7 +10,9 @@ One module per topic; the views the URLs route to are all here."""
 
 from __future__ import annotations
 
+from .briefings import briefing_edit
 from .conversations import task_messages, thread_detail, thread_list, thread_mine
+from .feeds import calendar_feed, calendar_feed_create, calendar_feed_revoke
 from .finding import for_you, task_calendar, task_list, task_map
 from .hosts import host_apply, host_home
 from .participants import attendance, participants, signup_decide
@@ -44,6 +46,10 @@ from .writing import (
 
 __all__ = [
     "attendance",
+    "briefing_edit",
+    "calendar_feed",
+    "calendar_feed_create",
+    "calendar_feed_revoke",
     "for_you",
     "host_application_decide",
     "host_applications",

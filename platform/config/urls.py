@@ -90,6 +90,17 @@ api_urlpatterns = [
         registry_api.AnnouncementsView.as_view(),
         name="api-announcements",
     ),
+    path(
+        "tasks/<int:pk>/briefing/",
+        matching_api.TaskBriefingView.as_view(),
+        name="api-task-briefing",
+    ),
+    path("me/calendar-feed/", matching_api.CalendarFeedView.as_view(), name="api-calendar-feed"),
+    path(
+        "me/calendar-feed/revoke/",
+        matching_api.CalendarFeedRevokeView.as_view(),
+        name="api-calendar-feed-revoke",
+    ),
     *insights_api.urls(),
     *matching_api.conversation_urls(),
     *router.urls,

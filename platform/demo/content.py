@@ -70,6 +70,9 @@ class DemoTask:
     no_show: list[str] = field(default_factory=list)
     thanks: dict[str, str] = field(default_factory=dict)
     report: str = ""
+    # The briefing for participants only (matching.TaskBriefing): meeting point, day-of
+    # instructions and contact.
+    briefing: dict[str, Any] = field(default_factory=dict)
 
 
 def demo_tasks(month: int) -> list[DemoTask]:

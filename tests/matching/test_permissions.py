@@ -288,6 +288,19 @@ ENDPOINTS = {
         f"/api/threads/{_thread(w).pk}/posts/",
         {"body": "小雨なら決行します。"},
     ),
+    # issue 17: the briefing for participants, and the calendar feed
+    ("api-task-briefing", "get"): lambda w: (f"/api/tasks/{w.task.pk}/briefing/", None),
+    ("api-task-briefing", "put"): lambda w: (
+        f"/api/tasks/{w.task.pk}/briefing/",
+        {"meeting_point": "智頭駅の改札前", "contact": "090-0000-0000"},
+    ),
+    ("api-task-briefing", "patch"): lambda w: (
+        f"/api/tasks/{w.task.pk}/briefing/",
+        {"instructions": "9時に集合"},
+    ),
+    ("api-calendar-feed", "get"): lambda w: ("/api/me/calendar-feed/", None),
+    ("api-calendar-feed", "post"): lambda w: ("/api/me/calendar-feed/", None),
+    ("api-calendar-feed-revoke", "post"): lambda w: ("/api/me/calendar-feed/revoke/", None),
 }
 
 # The expected status for each role, in the order of ROLES: anonymous, resident, participant,
@@ -368,6 +381,15 @@ MATRIX = {
     # Someone's thread: its person and the task's managers; to anyone else it is unknown.
     ("thread-detail", "get"): (401, 404, 200, 200, 404, 200, 404, 404, 404),
     ("thread-posts", "post"): (401, 404, 201, 201, 404, 201, 404, 404, 404),
+    # The briefing: read by the task's managers and the people holding a place (to anyone
+    # else it is unknown), written by its managers only (not reviewed: it is not public).
+    ("api-task-briefing", "get"): (401, 404, 200, 200, 404, 200, 404, 404, 404),
+    ("api-task-briefing", "put"): (401, 403, 403, 200, 403, 200, 403, 403, 403),
+    ("api-task-briefing", "patch"): (401, 403, 403, 200, 403, 200, 403, 403, 403),
+    # One's calendar feed is one's own: none yet (404), made (201), remade.
+    ("api-calendar-feed", "get"): (401, 404, 404, 404, 404, 404, 404, 404, 404),
+    ("api-calendar-feed", "post"): (401, 201, 201, 201, 201, 201, 201, 201, 201),
+    ("api-calendar-feed-revoke", "post"): (401, 200, 200, 200, 200, 200, 200, 200, 200),
 }
 
 CODES = {

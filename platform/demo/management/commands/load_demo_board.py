@@ -247,6 +247,8 @@ class Command(BaseCommand):
         task = services.task_create(
             actor=actor, municipality=towns[spec.municipality], sessions=sessions, **fields
         )
+        if spec.briefing:
+            services.briefing_set(task=task, actor=actor, **spec.briefing)
         if spec.by == "host":
             task = services.task_submit(task=task, actor=actor)
             if spec.submit_only:
