@@ -74,3 +74,13 @@ class MatchingCode(ErrorCode):
     FILTER_HOME_MISSING = "filter_home_missing"
     FILTER_DATES_REVERSED = "filter_dates_reversed"
     FILTER_NEAR_REQUIRED = "filter_near_required"
+    # The roster (issue 17): what a task asks at sign-up, the details given, the downloads.
+    ASKS_REASON_REQUIRED = "asks_reason_required"  # asks a phone, contact or birth date
+    DETAILS_AGREEMENT_REQUIRED = "details_agreement_required"
+    DETAILS_REQUIRED = "details_required"  # a detail the roster needs is missing
+    DETAILS_TOO_LONG = "details_too_long"
+    FURIGANA_INVALID = "furigana_invalid"
+    PHONE_INVALID = "phone_invalid"
+    BIRTH_DATE_INVALID = "birth_date_invalid"
+    ROSTER_ENCODING_UNKNOWN = "roster_encoding_unknown"
+    ROSTER_NOT_SHIFT_JIS = "roster_not_shift_jis"  # a name Shift_JIS cannot hold

@@ -36,6 +36,10 @@ urlpatterns = [
     path("tasks/<int:pk>/participants/", views.participants, name="participants"),
     path("signups/<int:pk>/attendance/", views.attendance, name="attendance"),
     path("signups/<int:pk>/decide/", views.signup_decide, name="signup_decide"),
+    path("sessions/<int:pk>/roster/", views.roster, name="roster"),
+    path("sessions/<int:pk>/roster/print/", views.roster_print, name="roster_print"),
+    path("sessions/<int:pk>/roster.csv", views.roster_csv, name="roster_csv"),
+    path("sessions/<int:pk>/roster.xlsx", views.roster_xlsx, name="roster_xlsx"),
     # A host's change to a published task, held for the town's staff
     path("revisions/<int:pk>/", views.revision_detail, name="revision_detail"),
     path("revisions/<int:pk>/decide/", views.revision_decide, name="revision_decide"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from .hosts import HostApplicationViewSet
 from .recommendations import RecommendationsView
 from .reviews import HostApplicationQueueView
+from .roster import RosterView
 from .sessions import SessionViewSet
 from .signups import SignupViewSet
 from .tasks import TaskViewSet
@@ -18,6 +19,7 @@ __all__ = [
     "HostApplicationQueueView",
     "HostApplicationViewSet",
     "RecommendationsView",
+    "RosterView",
     "SessionViewSet",
     "SignupViewSet",
     "TaskViewSet",

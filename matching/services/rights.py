@@ -18,6 +18,7 @@ from ..models import (
     HostApplicationStatus,
     Match,
     Signup,
+    SignupDetails,
     SignupStatus,
     Task,
     TaskWatch,
@@ -99,6 +100,7 @@ def board_anonymise(*, user: User) -> None:
         if held:
             _release(session, now)
     Signup.objects.filter(person=user).update(message="", thanks="")
+    SignupDetails.objects.filter(signup__person=user).delete()
     Match.objects.filter(person=user).delete()
     TaskWatch.objects.filter(person=user).delete()
     HostApplication.objects.filter(person=user, status=HostApplicationStatus.PENDING).update(
