@@ -26,11 +26,28 @@ from ..models import (
 from .signups import _release
 
 
+def _details_of(signup: Signup) -> dict[str, Any] | None:
+    """What the person gave the host for the roster, while it is kept."""
+    try:
+        details = signup.details
+    except SignupDetails.DoesNotExist:
+        return None
+    return {
+        "full_name": details.full_name,
+        "furigana": details.furigana,
+        "phone": details.phone,
+        "emergency_name": details.emergency_name,
+        "emergency_phone": details.emergency_phone,
+        "birth_date": details.birth_date.isoformat() if details.birth_date else None,
+        "given_at": details.created_at.isoformat(),
+    }
+
+
 def board_data_of(*, user: User) -> dict[str, Any]:
     """What the board keeps about the person, JSON-ready (their export)."""
     signups = (
         Signup.objects.filter(person=user)
-        .select_related("session__task__municipality")
+        .select_related("session__task__municipality", "details")
         .order_by("created_at", "id")
     )
     return {
@@ -56,6 +73,7 @@ def board_data_of(*, user: User) -> dict[str, Any]:
                 "created_at": s.created_at.isoformat(),
                 "attendance": s.attendance,
                 "thanks": s.thanks,
+                "details": _details_of(s),
             }
             for s in signups
         ],

@@ -486,3 +486,15 @@ def test_the_roster_page_in_english(board):
     html = page(client_for(board["host"], "en"), f"/sessions/{board['session'].pk}/roster/", "en")
     assert "Roster" in html and "Download as Excel" in html
     assert re.search(r"Shift_JIS", html)
+
+
+def test_the_person_finds_what_they_gave_in_their_export(board):
+    signup = board["signups"][0]
+    browser = client_for(signup.person)
+    data = browser.get("/api/me/export/").json()
+    given = data["board"]["signups"][0]["details"]
+    assert (given["full_name"], given["furigana"], given["birth_date"]) == (
+        "髙橋 花子",
+        "タカハシ ハナコ",
+        "1990-04-01",
+    )
