@@ -339,7 +339,13 @@ class SignupCreateSerializer(serializers.Serializer):
     phone = _text(30)
     emergency_name = _text(100)
     emergency_phone = _text(30)
-    birth_date = serializers.DateField(required=False, allow_null=True)
+    birth_date = NormalisedCharField(
+        max_length=20,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text=gettext_lazy("生年月日（YYYY-MM-DD）"),
+    )
     agree = serializers.BooleanField(
         required=False,
         default=False,

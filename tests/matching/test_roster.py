@@ -268,6 +268,11 @@ def test_signing_up_without_agreement_or_with_bad_furigana_is_a_clear_400():
     error_of(
         api_as(person).post(url, details(phone="電話して"), format="json"), 400, "phone_invalid"
     )
+    error_of(
+        api_as(person).post(url, details(birth_date="昭和60年"), format="json"),
+        400,
+        "birth_date_invalid",
+    )
     assert not Signup.objects.filter(person=person).exists()
     assert not SignupDetails.objects.exists()
 
