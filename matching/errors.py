@@ -91,3 +91,13 @@ class MatchingCode(ErrorCode):
     QUESTION_OWN_TASK = "question_own_task"  # its managers answer, they do not ask (403)
     QUESTION_TASK_NOT_OPEN = "question_task_not_open"  # not public: nobody to ask (409)
     QUESTIONS_UNANSWERED = "questions_unanswered"  # too many waiting for an answer (409)
+    # The roster (issue 17): what a task asks at sign-up, the details given, the downloads.
+    ASKS_REASON_REQUIRED = "asks_reason_required"  # asks a phone, contact or birth date
+    DETAILS_AGREEMENT_REQUIRED = "details_agreement_required"
+    DETAILS_REQUIRED = "details_required"  # a detail the roster needs is missing
+    DETAILS_TOO_LONG = "details_too_long"
+    FURIGANA_INVALID = "furigana_invalid"
+    PHONE_INVALID = "phone_invalid"
+    BIRTH_DATE_INVALID = "birth_date_invalid"
+    ROSTER_ENCODING_UNKNOWN = "roster_encoding_unknown"
+    ROSTER_NOT_SHIFT_JIS = "roster_not_shift_jis"  # a name Shift_JIS cannot hold

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import EARLIEST, LATEST
-from core.forms import NormalisedInputMixin, date_field
+from core.forms import DATE_INPUT_FORMATS, NormalisedInputMixin, date_field
 from places.forms import municipality_by_code_or_name
 from places.models import Municipality, Prefecture
 from registry import flags
@@ -171,6 +171,17 @@ class SignupForm(NormalisedInputMixin, forms.Form):
         help_text=_("参加のきっかけや、当日について伝えておきたいことなど。"),
     )
 
+    def __init__(self, *args, task: Task | None = None, person=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if task is not None:  # the roster's details: what the host is told, with consent
+            fields = roster_fields(task, person, bound=self.is_bound)
+            agree = fields.pop("agree")
+            self.fields = {**fields, **self.fields, "agree": agree}
+
+    def details(self) -> dict:
+        """The roster's details as ``services.signup_create`` takes them."""
+        return {name: self.cleaned_data.get(name) for name in ROSTER_FIELDS if name in self.fields}
+
 
 class ThanksForm(NormalisedInputMixin, forms.Form):
     message = forms.CharField(
@@ -246,6 +257,10 @@ TASK_FIELDSETS = [
             "confirm_window_hours",
             "designated",
         ],
+    ),
+    (
+        _("参加者に聞くこと（名簿）"),
+        ["asks_phone", "asks_emergency_contact", "asks_birth_date", "asks_reason"],
     ),
     (_("写真（任意）"), ["photo", "photo_alt"]),
 ]
@@ -493,3 +508,72 @@ class ReportForm(NormalisedInputMixin, forms.Form):
         required=False,
         widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
     )
+
+
+# --- The roster's details at sign-up (issue 17: roster) ---------------------------------
+
+ROSTER_FIELDS = (
+    "full_name",
+    "furigana",
+    "phone",
+    "emergency_name",
+    "emergency_phone",
+    "birth_date",
+    "agree",
+)
+
+
+def _tel(autocomplete: str) -> forms.TextInput:
+    return forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": autocomplete})
+
+
+def roster_fields(task: Task, person, *, bound: bool) -> dict[str, forms.Field]:
+    """The sign-up form's fields for the roster: name and furigana always (from the
+    person's profile when it has them), what the task asks, and the agreement. They only
+    parse: ``services.signup_create`` checks them, with its codes."""
+    fields: dict[str, forms.Field] = {
+        "full_name": forms.CharField(
+            label=_("氏名"),
+            max_length=100,
+            required=False,
+            widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        ),
+        "furigana": forms.CharField(
+            label=_("フリガナ"),
+            max_length=100,
+            required=False,
+            help_text=_("カタカナで（ひらがなで入力してもカタカナにします）。例：ヤマダ ハナコ"),
+        ),
+    }
+    if not bound and person is not None:
+        fields["full_name"].initial = person.public_name
+        fields["furigana"].initial = f"{person.family_name_kana} {person.given_name_kana}".strip()
+    if task.asks_phone:
+        fields["phone"] = forms.CharField(
+            label=_("電話番号"), max_length=30, required=False, widget=_tel("tel")
+        )
+    if task.asks_emergency_contact:
+        fields["emergency_name"] = forms.CharField(
+            label=_("緊急連絡先（氏名・続柄）"),
+            max_length=100,
+            required=False,
+            help_text=_("例：山田太郎（父）"),
+        )
+        fields["emergency_phone"] = forms.CharField(
+            label=_("緊急連絡先（電話番号）"), max_length=30, required=False, widget=_tel("off")
+        )
+    if task.asks_birth_date:
+        # Not ``date_field``: its range is the board's dates, and people are born before it.
+        fields["birth_date"] = forms.DateField(
+            label=_("生年月日"),
+            required=False,
+            input_formats=DATE_INPUT_FORMATS,
+            widget=forms.DateInput(
+                attrs={"type": "date", "min": "1900-01-01", "autocomplete": "bday"},
+                format="%Y-%m-%d",
+            ),
+        )
+    fields["agree"] = forms.BooleanField(
+        label=_("この申込のためにヌシに伝えることに同意します"), required=False
+    )
+    return fields

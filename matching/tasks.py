@@ -53,3 +53,9 @@ def reminders_send_task() -> int:
 def sessions_understaffed_task() -> int:
     """Tell hosts and staff of sessions not filled days before; widen the matcher's net."""
     return services.sessions_understaffed()
+
+
+@shared_task(name="matching.roster_details_purge")
+def roster_details_purge_task() -> int:
+    """Delete the roster details of sessions that ended more than the retention period ago."""
+    return services.roster_details_purge()

@@ -46,6 +46,10 @@ urlpatterns = [
     path("tasks/<int:pk>/question/", views.thread_mine, name="thread_mine"),
     path("tasks/<int:pk>/questions/", views.thread_list, name="thread_list"),
     path("threads/<int:pk>/", views.thread_detail, name="thread_detail"),
+    path("sessions/<int:pk>/roster/", views.roster, name="roster"),
+    path("sessions/<int:pk>/roster/print/", views.roster_print, name="roster_print"),
+    path("sessions/<int:pk>/roster.csv", views.roster_csv, name="roster_csv"),
+    path("sessions/<int:pk>/roster.xlsx", views.roster_xlsx, name="roster_xlsx"),
     # A host's change to a published task, held for the town's staff
     path("revisions/<int:pk>/", views.revision_detail, name="revision_detail"),
     path("revisions/<int:pk>/decide/", views.revision_decide, name="revision_decide"),

@@ -23,6 +23,11 @@ HIDA, CHIZU, AMA = "212172", "313289", "325252"  # 飛騨市 (岐阜県), 智頭
 SETAGAYA = "131121"  # 世田谷区: where our residents live
 TAKAYAMA = "212032"  # 高山市, another town of 岐阜県
 
+# What the sign-up page and API ask of everyone for the host's roster (issue 17): a name,
+# its reading and the agreement to give them to the host (matching.services.roster).
+SIGNUP_DETAILS = {"full_name": "山田 花子", "furigana": "ヤマダ ハナコ", "agree": True}
+SIGNUP_FORM = {"full_name": "山田 花子", "furigana": "ヤマダ ハナコ", "agree": "on"}
+
 # The smallest valid PNG header and a few bytes: enough for the evidence check.
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(17)
 

@@ -19,6 +19,7 @@ from .conversations import (
 from .hosts import HostApplicationViewSet
 from .recommendations import RecommendationsView
 from .reviews import HostApplicationQueueView
+from .roster import RosterView
 from .sessions import SessionViewSet
 from .signups import SignupViewSet
 from .tasks import TaskViewSet
@@ -29,6 +30,7 @@ __all__ = [
     "HostApplicationQueueView",
     "HostApplicationViewSet",
     "RecommendationsView",
+    "RosterView",
     "SessionViewSet",
     "SignupViewSet",
     "TaskBriefingView",

@@ -135,6 +135,10 @@ class TaskSerializer(TaskBriefSerializer):
             "signup_close_hours",
             "cancel_close_hours",
             "confirm_window_hours",
+            "asks_phone",
+            "asks_emergency_contact",
+            "asks_birth_date",
+            "asks_reason",
             "photo_alt",
             "review_note",
             "cancel_reason",
@@ -246,6 +250,10 @@ class TaskWriteSerializer(serializers.Serializer):
         required=False, allow_null=True, min_value=1, max_value=24 * 14
     )
     designated = serializers.BooleanField(required=False)
+    asks_phone = serializers.BooleanField(required=False)
+    asks_emergency_contact = serializers.BooleanField(required=False)
+    asks_birth_date = serializers.BooleanField(required=False)
+    asks_reason = _text(200)
     photo = serializers.FileField(required=False, allow_empty_file=False)
     photo_alt = _text(200)
 
@@ -324,6 +332,30 @@ class ParticipantSerializer(serializers.Serializer):
 
 class SignupCreateSerializer(serializers.Serializer):
     message = NormalisedCharField(max_length=1000, required=False, allow_blank=True, default="")
+    # The roster's details (``services.roster`` checks them, with its codes): name and
+    # furigana always, what the task asks, and the person's agreement to tell the host.
+    full_name = _text(100)
+    furigana = _text(100)
+    phone = _text(30)
+    emergency_name = _text(100)
+    emergency_phone = _text(30)
+    birth_date = NormalisedCharField(
+        max_length=20,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text=gettext_lazy("生年月日（YYYY-MM-DD）"),
+    )
+    agree = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=gettext_lazy("この申込のためにヌシに伝えることに同意します"),
+    )
+
+    def details(self) -> dict:
+        data = dict(self.validated_data)
+        data.pop("message", None)
+        return data
 
 
 class ThanksSerializer(serializers.Serializer):

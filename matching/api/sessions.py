@@ -107,7 +107,10 @@ class SessionViewSet(viewsets.GenericViewSet):
         serializer = SignupCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         signup = services.signup_create(
-            session=session, person=request.user, **serializer.validated_data
+            session=session,
+            person=request.user,
+            message=serializer.validated_data["message"],
+            details=serializer.details(),
         )
         signup = selectors.signup_get(user=request.user, pk=signup.pk)
         return Response(SignupSerializer(signup).data, status=status.HTTP_201_CREATED)

@@ -56,6 +56,7 @@ from .revisions import (
     task_revision_withdraw,
 )
 from .rights import board_anonymise, board_data_of
+from .roster import roster_details_purge, roster_download, roster_read
 from .sessions import session_add, session_cancel, session_update
 from .signups import signup_cancel, signup_confirm, signup_create, signup_decide, signup_thank
 from .tasks import (
@@ -119,6 +120,9 @@ __all__ = [
     "reminders_send",
     "revision_session_changes",
     "revision_values",
+    "roster_details_purge",
+    "roster_download",
+    "roster_read",
     "session_add",
     "session_cancel",
     "session_update",

@@ -18,6 +18,7 @@ from ..models import (
     HostApplicationStatus,
     Match,
     Signup,
+    SignupDetails,
     SignupStatus,
     Task,
     TaskWatch,
@@ -26,11 +27,28 @@ from .conversations import conversations_anonymise, questions_data_of
 from .signups import _release
 
 
+def _details_of(signup: Signup) -> dict[str, Any] | None:
+    """What the person gave the host for the roster, while it is kept."""
+    try:
+        details = signup.details
+    except SignupDetails.DoesNotExist:
+        return None
+    return {
+        "full_name": details.full_name,
+        "furigana": details.furigana,
+        "phone": details.phone,
+        "emergency_name": details.emergency_name,
+        "emergency_phone": details.emergency_phone,
+        "birth_date": details.birth_date.isoformat() if details.birth_date else None,
+        "given_at": details.created_at.isoformat(),
+    }
+
+
 def board_data_of(*, user: User) -> dict[str, Any]:
     """What the board keeps about the person, JSON-ready (their export)."""
     signups = (
         Signup.objects.filter(person=user)
-        .select_related("session__task__municipality")
+        .select_related("session__task__municipality", "details")
         .order_by("created_at", "id")
     )
     return {
@@ -56,6 +74,7 @@ def board_data_of(*, user: User) -> dict[str, Any]:
                 "created_at": s.created_at.isoformat(),
                 "attendance": s.attendance,
                 "thanks": s.thanks,
+                "details": _details_of(s),
             }
             for s in signups
         ],
@@ -102,6 +121,7 @@ def board_anonymise(*, user: User) -> None:
         if held:
             _release(session, now)
     Signup.objects.filter(person=user).update(message="", thanks="")
+    SignupDetails.objects.filter(signup__person=user).delete()
     Match.objects.filter(person=user).delete()
     TaskWatch.objects.filter(person=user).delete()
     HostApplication.objects.filter(person=user, status=HostApplicationStatus.PENDING).update(

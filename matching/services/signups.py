@@ -39,6 +39,7 @@ from ..models import (
     TaskStatus,
 )
 from ._common import _check_manage, _session_context, _task_context, _task_url
+from .roster import signup_details_clean, signup_details_write
 from .watching import _tell_watchers
 
 
@@ -66,9 +67,14 @@ def _overlap_error(other: Signup) -> ValidationError:
     )
 
 
-def signup_create(*, session: Session, person: User, message: str = "") -> Signup:
+def signup_create(
+    *, session: Session, person: User, message: str = "", details: dict | None = None
+) -> Signup:
     """Sign ``person`` up for ``session``: a place if one is left (first come), else the
-    waiting list; on a host-approved task, a request the host accepts or declines."""
+    waiting list; on a host-approved task, a request the host accepts or declines.
+
+    ``details``: what the person agreed to give the host for the roster (name, furigana,
+    and what the task asks), stored with the sign-up (``services.roster``)."""
     now = timezone.now()
     message = message.strip()
     if len(message) > 1000:
@@ -105,6 +111,8 @@ def signup_create(*, session: Session, person: User, message: str = "") -> Signu
                     _("このお手伝いは%(age)d歳以上の方が対象です。") % {"age": task.minimum_age},
                     code=MatchingCode.BELOW_MINIMUM_AGE,
                 )
+        if details is not None:
+            details = signup_details_clean(task=task, details=details)
         lock_person(person.pk)
         if Signup.objects.filter(session=session, person=person, status__in=LIVE_STATUSES).exists():
             raise Conflict(
@@ -144,6 +152,8 @@ def signup_create(*, session: Session, person: User, message: str = "") -> Signu
                     )
                 }
             ) from exc
+        if details is not None:
+            signup_details_write(signup=signup, details=details)
         _tell(signup, task, f"signup_{signup.status}")
     return signup
 

@@ -46,6 +46,7 @@ from ._common import (
     _task_url,
 )
 from .hosts import _host_name_errors, host_name_of
+from .roster import roster_asks_errors
 from .watching import _match_request
 
 TASK_FIELDS = (
@@ -71,6 +72,10 @@ TASK_FIELDS = (
     "cancel_close_hours",
     "confirm_window_hours",
     "designated",
+    "asks_phone",
+    "asks_emergency_contact",
+    "asks_birth_date",
+    "asks_reason",
     "photo_alt",
 )
 
@@ -107,10 +112,11 @@ def _clean_task(task: Task) -> None:
         errors["confirm_window_hours"] = [_("確認期限は1時間以上にするか、空欄にしてください。")]
     if task.is_online:
         task.latitude = task.longitude = None
+    errors.update(roster_asks_errors(task))
     try:
         task.full_clean(exclude=["municipality", "host", "created_by", "prefecture"])
     except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
+        for field, messages in exc.error_dict.items():
             errors.setdefault(field, []).extend(messages)
     if errors:
         raise ValidationError(errors)
@@ -157,7 +163,7 @@ def task_create(
     try:
         _clean_task(task)
     except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
+        for field, messages in exc.error_dict.items():
             errors.setdefault(field, messages)
     errors.update(_sessions_errors(sessions, now))
     if photo is not None:
@@ -267,7 +273,7 @@ def _task_fields_check(task: Task, actor: User, fields: dict[str, Any], photo=No
     try:
         _clean_task(task)
     except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
+        for field, messages in exc.error_dict.items():
             errors.setdefault(field, []).extend(messages)
     if photo is not None:
         try:

@@ -23,6 +23,7 @@ from .reviews import (
     revision_detail,
     revision_withdraw,
 )
+from .roster import roster, roster_csv, roster_print, roster_xlsx
 from .signups import (
     my_signups,
     signup_cancel,
@@ -60,6 +61,10 @@ __all__ = [
     "revision_decide",
     "revision_detail",
     "revision_withdraw",
+    "roster",
+    "roster_csv",
+    "roster_print",
+    "roster_xlsx",
     "session_cancel",
     "session_edit",
     "signup_cancel",

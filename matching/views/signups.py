@@ -49,11 +49,14 @@ def signup_new(request, pk: int):
     session = selectors.session_get(user=request.user, pk=pk)
     task = session.task
     if request.method == "POST":
-        form = forms.SignupForm(request.POST)
+        form = forms.SignupForm(request.POST, task=task, person=request.user)
         if form.is_valid():
             try:
                 signup = services.signup_create(
-                    session=session, person=request.user, message=form.cleaned_data["message"]
+                    session=session,
+                    person=request.user,
+                    message=form.cleaned_data["message"],
+                    details=form.details(),
                 )
             except ValidationError as error:
                 put_errors(error, form)
@@ -61,7 +64,7 @@ def signup_new(request, pk: int):
                 messages.success(request, _signup_done_message(signup))
                 return redirect("matching:my_signups")
     else:
-        form = forms.SignupForm()
+        form = forms.SignupForm(task=task, person=request.user)
     return render(
         request,
         "matching/signup_new.html",

@@ -77,6 +77,7 @@ api_urlpatterns = [
         matching_api.HostApplicationQueueView.as_view(),
         name="api-host-application-queue",
     ),
+    path("sessions/<int:pk>/roster/", matching_api.RosterView.as_view(), name="api-roster"),
     path(
         "notification-preferences/",
         NotificationPreferencesView.as_view(),

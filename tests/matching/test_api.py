@@ -41,6 +41,7 @@ from tests.matching.support import (
     resident,
     staff_of,
 )
+from tests.support import SIGNUP_DETAILS
 
 # Deadlines, terms and days are counted from a frozen clock (tests/conftest.py).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
@@ -237,13 +238,15 @@ def test_the_board_from_a_host_application_to_the_inbox(language):
     # Two people sign up for the session with one place: the second waits, first in line.
     as_first, as_second = api_as(first, language), api_as(second, language)
     response = as_first.post(
-        f"/api/sessions/{small}/signups/", {"message": "初めてです"}, format="json"
+        f"/api/sessions/{small}/signups/",
+        {**SIGNUP_DETAILS, "message": "初めてです"},
+        format="json",
     )
     assert response.status_code == 201, response.content
     mine = response.json()
     assert mine["status"] == "confirmed" and mine["waitlist_position"] is None
     assert mine["ical"] == f"/api/signups/{mine['id']}/ical/"
-    response = as_second.post(f"/api/sessions/{small}/signups/", {}, format="json")
+    response = as_second.post(f"/api/sessions/{small}/signups/", SIGNUP_DETAILS, format="json")
     assert response.status_code == 201, response.content
     theirs = response.json()
     assert theirs["status"] == "waitlisted"
@@ -251,7 +254,7 @@ def test_the_board_from_a_host_application_to_the_inbox(language):
     assert theirs["ical"] is None
     before = rows()
     error = error_of(
-        as_second.post(f"/api/sessions/{small}/signups/", {}, format="json"),
+        as_second.post(f"/api/sessions/{small}/signups/", SIGNUP_DETAILS, format="json"),
         409,
         "already_signed_up",
     )
@@ -268,7 +271,7 @@ def test_the_board_from_a_host_application_to_the_inbox(language):
     assert theirs["status"] == "confirmed" and theirs["waitlist_position"] is None
     assert Session.objects.get(pk=small).taken == 1
     # The second also takes a place in the middle session (another day).
-    assert as_second.post(f"/api/sessions/{middle}/signups/", {}).status_code == 201
+    assert as_second.post(f"/api/sessions/{middle}/signups/", SIGNUP_DETAILS).status_code == 201
 
     # Their calendar gets the session; a cancelled sign-up has nothing to add.
     response = as_second.get(f"/api/signups/{theirs['id']}/ical/")
@@ -480,7 +483,9 @@ def test_signing_up_after_the_deadline_is_refused(chizu_staff):
     )
     session = task.sessions.get()
     before = rows()
-    response = api_as(resident()).post(f"/api/sessions/{session.pk}/signups/", {}, format="json")
+    response = api_as(resident()).post(
+        f"/api/sessions/{session.pk}/signups/", SIGNUP_DETAILS, format="json"
+    )
     error = error_of(response, 409, "signup_closed")
     assert "締め切りました" in error["message"]
     assert rows() == before
@@ -491,7 +496,9 @@ def test_signing_up_for_a_cancelled_task_is_refused(chizu_staff):
     services.task_cancel(task=task, actor=chizu_staff, reason="台風のため")
     session = task.sessions.get()
     before = rows()
-    response = api_as(resident()).post(f"/api/sessions/{session.pk}/signups/", {}, format="json")
+    response = api_as(resident()).post(
+        f"/api/sessions/{session.pk}/signups/", SIGNUP_DETAILS, format="json"
+    )
     error = error_of(response, 409, "task_not_published")
     assert "中止" in error["message"]
     assert rows() == before
@@ -500,9 +507,11 @@ def test_signing_up_for_a_cancelled_task_is_refused(chizu_staff):
 def test_signing_up_twice_is_a_conflict(chizu_staff):
     session = published_task(CHIZU, staff=chizu_staff).sessions.get()
     api = api_as(resident())
-    assert api.post(f"/api/sessions/{session.pk}/signups/", {}).status_code == 201
+    assert api.post(f"/api/sessions/{session.pk}/signups/", SIGNUP_DETAILS).status_code == 201
     before = rows()
-    error = error_of(api.post(f"/api/sessions/{session.pk}/signups/", {}), 409, "already_signed_up")
+    error = error_of(
+        api.post(f"/api/sessions/{session.pk}/signups/", SIGNUP_DETAILS), 409, "already_signed_up"
+    )
     assert list(error["fields"]) == ["session"]
     assert "すでに申し込んでいます" in error["message"]
     assert rows() == before
@@ -518,7 +527,7 @@ def test_cancelling_after_the_cancellation_deadline_is_refused(chizu_staff):
     )
     person = resident()
     api = api_as(person)
-    signup = api.post(f"/api/sessions/{task.sessions.get().pk}/signups/", {}).json()
+    signup = api.post(f"/api/sessions/{task.sessions.get().pk}/signups/", SIGNUP_DETAILS).json()
     assert signup["status"] == "confirmed"
     before = rows()
     error = error_of(api.post(f"/api/signups/{signup['id']}/cancel/"), 409, "cancel_closed")
@@ -593,7 +602,7 @@ def test_refusals_are_said_in_english(chizu_staff):
         "broken JSON": staff.post(
             "/api/tasks/", {**multipart_task(), "sessions": "[{"}, format="multipart"
         ),
-        "deadline": anyone.post(f"/api/sessions/{task.sessions.get().pk}/signups/", {}),
+        "deadline": anyone.post(f"/api/sessions/{task.sessions.get().pk}/signups/", SIGNUP_DETAILS),
         "date": anyone.get("/api/tasks/?date_from=xx"),
         "date order": anyone.get("/api/tasks/?date_from=2030-01-05&date_to=2030-01-01"),
         "distance without origin": anyone.get("/api/tasks/?within_km=50"),

@@ -33,7 +33,7 @@ from tests.matching.support import (
     resident,
     staff_of,
 )
-from tests.support import errors_of, page, queries_of
+from tests.support import SIGNUP_FORM, errors_of, page, queries_of
 
 # Deadlines, terms and days are counted from a frozen clock (tests/conftest.py).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
@@ -206,9 +206,13 @@ def test_a_task_goes_from_a_host_application_to_attendance_through_the_pages(lan
     first_client = client_for(first_person, language)
     second_client = client_for(second_person, language)
     page(first_client, f"/sessions/{first.pk}/signup/", language)
-    response = first_client.post(f"/sessions/{first.pk}/signup/", {"message": "初参加です"})
+    response = first_client.post(
+        f"/sessions/{first.pk}/signup/", {**SIGNUP_FORM, "message": "初参加です"}
+    )
     assert response.status_code == 302 and response["Location"] == "/me/signups/"
-    response = second_client.post(f"/sessions/{first.pk}/signup/", {"message": ""}, follow=True)
+    response = second_client.post(
+        f"/sessions/{first.pk}/signup/", {**SIGNUP_FORM, "message": ""}, follow=True
+    )
     html = response.content.decode()
     if ja:
         assert "キャンセル待ちの1番目" in html
@@ -513,7 +517,7 @@ def test_approval_tasks_are_accepted_or_declined_on_the_participants_page():
     session = task.sessions.get()
     asking, declined = resident(), resident()
     response = client_for(asking).post(
-        f"/sessions/{session.pk}/signup/", {"message": "運転できます"}
+        f"/sessions/{session.pk}/signup/", {**SIGNUP_FORM, "message": "運転できます"}
     )
     assert response.status_code == 302
     services.signup_create(session=session, person=declined)
@@ -693,7 +697,9 @@ def test_signing_up_twice_or_after_the_deadline_is_refused_on_the_form():
     )
     session = task.sessions.get()
     person = resident()
-    response = client_for(person).post(f"/sessions/{session.pk}/signup/", {"message": ""})
+    response = client_for(person).post(
+        f"/sessions/{session.pk}/signup/", {**SIGNUP_FORM, "message": ""}
+    )
     assert response.status_code == 200
     assert "締め切りました" in summary_of(response.content.decode())
     assert not Signup.objects.exists()
@@ -702,14 +708,17 @@ def test_signing_up_twice_or_after_the_deadline_is_refused_on_the_form():
     open_session = open_task.sessions.get()
     me = client_for(person)
     assert (
-        me.post(f"/sessions/{open_session.pk}/signup/", {"message": "よろしく"}).status_code == 302
+        me.post(
+            f"/sessions/{open_session.pk}/signup/", {**SIGNUP_FORM, "message": "よろしく"}
+        ).status_code
+        == 302
     )
-    response = me.post(f"/sessions/{open_session.pk}/signup/", {"message": ""})
+    response = me.post(f"/sessions/{open_session.pk}/signup/", {**SIGNUP_FORM, "message": ""})
     assert response.status_code == 200
     assert "すでに申し込んでいます" in response.content.decode()
     assert Signup.objects.filter(person=person).count() == 1
     response = client_for(resident()).post(
-        f"/sessions/{open_session.pk}/signup/", {"message": "長" * 1001}
+        f"/sessions/{open_session.pk}/signup/", {**SIGNUP_FORM, "message": "長" * 1001}
     )
     assert response.status_code == 200 and errors_of(response.content.decode())
     assert Signup.objects.count() == 1

@@ -43,6 +43,7 @@ from tests.matching.support import (
     resident,
     staff_of,
 )
+from tests.support import SIGNUP_DETAILS
 
 ROLES = (
     "anonymous",
@@ -221,7 +222,11 @@ ENDPOINTS = {
         {"reason": "講師の都合"},
     ),
     ("session-signups", "get"): lambda w: (f"/api/sessions/{w.session.pk}/signups/", None),
-    ("session-signups", "post"): lambda w: (f"/api/sessions/{w.second.pk}/signups/", {}),
+    ("api-roster", "get"): lambda w: (f"/api/sessions/{w.session.pk}/roster/", None),
+    ("session-signups", "post"): lambda w: (
+        f"/api/sessions/{w.second.pk}/signups/",
+        SIGNUP_DETAILS,
+    ),
     ("signup-list", "get"): lambda w: ("/api/signups/", None),
     ("signup-detail", "get"): lambda w: (f"/api/signups/{w.signup.pk}/", None),
     ("signup-cancel", "post"): lambda w: (f"/api/signups/{w.signup.pk}/cancel/", None),
@@ -327,6 +332,8 @@ MATRIX = {
     ("session-detail", "patch"): (401, 403, 403, 202, 403, 200, 403, 403, 403),
     ("session-cancel", "post"): (401, 403, 403, 200, 403, 200, 403, 403, 403),
     ("session-signups", "get"): (401, 403, 403, 200, 403, 200, 403, 403, 403),
+    # The roster (issue 17): a session one does not manage is unknown, not refused.
+    ("api-roster", "get"): (401, 404, 404, 200, 404, 200, 404, 404, 404),
     # A host's held changes: the task's managers see them; the town's staff (never their
     # author) decide; the host withdraws. To anyone else a revision is unknown.
     ("task-revisions", "get"): (401, 403, 403, 200, 403, 200, 403, 403, 403),

@@ -505,6 +505,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60 * 60,
     },
     "notifications.digests_send": {"task": "notifications.digests_send", "schedule": 60 * 60},
+    # Roster details are deleted a set time after their session (MATCHING_ROSTER_RETENTION_DAYS).
+    "matching.roster_details_purge": {
+        "task": "matching.roster_details_purge",
+        "schedule": 60 * 60,
+    },
     # Sweeps: work written while no broker took it is done once one does.
     "notifications.relay": {"task": "notifications.relay", "schedule": SWEEP_SECONDS},
     "notifications.emails_recover": {

@@ -23,6 +23,7 @@ from registry.models import Registration
 from tests.factories import PASSWORD, UserFactory
 from tests.matching.support import CHIZU, SETAGAYA, api_as, published_task, resident, staff_of
 from tests.smtp import SmtpServer, smtp_server_running
+from tests.support import SIGNUP_DETAILS
 from tests.workers import RedisServer, private_broker, wait_for, worker_process
 
 WRONG = "not-the-password-1"
@@ -176,7 +177,7 @@ def test_with_redis_frozen_writes_answer_in_time_and_their_mail_follows(
                 answers.append(
                     timed(
                         lambda person=person: api_as(person).post(
-                            f"/api/sessions/{session.pk}/signups/", {}, format="json"
+                            f"/api/sessions/{session.pk}/signups/", SIGNUP_DETAILS, format="json"
                         )
                     )
                 )

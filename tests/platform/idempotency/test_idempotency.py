@@ -22,7 +22,7 @@ from matching.models import Signup
 from tests.factories import client_for
 from tests.matching.support import in_days, published_task, resident
 from tests.platform.idempotency.support import LOSE
-from tests.support import error_of
+from tests.support import SIGNUP_DETAILS, SIGNUP_FORM, error_of
 
 # Deadlines, terms and days are counted from a frozen clock (tests/conftest.py).
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clock")]
@@ -55,7 +55,7 @@ def test_a_committed_sign_up_whose_answer_was_lost_is_answered_201_on_retry(
 
     lost = api.post(
         signups_url(session),
-        {"message": "初めてです"},
+        {**SIGNUP_DETAILS, "message": "初めてです"},
         format="json",
         HTTP_IDEMPOTENCY_KEY=key,
         **{LOSE: "1"},
@@ -64,7 +64,10 @@ def test_a_committed_sign_up_whose_answer_was_lost_is_answered_201_on_retry(
     signup = Signup.objects.get(session=session, person=person)  # … but it committed
 
     retry = api.post(
-        signups_url(session), {"message": "初めてです"}, format="json", HTTP_IDEMPOTENCY_KEY=key
+        signups_url(session),
+        {**SIGNUP_DETAILS, "message": "初めてです"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key,
     )
     assert retry.status_code == 201, retry.content
     assert retry.json()["id"] == signup.pk
@@ -77,13 +80,16 @@ def test_a_committed_sign_up_whose_answer_was_lost_is_answered_201_on_retry(
 
     # A new key is a new request: the second sign-up is refused as it always was.
     other = api.post(
-        signups_url(session), {"message": "初めてです"}, format="json", HTTP_IDEMPOTENCY_KEY="k2"
+        signups_url(session),
+        {**SIGNUP_DETAILS, "message": "初めてです"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k2",
     )
     error_of(other, 409, "already_signed_up")
     assert "Idempotent-Replayed" not in other
     # So is the retry without a key.
     error_of(
-        api.post(signups_url(session), {"message": "初めてです"}, format="json"),
+        api.post(signups_url(session), {**SIGNUP_DETAILS, "message": "初めてです"}, format="json"),
         409,
         "already_signed_up",
     )
@@ -109,11 +115,13 @@ def test_the_first_answer_is_kept_whatever_it_was_and_a_key_is_for_one_request(m
     assert again.status_code == 400 and again.content == refused.content
     assert again["Idempotent-Replayed"] == "true"
 
-    done = api.post(signups_url(first_session), {}, format="json", HTTP_IDEMPOTENCY_KEY="one")
+    done = api.post(
+        signups_url(first_session), SIGNUP_DETAILS, format="json", HTTP_IDEMPOTENCY_KEY="one"
+    )
     assert done.status_code == 201
     for other in (
-        {"path": signups_url(first_session), "data": {"message": "別のひとこと"}},
-        {"path": signups_url(second_session), "data": {}},
+        {"path": signups_url(first_session), "data": {**SIGNUP_DETAILS, "message": "別のひとこと"}},
+        {"path": signups_url(second_session), "data": SIGNUP_DETAILS},
     ):
         error = error_of(
             api.post(**other, format="json", HTTP_IDEMPOTENCY_KEY="one"),
@@ -125,7 +133,7 @@ def test_the_first_answer_is_kept_whatever_it_was_and_a_key_is_for_one_request(m
 
     # Another caller's key of the same name is theirs.
     theirs = api_with_token(resident()).post(
-        signups_url(second_session), {}, format="json", HTTP_IDEMPOTENCY_KEY="one"
+        signups_url(second_session), SIGNUP_DETAILS, format="json", HTTP_IDEMPOTENCY_KEY="one"
     )
     assert theirs.status_code == 201 and "Idempotent-Replayed" not in theirs
 
@@ -135,7 +143,7 @@ def test_a_bad_key_is_refused_in_the_error_format(municipalities):
     api = api_with_token(resident())
     for key in ("", "キー", "x" * 256, "with space"):
         error_of(
-            api.post(signups_url(session), {}, format="json", HTTP_IDEMPOTENCY_KEY=key),
+            api.post(signups_url(session), SIGNUP_DETAILS, format="json", HTTP_IDEMPOTENCY_KEY=key),
             400,
             "invalid_idempotency_key",
         )
@@ -145,7 +153,7 @@ def test_a_bad_key_is_refused_in_the_error_format(municipalities):
         HTTP_AUTHORIZATION=api._credentials["HTTP_AUTHORIZATION"], HTTP_ACCEPT_LANGUAGE="en"
     )
     error = error_of(
-        api.post(signups_url(session), {}, format="json", HTTP_IDEMPOTENCY_KEY="キー"),
+        api.post(signups_url(session), SIGNUP_DETAILS, format="json", HTTP_IDEMPOTENCY_KEY="キー"),
         400,
         "invalid_idempotency_key",
     )
@@ -161,12 +169,16 @@ def test_an_expired_key_is_anyone_s_again_and_swept(municipalities, settings):
     )
     person = resident()
     api = api_with_token(person)
-    assert api.post(signups_url(first_session), {}, format="json", HTTP_IDEMPOTENCY_KEY="k")
+    assert api.post(
+        signups_url(first_session), SIGNUP_DETAILS, format="json", HTTP_IDEMPOTENCY_KEY="k"
+    )
     row = IdempotencyKey.objects.get(caller=f"user:{person.pk}", key="k")
     assert row.expires_at - row.created_at == datetime.timedelta(hours=24)
     IdempotencyKey.objects.filter(pk=row.pk).update(expires_at=timezone.now())
 
-    fresh = api.post(signups_url(second_session), {}, format="json", HTTP_IDEMPOTENCY_KEY="k")
+    fresh = api.post(
+        signups_url(second_session), SIGNUP_DETAILS, format="json", HTTP_IDEMPOTENCY_KEY="k"
+    )
     assert fresh.status_code == 201 and "Idempotent-Replayed" not in fresh
     assert Signup.objects.filter(person=person).count() == 2
 
@@ -222,7 +234,9 @@ def test_simultaneous_retries_with_one_key_make_one_sign_up_and_get_one_answer(m
         def send(_index, session=session, token=token, key=key):
             api = APIClient(raise_request_exception=False)
             api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-            response = api.post(signups_url(session), {}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+            response = api.post(
+                signups_url(session), SIGNUP_DETAILS, format="json", HTTP_IDEMPOTENCY_KEY=key
+            )
             return response.status_code, response.content
 
         results = in_threads(4, send)
@@ -259,7 +273,9 @@ def test_a_retry_while_the_first_is_still_running_waits_then_is_told_409(municip
     try:
         assert claimed.wait(timeout=30)
         error = error_of(
-            api.post(signups_url(session), {}, format="json", HTTP_IDEMPOTENCY_KEY="busy"),
+            api.post(
+                signups_url(session), SIGNUP_DETAILS, format="json", HTTP_IDEMPOTENCY_KEY="busy"
+            ),
             409,
             "idempotency_in_progress",
         )
@@ -268,7 +284,9 @@ def test_a_retry_while_the_first_is_still_running_waits_then_is_told_409(municip
     finally:
         finish.set()
         thread.join(timeout=30)
-    retry = api.post(signups_url(session), {}, format="json", HTTP_IDEMPOTENCY_KEY="busy")
+    retry = api.post(
+        signups_url(session), SIGNUP_DETAILS, format="json", HTTP_IDEMPOTENCY_KEY="busy"
+    )
     assert retry.status_code == 201, retry.content
 
 
@@ -307,13 +325,17 @@ def test_a_sign_up_form_sent_twice_signs_up_once_and_redirects_both_times(
     assert form.status_code == 200
     token = form_token_of(form)
 
-    lost = browser.post(url, {"message": "よろしく", "form_token": token}, **{LOSE: "1"})
+    lost = browser.post(
+        url, {**SIGNUP_FORM, "message": "よろしく", "form_token": token}, **{LOSE: "1"}
+    )
     assert lost.status_code == 500
-    again = browser.post(url, {"message": "よろしく", "form_token": token})
+    again = browser.post(url, {**SIGNUP_FORM, "message": "よろしく", "form_token": token})
     assert again.status_code == 302 and again["Location"] == reverse("matching:my_signups")
     assert Signup.objects.filter(session=session, person=person).count() == 1
     # A fresh form is a new submission: refused on the form, as before.
-    fresh = browser.post(url, {"message": "よろしく", "form_token": str(uuid.uuid4())})
+    fresh = browser.post(
+        url, {**SIGNUP_FORM, "message": "よろしく", "form_token": str(uuid.uuid4())}
+    )
     assert fresh.status_code == 200 and "すでに申し込んでいます" in fresh.content.decode()
 
 

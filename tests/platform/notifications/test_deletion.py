@@ -23,6 +23,7 @@ from tests.matching.support import (
     resident,
     staff_of,
 )
+from tests.support import SIGNUP_DETAILS
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +67,7 @@ def words_in_inboxes():
     person = resident(family_name="谷口", given_name="和子")
     register(person, CHIZU)
     api = api_as(person)
-    signed_up = api.post(f"/api/sessions/{session.pk}/signups/", {}, format="json")
+    signed_up = api.post(f"/api/sessions/{session.pk}/signups/", SIGNUP_DETAILS, format="json")
     assert signed_up.status_code == 201, signed_up.content
     move_to_past(session)
     thanked = api.post(

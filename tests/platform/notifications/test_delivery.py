@@ -50,6 +50,7 @@ from tests.matching.support import (
     staff_of,
 )
 from tests.smtp import Received, SmtpServer, smtp_server_running
+from tests.support import SIGNUP_DETAILS
 from tests.workers import RedisServer, private_broker, tasks_queued, wait_for, worker_process
 
 # Deadlines, terms and days are counted from a frozen clock (tests/conftest.py); a real
@@ -138,7 +139,9 @@ def test_publishing_tells_the_people_it_suits_and_one_click_unsubscribe(
         assert published.status_code == 200, published.content
         # Someone signs up before a worker takes the matcher's job: they are not told.
         session = first.sessions.get()
-        signup = api_as(signed).post(f"/api/sessions/{session.pk}/signups/", {}, format="json")
+        signup = api_as(signed).post(
+            f"/api/sessions/{session.pk}/signups/", SIGNUP_DETAILS, format="json"
+        )
         assert signup.status_code == 201, signup.content
 
         with worker_process(env=worker_env(smtp, broker), purge=False):
@@ -395,7 +398,7 @@ def test_with_redis_stopped_changes_succeed_and_their_email_follows(municipaliti
 
         for person in people:
             response = api_as(person).post(
-                f"/api/sessions/{session.pk}/signups/", {}, format="json"
+                f"/api/sessions/{session.pk}/signups/", SIGNUP_DETAILS, format="json"
             )
             assert response.status_code == 201, response.content
             assert response.json()["status"] == "confirmed"

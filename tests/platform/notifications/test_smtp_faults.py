@@ -23,6 +23,7 @@ from notifications.services import email_relay, notification_send
 from tests.factories import UserFactory
 from tests.matching.support import CHIZU, SETAGAYA, api_as, published_task, register, resident
 from tests.smtp import SmtpServer, smtp_server_running
+from tests.support import SIGNUP_DETAILS
 
 # Deadlines, terms and days are counted from a frozen clock (tests/conftest.py).
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clock")]
@@ -41,7 +42,9 @@ def smtp() -> Iterator[SmtpServer]:
 
 def sign_up(person, task) -> Email:
     session = task.sessions.get()
-    response = api_as(person).post(f"/api/sessions/{session.pk}/signups/", {}, format="json")
+    response = api_as(person).post(
+        f"/api/sessions/{session.pk}/signups/", SIGNUP_DETAILS, format="json"
+    )
     assert response.status_code == 201, response.content
     return Email.objects.get(recipient=person, key__endswith=":signup_confirmed:confirmed")
 
