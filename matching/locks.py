@@ -17,7 +17,9 @@ transactions never wait on each other in a circle:
   overlapping; several people at once in id order (a promotion of the waiting list, a
   session moved).
 - A **sign-up** alone (attendance) and a **host application** alone (its decision) are
-  locked with nothing else.
+  locked with nothing else; "everyone present" (``attendance_mark_all``) locks the session,
+  then its unmarked sign-ups in id order. Attendance then writes the registry's activity
+  (``registry.locks``: activity → registration) under the sign-up's lock.
 
 One exception, known and kept: ``board_anonymise`` runs inside ``account_delete``, which
 holds the person's row, and locks sessions after it. A deadlock with a promotion of this
@@ -33,7 +35,15 @@ from collections.abc import Iterable
 
 from accounts.models import User
 
-from .models import HostApplication, RevisionStatus, Session, Signup, Task, TaskRevision
+from .models import (
+    HostApplication,
+    RevisionStatus,
+    Session,
+    Signup,
+    SignupStatus,
+    Task,
+    TaskRevision,
+)
 
 
 def lock_task(pk: int, *, related: tuple[str, ...] = ()) -> Task:
@@ -94,3 +104,17 @@ def lock_signup(pk: int) -> Signup:
 
 def lock_host_application(pk: int) -> HostApplication:
     return HostApplication.objects.select_for_update().get(pk=pk)
+
+
+def lock_unmarked_signups_of(session: Session, *, exclude_person: int) -> list[Signup]:
+    """The session's confirmed sign-ups with no attendance yet (but ``exclude_person``'s),
+    locked in id order; call with the session locked. A mark made meanwhile by another
+    transaction takes its sign-up out of the list (PostgreSQL checks the rows again once
+    their locks are free)."""
+    return list(
+        Signup.objects.select_for_update(of=("self",))
+        .select_related("session", "person")
+        .filter(session=session, status=SignupStatus.CONFIRMED, attendance="")
+        .exclude(person_id=exclude_person)
+        .order_by("pk")
+    )

@@ -35,6 +35,7 @@ urlpatterns = [
     path("tasks/<int:pk>/report/", views.task_report, name="task_report"),
     path("tasks/<int:pk>/participants/", views.participants, name="participants"),
     path("signups/<int:pk>/attendance/", views.attendance, name="attendance"),
+    path("sessions/<int:pk>/attendance/", views.attendance_all, name="attendance_all"),
     path("signups/<int:pk>/decide/", views.signup_decide, name="signup_decide"),
     # A host's change to a published task, held for the town's staff
     path("revisions/<int:pk>/", views.revision_detail, name="revision_detail"),

@@ -7,6 +7,7 @@ One module per resource (serializers in ``serializers``; the staff's decisions i
 
 from __future__ import annotations
 
+from .attendance import SessionAttendanceView
 from .hosts import HostApplicationViewSet
 from .recommendations import RecommendationsView
 from .reviews import HostApplicationQueueView
@@ -18,6 +19,7 @@ __all__ = [
     "HostApplicationQueueView",
     "HostApplicationViewSet",
     "RecommendationsView",
+    "SessionAttendanceView",
     "SessionViewSet",
     "SignupViewSet",
     "TaskViewSet",

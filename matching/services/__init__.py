@@ -8,7 +8,13 @@ they take, and their order, are in ``matching.locks``.
 from __future__ import annotations
 
 from ._common import _task_dates_refresh, may_manage_task
-from .attendance import attendance_mark
+from .attendance import (
+    UNMARKED,
+    attendance_deadline,
+    attendance_mark,
+    attendance_mark_all,
+    attendance_open,
+)
 from .hosts import host_apply, host_name_of
 from .periodic import (
     matches_sweep,
@@ -63,9 +69,13 @@ __all__ = [
     "TASK_FIELDS",
     "TASK_REVISIONS",
     "TOLD_FIELDS",
+    "UNMARKED",
     "_search_text",
     "_task_dates_refresh",
+    "attendance_deadline",
     "attendance_mark",
+    "attendance_mark_all",
+    "attendance_open",
     "board_anonymise",
     "board_data_of",
     "changes_held",

@@ -10,6 +10,7 @@ One module per topic; the views the URLs route to are all here."""
 
 from __future__ import annotations
 
+from .attendance import attendance_all
 from .finding import for_you, task_calendar, task_list, task_map
 from .hosts import host_apply, host_home
 from .participants import attendance, participants, signup_decide
@@ -43,6 +44,7 @@ from .writing import (
 
 __all__ = [
     "attendance",
+    "attendance_all",
     "for_you",
     "host_application_decide",
     "host_applications",

@@ -90,6 +90,11 @@ api_urlpatterns = [
         registry_api.AnnouncementsView.as_view(),
         name="api-announcements",
     ),
+    path(
+        "sessions/<int:pk>/attendance/",
+        matching_api.SessionAttendanceView.as_view(),
+        name="api-session-attendance",
+    ),
     *insights_api.urls(),
     *router.urls,
 ]
