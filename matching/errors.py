@@ -68,7 +68,7 @@ class MatchingCode(ErrorCode):
     SIGNUP_NOT_CONFIRMED = "signup_not_confirmed"
     NOT_ATTENDED = "not_attended"
     ATTENDANCE_INVALID = "attendance_invalid"
-    ATTENDANCE_RECORDED = "attendance_recorded"  # counted in the registry: stays
+    ATTENDANCE_CLOSED = "attendance_closed"  # the correction window after the session ended
     # The API's own checks.
     STATUS_INVALID = "status_invalid"
     MUNICIPALITY_CODE_INVALID = "municipality_code_invalid"

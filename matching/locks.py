@@ -17,7 +17,9 @@ transactions never wait on each other in a circle:
   overlapping; several people at once in id order (a promotion of the waiting list, a
   session moved).
 - A **sign-up** alone (attendance) and a **host application** alone (its decision) are
-  locked with nothing else.
+  locked with nothing else; "everyone present" (``attendance_mark_all``) locks the session,
+  then its unmarked sign-ups in id order. Attendance then writes the registry's activity
+  (``registry.locks``: activity → registration) under the sign-up's lock.
 
 One exception, known and kept: ``board_anonymise`` runs inside ``account_delete``, which
 holds the person's row, and locks sessions after it. A deadlock with a promotion of this
@@ -42,6 +44,7 @@ from .models import (
     RevisionStatus,
     Session,
     Signup,
+    SignupStatus,
     Task,
     TaskRevision,
     Thread,
@@ -111,3 +114,17 @@ def lock_host_application(pk: int) -> HostApplication:
 def lock_thread(pk: int) -> Thread:
     """One question thread's row, alone: its posts are counted under it."""
     return Thread.objects.select_for_update().get(pk=pk)
+
+
+def lock_unmarked_signups_of(session: Session, *, exclude_person: int) -> list[Signup]:
+    """The session's confirmed sign-ups with no attendance yet (but ``exclude_person``'s),
+    locked in id order; call with the session locked. A mark made meanwhile by another
+    transaction takes its sign-up out of the list (PostgreSQL checks the rows again once
+    their locks are free)."""
+    return list(
+        Signup.objects.select_for_update(of=("self",))
+        .select_related("session", "person")
+        .filter(session=session, status=SignupStatus.CONFIRMED, attendance="")
+        .exclude(person_id=exclude_person)
+        .order_by("pk")
+    )

@@ -298,6 +298,18 @@ def signup_managed_get(*, user, pk: int) -> Signup:
     return signup
 
 
+def session_managed_get(*, user, pk: int) -> Session:
+    """A session of a task the person manages (host or staff), or 404."""
+    session = (
+        Session.objects.select_related("task__municipality")
+        .filter(task__in=Task.objects.filter(managed_q(user=user)), pk=pk)
+        .first()
+    )
+    if session is None:
+        raise Http404
+    return session
+
+
 def waitlist_position(signup: Signup) -> int | None:
     """1 for the next person to be promoted; ``None`` when not on a waiting list."""
     return waitlist_positions([signup]).get(signup.pk)

@@ -40,6 +40,7 @@ urlpatterns = [
     path("tasks/<int:pk>/briefing/", views.briefing_edit, name="briefing_edit"),
     path("tasks/<int:pk>/participants/", views.participants, name="participants"),
     path("signups/<int:pk>/attendance/", views.attendance, name="attendance"),
+    path("sessions/<int:pk>/attendance/", views.attendance_all, name="attendance_all"),
     path("signups/<int:pk>/decide/", views.signup_decide, name="signup_decide"),
     # Messages to participants and questions to the host
     path("tasks/<int:pk>/messages/", views.task_messages, name="task_messages"),

@@ -14,7 +14,10 @@ services take them in (an ``UPDATE`` also locks the rows it changes):
   ``activity_submit``, and the premium sweeps (``premium_term_lock``,
   ``premium_reminder_lock``), one registration per transaction.
 - **activity → registration** (``UPDATE`` of its last activity): ``activity_review``;
-  ``activity_record`` updates the registration alone.
+  ``activity_withdraw`` and ``activity_record`` (the activity by its reference, when it
+  exists: withdrawn and recorded again) likewise; a new one updates the registration alone.
+  The board calls both holding the sign-up whose attendance changed (``matching.locks``):
+  sign-up → activity → registration.
 - **municipality → announcement** (insert): ``announcement_create``; the fan-out claims an
   announcement alone, skipping one another run holds (``announcement_claim``).
 
@@ -79,6 +82,17 @@ def premium_reminder_lock(pk: int) -> Registration | None:
 
 def activity_lock(pk: int) -> Activity:
     return Activity.objects.select_for_update().get(pk=pk)
+
+
+def activity_by_reference_lock(reference: str) -> Activity | None:
+    """The board's activity recorded under ``reference`` (``"signup:123"``), locked; its
+    registration read alongside (not locked). ``None`` when there is none."""
+    return (
+        Activity.objects.select_for_update(of=("self",))
+        .select_related("registration__municipality")
+        .filter(reference=reference)
+        .first()
+    )
 
 
 def municipality_lock(municipality: Municipality) -> None:

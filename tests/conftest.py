@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core.cache import cache
+from django.utils import translation
 
 from places.models import Municipality
 from places.services import municipalities_load
@@ -39,6 +41,14 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _source_language_after():
+    """A request leaves its language active in the thread; the next test, in whatever
+    order it runs, starts in the site's own language (Japanese)."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ One module per resource (serializers in ``serializers``; the staff's decisions i
 
 from __future__ import annotations
 
+from .attendance import SessionAttendanceView
 from .briefings import CalendarFeedRevokeView, CalendarFeedView, TaskBriefingView
 from .conversations import (
     TaskMessagesView,
@@ -31,6 +32,7 @@ __all__ = [
     "HostApplicationViewSet",
     "RecommendationsView",
     "RosterView",
+    "SessionAttendanceView",
     "SessionViewSet",
     "SignupViewSet",
     "TaskBriefingView",

@@ -19,7 +19,6 @@ from registry.models import Category, Skill
 
 from .. import selectors, services
 from ..models import (
-    Attendance,
     HostApplication,
     Session,
     SignupMode,
@@ -324,10 +323,24 @@ class ParticipantSerializer(serializers.Serializer):
     message = serializers.CharField()
     created_at = serializers.DateTimeField()
     attendance = serializers.CharField()
+    attendance_label = serializers.CharField(source="get_attendance_display")
+    attendance_open = serializers.SerializerMethodField()
+    attendance_deadline = serializers.SerializerMethodField()
     times_before = serializers.IntegerField(
         help_text=gettext_lazy("この市区町村のお手伝いに以前参加した回数（リピーター）")
     )
     thanks = serializers.CharField()
+
+    def get_attendance_open(self, signup) -> bool:
+        """Whether the mark may be made or corrected now."""
+        return services.attendance_open(signup.session)
+
+    @extend_schema_field(serializers.DateTimeField())
+    def get_attendance_deadline(self, signup) -> str:
+        """Until when the mark may be made or corrected."""
+        return serializers.DateTimeField().to_representation(
+            services.attendance_deadline(signup.session)
+        )
 
 
 class SignupCreateSerializer(serializers.Serializer):
@@ -367,7 +380,16 @@ class DecideSerializer(serializers.Serializer):
 
 
 class AttendanceSerializer(serializers.Serializer):
-    attendance = serializers.ChoiceField(choices=Attendance.choices)
+    # Checked by the service, which answers a wrong value with ``attendance_invalid``.
+    attendance = serializers.CharField(
+        max_length=16,
+        allow_blank=True,
+        trim_whitespace=True,
+        help_text=gettext_lazy(
+            "attended（参加した）、excused（欠席・連絡あり）、no_show（欠席・連絡なし）、"
+            "空文字（未記録に戻す）"
+        ),
+    )
 
 
 class HostApplicationSerializer(serializers.ModelSerializer):

@@ -8,7 +8,13 @@ they take, and their order, are in ``matching.locks``.
 from __future__ import annotations
 
 from ._common import _task_dates_refresh, may_manage_task
-from .attendance import attendance_mark
+from .attendance import (
+    UNMARKED,
+    attendance_deadline,
+    attendance_mark,
+    attendance_mark_all,
+    attendance_open,
+)
 from .briefings import (
     BRIEFING_FIELDS,
     briefing_of,
@@ -89,9 +95,13 @@ __all__ = [
     "TASK_FIELDS",
     "TASK_REVISIONS",
     "TOLD_FIELDS",
+    "UNMARKED",
     "_search_text",
     "_task_dates_refresh",
+    "attendance_deadline",
     "attendance_mark",
+    "attendance_mark_all",
+    "attendance_open",
     "board_anonymise",
     "board_data_of",
     "briefing_of",

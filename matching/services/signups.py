@@ -367,7 +367,10 @@ def signup_thank(*, signup: Signup, actor: User, message: str) -> Signup:
                 )
             }
         )
-    if signup.status != SignupStatus.CONFIRMED or signup.attendance == Attendance.NO_SHOW:
+    if signup.status != SignupStatus.CONFIRMED or signup.attendance in (
+        Attendance.NO_SHOW,
+        Attendance.EXCUSED,
+    ):
         raise ValidationError(
             _("ありがとうメッセージは、参加した回に残せます。"), code=MatchingCode.NOT_ATTENDED
         )

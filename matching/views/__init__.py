@@ -10,6 +10,7 @@ One module per topic; the views the URLs route to are all here."""
 
 from __future__ import annotations
 
+from .attendance import attendance_all
 from .briefings import briefing_edit
 from .conversations import task_messages, thread_detail, thread_list, thread_mine
 from .feeds import calendar_feed, calendar_feed_create, calendar_feed_revoke
@@ -47,6 +48,7 @@ from .writing import (
 
 __all__ = [
     "attendance",
+    "attendance_all",
     "briefing_edit",
     "calendar_feed",
     "calendar_feed_create",

@@ -75,7 +75,7 @@ def attendance(request, pk: int):
             _("%(name)s さんの出欠を「%(attendance)s」にしました。")
             % {
                 "name": (signup.person.public_name or _("（名前の登録なし）")),
-                "attendance": Attendance(value).label,
+                "attendance": Attendance(value).label if value else _("未記録"),
             },
         )
     return redirect(_participants_url(signup))

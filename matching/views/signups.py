@@ -96,7 +96,7 @@ def _signup_item(signup, now, positions) -> dict:
         "cancel_closes_at": cancel_closes_at if held else None,
         "may_thank": signup.status == SignupStatus.CONFIRMED
         and started
-        and signup.attendance != Attendance.NO_SHOW,
+        and signup.attendance not in (Attendance.NO_SHOW, Attendance.EXCUSED),
         "thanks_form": forms.ThanksForm(auto_id=f"thanks-{signup.pk}-%s")
         if signup.status == SignupStatus.CONFIRMED and started and not signup.thanks
         else None,

@@ -102,6 +102,11 @@ api_urlpatterns = [
         matching_api.CalendarFeedRevokeView.as_view(),
         name="api-calendar-feed-revoke",
     ),
+    path(
+        "sessions/<int:pk>/attendance/",
+        matching_api.SessionAttendanceView.as_view(),
+        name="api-session-attendance",
+    ),
     *insights_api.urls(),
     *matching_api.conversation_urls(),
     *router.urls,

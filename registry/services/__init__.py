@@ -2,7 +2,13 @@
 ``ValidationError`` (a clear message, nothing changed), ``Conflict`` or ``Denied``, each with
 a code (``registry.errors``). Callers import from here: ``from registry.services import x``."""
 
-from .activities import EVIDENCE_MAX_BYTES, EVIDENCE_TYPES, activity_record, activity_submit
+from .activities import (
+    EVIDENCE_MAX_BYTES,
+    EVIDENCE_TYPES,
+    activity_record,
+    activity_submit,
+    activity_withdraw,
+)
 from .announcements import announcement_create, announcement_fan_out, announcements_resume
 from .common import one_year_after
 from .perks import perk_delete, perk_save
@@ -36,6 +42,7 @@ __all__ = [
     "activity_queue_read",
     "activity_record",
     "activity_submit",
+    "activity_withdraw",
     "announcement_create",
     "announcement_fan_out",
     "announcements_resume",

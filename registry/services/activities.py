@@ -7,11 +7,12 @@ import uuid
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.services import audit_record
 from core.errors import Conflict
 from places.models import Municipality
 
@@ -50,14 +51,26 @@ def activity_record(
     if not reference:
         raise ValueError("activity_record needs a reference, to be idempotent.")
     with transaction.atomic():
-        existing = Activity.objects.filter(reference=reference).first()
-        if existing is not None:
+        existing = locks.activity_by_reference_lock(reference)
+        if existing is not None and existing.status != ReviewStatus.CANCELLED:
             return existing
         registration = Registration.objects.filter(
             person=person, municipality=municipality, status=Status.ACTIVE
         ).first()
         if registration is None:
             return None
+        if existing is not None:
+            # Withdrawn when the attendance was undone, and now marked again: the same row,
+            # as if recorded afresh (back to review where it needs one).
+            return _activity_restore(
+                existing,
+                registration=registration,
+                title=title,
+                occurred_on=occurred_on,
+                designated=designated,
+                review=review,
+                recorded_by=recorded_by,
+            )
         activity = Activity(
             registration=registration,
             title=title[:120],
@@ -77,6 +90,80 @@ def activity_record(
         if not review:
             _engagement_touch(registration.pk, occurred_on)
     return activity
+
+
+def _activity_restore(
+    activity: Activity,
+    *,
+    registration: Registration,
+    title: str,
+    occurred_on: datetime.date,
+    designated: bool,
+    review: bool,
+    recorded_by: User | None,
+) -> Activity:
+    """A withdrawn board activity (locked) recorded again, as ``activity_record`` would."""
+    now = timezone.now()
+    activity.registration = registration
+    activity.title = title[:120]
+    activity.occurred_on = occurred_on
+    activity.designated = designated
+    activity.status = ReviewStatus.PENDING if review else ReviewStatus.APPROVED
+    activity.submitted_at = now
+    activity.reviewed_at = None if review else now
+    activity.reviewed_by = None
+    activity.review_note = ""
+    activity.recorded_by = recorded_by
+    activity.save()
+    if not review:
+        _engagement_touch(registration.pk, occurred_on)
+    return activity
+
+
+def activity_withdraw(*, reference: str, actor: User | None = None) -> Activity | None:
+    """The board undid what an activity was recorded from (the host corrected attendance
+    away from "attended"): the activity, accepted or waiting for review, is cancelled. It
+    then counts for nothing: not for premium, this year's activities, the registration's
+    last activity, nor the review queue. The row stays, shown as withdrawn, and
+    ``activity_record`` with the same reference brings it back.
+
+    A refused activity stays refused; an unknown reference changes nothing. Returns the
+    activity, or ``None`` when there is none. Locks: the activity, then its registration
+    (``UPDATE`` of its last activity), as ``activity_review`` does."""
+    if not reference:
+        raise ValueError("activity_withdraw needs the reference the activity was recorded with.")
+    with transaction.atomic():
+        activity = locks.activity_by_reference_lock(reference)
+        if activity is None or activity.status not in (
+            ReviewStatus.PENDING,
+            ReviewStatus.APPROVED,
+        ):
+            return activity
+        previous = activity.status
+        activity.status = ReviewStatus.CANCELLED
+        activity.reviewed_at = timezone.now()
+        activity.reviewed_by = actor if actor is not None and actor.is_authenticated else None
+        activity.save(update_fields=["status", "reviewed_at", "reviewed_by"])
+        if previous == ReviewStatus.APPROVED:
+            _engagement_recount(activity.registration_id)
+        audit_record(
+            actor=actor,
+            action="activity.withdraw",
+            target=activity,
+            municipality=activity.registration.municipality,
+            detail={"reference": reference, "from": previous, "to": ReviewStatus.CANCELLED},
+        )
+    return activity
+
+
+def _engagement_recount(registration_id: int) -> None:
+    """The registration's last activity: the latest accepted one still counting (or none)."""
+    latest = (
+        Activity.objects.filter(registration=OuterRef("pk"), status=ReviewStatus.APPROVED)
+        .order_by("-occurred_on")
+        .values("occurred_on")[:1]
+    )
+    Registration.objects.filter(pk=registration_id).update(last_activity_on=Subquery(latest))
 
 
 def _engagement_touch(registration_id: int, occurred_on: datetime.date) -> None:

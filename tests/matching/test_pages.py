@@ -542,8 +542,9 @@ def test_repeat_participants_stand_out_for_the_host():
             sessions=[{"starts_at": in_days(days), "ends_at": in_days(days, 15), "capacity": 5}],
         )
         signup = services.signup_create(session=task.sessions.get(), person=person)
-        move_to_past(signup.session, days=30 - days)
+        move_to_past(signup.session)  # marked the day after, weeks ago
         services.attendance_mark(signup=signup, actor=staff, attendance="attended")
+        move_to_past(signup.session, days=30 - days)
     task = published_task(staff=staff)
     services.signup_create(session=task.sessions.get(), person=person)
     assert "リピーター（3回目）" in page(client_for(staff), f"/tasks/{task.pk}/participants/")

@@ -241,6 +241,10 @@ ENDPOINTS = {
         f"/api/signups/{w.past_signup.pk}/attendance/",
         {"attendance": "attended"},
     ),
+    ("api-session-attendance", "post"): lambda w: (
+        f"/api/sessions/{w.past_signup.session_id}/attendance/",
+        {},
+    ),
     ("host-application-list", "get"): lambda w: ("/api/host-applications/", None),
     ("host-application-list", "post"): lambda w: (
         "/api/host-applications/",
@@ -356,6 +360,7 @@ MATRIX = {
     # Deciding and attendance are the task's managers'; to anyone else the sign-up is unknown.
     ("signup-decide", "post"): (401, 404, 404, 200, 404, 200, 404, 404, 404),
     ("signup-attendance", "post"): (401, 404, 404, 200, 404, 200, 404, 404, 404),
+    ("api-session-attendance", "post"): (401, 404, 404, 200, 404, 200, 404, 404, 404),
     # Anyone may apply to host; 智頭町's host already is one (409).
     ("host-application-list", "get"): (401, 200, 200, 200, 200, 200, 200, 200, 200),
     ("host-application-list", "post"): (401, 201, 201, 409, 201, 201, 201, 201, 201),

@@ -14,10 +14,8 @@ import re
 
 import openpyxl
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.test import override_settings
-from django.utils import translation
 
 from accounts.models import AuditEvent
 from matching import services
@@ -39,14 +37,6 @@ from tests.matching.support import (
 from tests.support import errors_of, page
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
-
-
-@pytest.fixture(autouse=True)
-def japanese_after():
-    """A page in English leaves English active in this thread; the next module's service
-    tests read Japanese refusals."""
-    yield
-    translation.activate(settings.LANGUAGE_CODE)
 
 
 REASON = "ボランティア保険に加入するため"

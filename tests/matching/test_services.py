@@ -511,12 +511,15 @@ def test_attendance_after_the_start_counts_as_an_activity_with_a_registered_town
     registration.refresh_from_db()
     assert registration.last_activity_on == day
 
-    # Marking it again records nothing more; turning it into a no-show is refused.
+    # Marking it again records nothing more; a correction to a no-show withdraws the
+    # activity (tests/matching/test_attendance_corrections.py follows it through).
     services.attendance_mark(signup=mine, actor=staff, attendance="attended")
     assert Activity.objects.count() == 1
-    with refuses(MatchingCode.ATTENDANCE_RECORDED, Conflict):
-        services.attendance_mark(signup=mine, actor=host, attendance="no_show")
-    assert Signup.objects.get(pk=mine.pk).attendance == "attended"
+    services.attendance_mark(signup=mine, actor=host, attendance="no_show")
+    assert Signup.objects.get(pk=mine.pk).attendance == "no_show"
+    assert Activity.objects.get(reference=f"signup:{mine.pk}").status == "cancelled"
+    services.attendance_mark(signup=mine, actor=host, attendance="attended")
+    assert Activity.objects.get(reference=f"signup:{mine.pk}").status == "approved"
 
     # Someone not registered with the town takes part, but there is nothing to count it for.
     services.attendance_mark(signup=theirs, actor=host, attendance="attended")
