@@ -27,6 +27,7 @@ from ..models import (
     TaskStatus,
 )
 from ._common import _session_context, _staff_of, _task_context, _task_url
+from .hosting import host_hears
 from .signups import _release, _tell
 from .watching import _match_request
 
@@ -50,6 +51,7 @@ def offers_expire(*, now: datetime.datetime | None = None, max_rows: int = 5000)
                 continue
             signup = Signup.objects.get(pk=pk)
             _tell(signup, session.task, "signup_expired")
+            host_hears(signup, session.task, "expired")
             _release(session, now)
             expired += 1
     return expired

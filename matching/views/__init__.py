@@ -11,6 +11,7 @@ One module per topic; the views the URLs route to are all here."""
 from __future__ import annotations
 
 from .finding import for_you, task_calendar, task_list, task_map
+from .hosting import signup_cancel
 from .hosts import host_apply, host_home
 from .participants import attendance, participants, signup_decide
 from .reviews import (
@@ -22,7 +23,6 @@ from .reviews import (
 )
 from .signups import (
     my_signups,
-    signup_cancel,
     signup_confirm,
     signup_ical,
     signup_new,

@@ -423,9 +423,12 @@ def test_recommendations_need_an_account():
 
 
 def test_watching_and_no_longer_watching_a_task():
-    task = published_task(CHIZU)
+    task = published_task(CHIZU, capacity=1)
     watcher = resident()
     api = api_as(watcher)
+    # Only a full task is watched: it has places, so it is refused (issue 17).
+    error_of(api.post(f"/api/tasks/{task.pk}/watch/"), 409, "watch_places_left")
+    services.signup_create(session=task.sessions.get(), person=resident())
     for _twice in range(2):
         response = api.post(f"/api/tasks/{task.pk}/watch/")
         assert response.status_code == 200
