@@ -53,3 +53,9 @@ def reminders_send_task() -> int:
 def sessions_understaffed_task() -> int:
     """Tell hosts and staff of sessions not filled days before; widen the matcher's net."""
     return services.sessions_understaffed()
+
+
+@shared_task(name="matching.requests_remind")
+def requests_remind_task() -> int:
+    """Remind hosts of requests that have waited too long for their decision."""
+    return services.requests_remind()

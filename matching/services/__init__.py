@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ._common import _task_dates_refresh, may_manage_task
 from .attendance import attendance_mark
+from .hosting import requests_remind
 from .hosts import host_apply, host_name_of
 from .periodic import (
     matches_sweep,
@@ -81,6 +82,7 @@ __all__ = [
     "person_refresh_request",
     "person_refresh_sweep",
     "reminders_send",
+    "requests_remind",
     "revision_session_changes",
     "revision_values",
     "session_add",

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Count
+from django.conf import settings
+from django.db import transaction
+from django.db.models import CharField, Count, Exists, OuterRef, Value
+from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict
-from notifications.models import Topic
+from notifications.models import Notification, Topic
 from notifications.services import notification_send
 
 from ..errors import MatchingCode
@@ -43,6 +46,7 @@ HOST_KINDS = {
     "promoted": "host_promoted",
     "expired": "host_offer_lapsed",
     "thanked": "thanks_received",
+    "waiting": "host_request_waiting",  # a request still undecided after a while
 }
 
 
@@ -210,3 +214,33 @@ def calendar_offered(signup: Signup) -> bool:
         and session.ends_at > timezone.now()
         and session.task.status in (TaskStatus.PUBLISHED, TaskStatus.CLOSED)
     )
+
+
+# --- Requests that wait -------------------------------------------------------------------
+
+
+def requests_remind(*, now: datetime.datetime | None = None, max_rows: int = 2000) -> int:
+    """Requests on approval-only tasks still undecided ``MATCHING_REQUEST_REMIND_HOURS``
+    after they were made, for a session still to come: whoever runs the task is reminded,
+    once per request (the key), with how long it has waited. Idempotent; bounded per run
+    (run by beat)."""
+    now = now or timezone.now()
+    since = now - datetime.timedelta(hours=settings.MATCHING_REQUEST_REMIND_HOURS)
+    told = Notification.objects.filter(
+        key=Concat(Value("signup:"), Cast(OuterRef("pk"), CharField()), Value(":host:waiting"))
+    )
+    due = list(
+        Signup.objects.filter(
+            status=SignupStatus.PENDING,
+            created_at__lte=since,
+            starts_at__gt=now,
+            session__status=SessionStatus.SCHEDULED,
+        )
+        .exclude(Exists(told))
+        .select_related("person", "session__task__municipality")
+        .order_by("created_at", "pk")[:max_rows]
+    )
+    for signup in due:
+        with transaction.atomic():
+            host_hears(signup, signup.session.task, "waiting")
+    return len(due)

@@ -9,7 +9,12 @@ from django.utils import timezone
 from django.utils.translation import ngettext
 
 from ..models import SignupMode
-from ..services.hosting import _overlapping, calendar_offered, signup_closed_reason
+from ..services.hosting import (
+    _overlapping,
+    calendar_offered,
+    session_offered,
+    signup_closed_reason,
+)
 
 register = template.Library()
 
@@ -58,5 +63,5 @@ def overlap_warning(session, user):
 @register.filter
 def confirmed_count(session) -> int:
     """The session's confirmed places: its places held (``taken``) less the offers still
-    waiting for the person's confirmation (``offered``, annotated by ``sessions_of``)."""
-    return session.taken - (getattr(session, "offered", 0) or 0)
+    waiting for the person's confirmation (annotated by ``sessions_of``, else counted)."""
+    return session.taken - session_offered(session)

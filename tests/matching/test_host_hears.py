@@ -386,3 +386,36 @@ def test_nobody_else_sees_or_decides_a_tasks_requests():
     assert client_for(None).get(f"/tasks/{task.pk}/participants/").status_code == 302
     signup.refresh_from_db()
     assert signup.status == "pending"
+
+
+# --- A request that waits is recalled to the host once ------------------------------------
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_a_request_still_waiting_after_two_days_is_recalled_once(clock, language):
+    host = person_in(language, host_of, CHIZU)
+    task = host_task(host, capacity=5, signup_mode="approval")
+    session = task.sessions.get()
+    waiting, decided = resident(), resident()
+    services.signup_create(session=session, person=waiting)
+    answered = services.signup_create(session=session, person=decided)
+    assert services.requests_remind() == 0  # too young
+    clock.shift(datetime.timedelta(hours=47))
+    assert services.requests_remind() == 0
+    services.signup_decide(signup=answered, actor=host, accept=True)
+    clock.shift(datetime.timedelta(hours=2))
+    assert services.requests_remind() == 1  # the undecided one only
+    assert services.requests_remind() == 0  # once
+    (notice,) = heard(host, "host_request_waiting")
+    assert notice.context["person_name"] == waiting.public_name
+    with translation.override(language):
+        body = notice.body.replace("\xa0", " ")
+    assert ("2日" in body) if language == "ja" else ("waiting for 2 days" in body)
+    inbox = page(client_for(host, language), "/notifications/", language)
+    assert WORDS[language]["request"] in inbox
+    # A session that has begun is past reminding.
+    later = resident()
+    services.signup_create(session=session, person=later)
+    move_to_past(session)
+    clock.shift(datetime.timedelta(days=3))
+    assert services.requests_remind() == 0
