@@ -36,6 +36,15 @@ from tests.support import page
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _source_language_after():
+    """An English page leaves English active in this thread; the tests after it (the
+    matcher's words, for one) expect the source language."""
+    yield
+    translation.deactivate()
+
+
 WORDS = {
     "ja": {
         "signup": "参加の申込がありました",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.utils import translation
 
 from core.errors import Conflict
 from matching import services
@@ -31,6 +32,14 @@ from tests.matching.support import (
 from tests.support import errors_of, messages_of, page, summary_of
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _source_language_after():
+    """An English page leaves English active in this thread; the tests after it (the
+    matcher's words, for one) expect the source language."""
+    yield
+    translation.deactivate()
 
 
 def slot(start: datetime.datetime, hours: int = 2, capacity: int = 1) -> dict:
