@@ -69,6 +69,12 @@ class MatchingCode(ErrorCode):
     NOT_ATTENDED = "not_attended"
     ATTENDANCE_INVALID = "attendance_invalid"
     ATTENDANCE_CLOSED = "attendance_closed"  # the correction window after the session ended
+    ATTENDANCE_RECORDED = "attendance_recorded"  # counted in the registry: stays
+    # Sign-up care (issue 17: hosting).
+    OVERLAP_NOT_CONFIRMED = "overlap_not_confirmed"  # a waiting list over a held session
+    CANCEL_REASON_TOO_LONG = "cancel_reason_too_long"
+    WATCH_PLACES_LEFT = "watch_places_left"  # watching is for full sessions only
+    WATCH_NOTHING_TO_COME = "watch_nothing_to_come"  # no session still takes sign-ups
     # The API's own checks.
     STATUS_INVALID = "status_invalid"
     MUNICIPALITY_CODE_INVALID = "municipality_code_invalid"

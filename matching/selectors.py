@@ -217,6 +217,7 @@ def sessions_of(task: Task) -> QuerySet[Session]:
         .annotate(
             waiting=Count("signups", filter=Q(signups__status=SignupStatus.WAITLISTED)),
             pending=Count("signups", filter=Q(signups__status=SignupStatus.PENDING)),
+            offered=Count("signups", filter=Q(signups__status=SignupStatus.OFFERED)),
         )
         .order_by("starts_at", "id")
     )

@@ -59,3 +59,9 @@ def sessions_understaffed_task() -> int:
 def roster_details_purge_task() -> int:
     """Delete the roster details of sessions that ended more than the retention period ago."""
     return services.roster_details_purge()
+
+
+@shared_task(name="matching.requests_remind")
+def requests_remind_task() -> int:
+    """Remind hosts of requests that have waited too long for their decision."""
+    return services.requests_remind()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -25,6 +26,7 @@ from ..models import (
     SignupStatus,
     Task,
 )
+from ..services.hosting import calendar_offered, session_offered, signup_closed_reason
 
 
 class SessionSerializer(serializers.ModelSerializer):
@@ -33,6 +35,18 @@ class SessionSerializer(serializers.ModelSerializer):
     waiting = serializers.SerializerMethodField(help_text=gettext_lazy("キャンセル待ちの人数"))
     signup_closes_at = serializers.SerializerMethodField()
     cancel_closes_at = serializers.SerializerMethodField()
+    confirmed = serializers.SerializerMethodField(
+        help_text=gettext_lazy("参加が確定した人数（taken から繰り上げの確認待ちを除いた数）")
+    )
+    offered = serializers.SerializerMethodField(
+        help_text=gettext_lazy("繰り上げで席を押さえ、本人の確定を待っている人数")
+    )
+    signup_open = serializers.SerializerMethodField(
+        help_text=gettext_lazy(
+            "いま申し込めるか（キャンセル待ちを含む）。"
+            "終わった・中止の回や、終了・中止のお手伝いは false"
+        )
+    )
 
     class Meta:
         model = Session
@@ -43,12 +57,20 @@ class SessionSerializer(serializers.ModelSerializer):
             "ends_at",
             "capacity",
             "taken",
+            "confirmed",
+            "offered",
             "places_left",
             "waiting",
             "status",
             "signup_closes_at",
             "cancel_closes_at",
+            "signup_open",
         ]
+        extra_kwargs = {
+            "taken": {
+                "help_text": gettext_lazy("押さえられた席の数（確定と繰り上げの確認待ちの合計）")
+            }
+        }
 
     def get_waiting(self, session) -> int:
         """Annotated by ``sessions_of``; a list of sign-ups passes the counts of its page's
@@ -59,6 +81,15 @@ class SessionSerializer(serializers.ModelSerializer):
         if counts is not None and session.pk in counts:
             return counts[session.pk]
         return selectors.waiting_counts([session.pk]).get(session.pk, 0)
+
+    def get_offered(self, session) -> int:
+        return session_offered(session, self.context.get("offered"))
+
+    def get_confirmed(self, session) -> int:
+        return session.taken - session_offered(session, self.context.get("offered"))
+
+    def get_signup_open(self, session) -> bool:
+        return not signup_closed_reason(session, timezone.now())
 
     def get_signup_closes_at(self, session) -> str:
         return serializers.DateTimeField().to_representation(session.signup_closes_at())
@@ -307,7 +338,7 @@ class SignupSerializer(serializers.Serializer):
         return selectors.waitlist_position(signup)
 
     def get_ical(self, signup) -> str | None:
-        if signup.status != SignupStatus.CONFIRMED:
+        if not calendar_offered(signup):  # nor for what is past, cancelled or completed
             return None
         return reverse("signup-ical", args=[signup.pk])
 
@@ -330,6 +361,20 @@ class ParticipantSerializer(serializers.Serializer):
         help_text=gettext_lazy("この市区町村のお手伝いに以前参加した回数（リピーター）")
     )
     thanks = serializers.CharField()
+    # Issue 17 (hosting): what the host sees of requests and cancellations.
+    waiting_since = serializers.SerializerMethodField(
+        help_text=gettext_lazy("承認待ちの申込が待ち始めた日時（承認待ちでなければ null）")
+    )
+    offer_expires_at = serializers.DateTimeField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    cancel_reason = serializers.CharField(
+        help_text=gettext_lazy("キャンセルした人が書いた理由（任意）")
+    )
+
+    def get_waiting_since(self, signup) -> str | None:
+        if signup.status != SignupStatus.PENDING:
+            return None
+        return serializers.DateTimeField().to_representation(signup.created_at)
 
     def get_attendance_open(self, signup) -> bool:
         """Whether the mark may be made or corrected now."""
@@ -364,11 +409,30 @@ class SignupCreateSerializer(serializers.Serializer):
         default=False,
         help_text=gettext_lazy("この申込のためにヌシに伝えることに同意します"),
     )
+    confirm_overlap = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=gettext_lazy(
+            "キャンセル待ち（承認待ち）の回が、参加が決まっている回と時間が重なるときは "
+            "409 overlap_not_confirmed で止まります。承知のうえで申し込むなら true"
+        ),
+    )
 
     def details(self) -> dict:
         data = dict(self.validated_data)
         data.pop("message", None)
+        data.pop("confirm_overlap", None)
         return data
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = NormalisedCharField(
+        max_length=1000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=gettext_lazy("キャンセルの理由（任意・ヌシに伝わります）"),
+    )
 
 
 class ThanksSerializer(serializers.Serializer):

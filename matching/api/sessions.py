@@ -111,6 +111,7 @@ class SessionViewSet(viewsets.GenericViewSet):
             person=request.user,
             message=serializer.validated_data["message"],
             details=serializer.details(),
+            confirm_overlap=serializer.validated_data["confirm_overlap"],
         )
         signup = selectors.signup_get(user=request.user, pk=signup.pk)
         return Response(SignupSerializer(signup).data, status=status.HTTP_201_CREATED)

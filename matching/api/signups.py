@@ -18,8 +18,10 @@ from ..models import (
     Signup,
     SignupStatus,
 )
+from ..services.hosting import offered_counts
 from .serializers import (
     AttendanceSerializer,
+    CancelSerializer,
     DecideSerializer,
     ParticipantSerializer,
     SignupSerializer,
@@ -62,6 +64,7 @@ class SignupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         context = {
             "waitlist_positions": selectors.waitlist_positions(page),
             "waiting": selectors.waiting_counts({signup.session_id for signup in page}),
+            "offered": offered_counts({signup.session_id for signup in page}),
         }
         return self.get_paginated_response(SignupSerializer(page, many=True, context=context).data)
 
@@ -71,10 +74,19 @@ class SignupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def _out(self, signup) -> Response:
         return Response(SignupSerializer(self.get_queryset().get(pk=signup.pk)).data)
 
-    @extend_schema(summary="キャンセルする（席はキャンセル待ちの人へ）", request=None)
+    @extend_schema(
+        summary="キャンセルする（席はキャンセル待ちの人へ。理由は任意でヌシに伝わります）",
+        request=CancelSerializer,
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        return self._out(services.signup_cancel(signup=self._own(), actor=request.user))
+        serializer = CancelSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._out(
+            services.signup_cancel(
+                signup=self._own(), actor=request.user, **serializer.validated_data
+            )
+        )
 
     @extend_schema(summary="繰り上げの席で参加を確定する", request=None)
     @action(detail=True, methods=["post"])

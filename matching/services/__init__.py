@@ -39,6 +39,7 @@ from .feeds import (
     calendar_feed_of,
     calendar_feed_revoke,
 )
+from .hosting import requests_remind
 from .hosts import host_apply, host_name_of
 from .periodic import (
     matches_sweep,
@@ -128,6 +129,7 @@ __all__ = [
     "person_refresh_sweep",
     "posts_of",
     "reminders_send",
+    "requests_remind",
     "revision_session_changes",
     "revision_values",
     "roster_details_purge",

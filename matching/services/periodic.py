@@ -27,6 +27,7 @@ from ..models import (
     TaskStatus,
 )
 from ._common import _session_context, _staff_of, _task_context, _task_url
+from .hosting import host_hears
 from .signups import _release, _tell
 from .watching import _match_request
 
@@ -50,6 +51,7 @@ def offers_expire(*, now: datetime.datetime | None = None, max_rows: int = 5000)
                 continue
             signup = Signup.objects.get(pk=pk)
             _tell(signup, session.task, "signup_expired")
+            host_hears(signup, session.task, "expired")
             _release(session, now)
             expired += 1
     return expired
@@ -180,6 +182,7 @@ def sessions_understaffed(*, now: datetime.datetime | None = None, max_rows: int
                 pk=session.pk, understaffed_alerted_at__isnull=True
             ).update(understaffed_alerted_at=now):
                 continue
+            offered = Signup.objects.filter(session=session, status=SignupStatus.OFFERED).count()
             notification_send(
                 recipients=[task.host_id, *_staff_of(task.municipality_id)],
                 kind="session_understaffed",
@@ -189,6 +192,9 @@ def sessions_understaffed(*, now: datetime.datetime | None = None, max_rows: int
                     task,
                     capacity=session.capacity,
                     taken=session.taken,
+                    # Offered places are held but not yet taken up: told apart.
+                    confirmed=session.taken - offered,
+                    offered=offered,
                     places_left=session.capacity - session.taken,
                     **_session_context(session),
                 ),

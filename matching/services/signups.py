@@ -38,21 +38,10 @@ from ..models import (
     Task,
     TaskStatus,
 )
-from ._common import _check_manage, _session_context, _task_context, _task_url
+from ._common import _check_manage, _session_context, _task_context
+from .hosting import _overlapping, host_hears, host_hears_thanks
 from .roster import signup_details_clean, signup_details_write
 from .watching import _tell_watchers
-
-
-def _overlapping(person_id: int, session: Session, exclude_signup: int | None = None):
-    qs = Signup.objects.filter(
-        person_id=person_id,
-        status__in=HOLDING_STATUSES,
-        starts_at__lt=session.ends_at,
-        ends_at__gt=session.starts_at,
-    )
-    if exclude_signup is not None:
-        qs = qs.exclude(pk=exclude_signup)
-    return qs.select_related("session__task").first()
 
 
 def _overlap_error(other: Signup) -> ValidationError:
@@ -68,13 +57,22 @@ def _overlap_error(other: Signup) -> ValidationError:
 
 
 def signup_create(
-    *, session: Session, person: User, message: str = "", details: dict | None = None
+    *,
+    session: Session,
+    person: User,
+    message: str = "",
+    details: dict | None = None,
+    confirm_overlap: bool = False,
 ) -> Signup:
     """Sign ``person`` up for ``session``: a place if one is left (first come), else the
     waiting list; on a host-approved task, a request the host accepts or declines.
 
     ``details``: what the person agreed to give the host for the roster (name, furigana,
-    and what the task asks), stored with the sign-up (``services.roster``)."""
+    and what the task asks), stored with the sign-up (``services.roster``).
+
+    A place on the waiting list (or a request) for a session that overlaps one the person
+    holds would be passed over: refused (409 ``overlap_not_confirmed``) unless
+    ``confirm_overlap`` says they know."""
     now = timezone.now()
     message = message.strip()
     if len(message) > 1000:
@@ -141,6 +139,8 @@ def signup_create(
             Session.objects.filter(pk=session.pk).update(taken=F("taken") + 1)
         else:
             signup.status = SignupStatus.WAITLISTED
+        if signup.status != SignupStatus.CONFIRMED and not confirm_overlap:
+            _overlap_warning(person.pk, session)
         try:
             with transaction.atomic():
                 signup.save()
@@ -155,7 +155,26 @@ def signup_create(
         if details is not None:
             signup_details_write(signup=signup, details=details)
         _tell(signup, task, f"signup_{signup.status}")
+        host_hears(
+            signup, task, "requested" if signup.status == SignupStatus.PENDING else "signed_up"
+        )
     return signup
+
+
+def _overlap_warning(person_id: int, session: Session) -> None:
+    """Joining a waiting list (or asking) for a session that overlaps a held one: the
+    person is warned first, and goes on only when they confirm."""
+    other = _overlapping(person_id, session)
+    if other is not None:
+        raise Conflict(
+            _(
+                "同じ時間に「%(title)s」への参加が決まっています。この回のキャンセル待ち（承認待ち）に"
+                "入っても、重なる回に参加が決まっている間は繰り上がりません。"
+                "それでもよければ、確認して申し込んでください。"
+            )
+            % {"title": other.session.task.title},
+            code=MatchingCode.OVERLAP_NOT_CONFIRMED,
+        )
 
 
 def _tell(signup: Signup, task: Task, kind: str) -> None:
@@ -217,6 +236,7 @@ def _promote(session: Session, now: datetime.datetime) -> int:
                 signup.confirmed_at = now
             signup.save(update_fields=["status", "offer_expires_at", "confirmed_at"])
             _tell(signup, task, "signup_promoted")
+            host_hears(signup, task, "promoted")
             promoted += 1
             free -= 1
             if free == 0:
@@ -236,11 +256,22 @@ def _release(session: Session, now: datetime.datetime) -> None:
     _tell_watchers(session, now)
 
 
-def signup_cancel(*, signup: Signup, actor: User) -> Signup:
-    """The person cancels, until the task's cancellation deadline. A place given back goes
-    to the waiting list in the same transaction."""
+def signup_cancel(*, signup: Signup, actor: User, reason: str = "") -> Signup:
+    """The person cancels, until the task's cancellation deadline, saying why if they wish
+    (shown to the host). A place given back goes to the waiting list in the same
+    transaction."""
     if signup.person_id != actor.pk:
         raise Denied(_("自分の申込だけをキャンセルできます。"), code=MatchingCode.NOT_OWN_SIGNUP)
+    reason = reason.strip()
+    if len(reason) > 1000:
+        raise ValidationError(
+            {
+                "reason": ValidationError(
+                    _("キャンセルの理由は1000文字以内にしてください。"),
+                    code=MatchingCode.CANCEL_REASON_TOO_LONG,
+                )
+            }
+        )
     now = timezone.now()
     with transaction.atomic():
         session = lock_session(signup.session_id)
@@ -273,7 +304,10 @@ def signup_cancel(*, signup: Signup, actor: User) -> Signup:
         signup.status = SignupStatus.CANCELLED
         signup.cancelled_at = now
         signup.offer_expires_at = None
-        signup.save(update_fields=["status", "cancelled_at", "offer_expires_at"])
+        signup.cancel_reason = reason
+        signup.session = session
+        signup.save(update_fields=["status", "cancelled_at", "offer_expires_at", "cancel_reason"])
+        host_hears(signup, session.task, "cancelled")
         if held:
             _release(session, now)
     return signup
@@ -383,15 +417,5 @@ def signup_thank(*, signup: Signup, actor: User, message: str) -> Signup:
         signup.thanks = message
         signup.thanks_at = timezone.now()
         signup.save(update_fields=["thanks", "thanks_at"])
-        task = signup.session.task
-        notification_send(
-            recipients=[task.host_id or None],
-            kind="thanks_received",
-            topic=Topic.HOSTING,
-            key=f"signup:{signup.pk}:thanks",
-            context=_task_context(task, message=message),
-            url=_task_url(task),
-            author=signup.person_id,
-            author_keys=["message"],
-        )
+        host_hears_thanks(signup, signup.session.task, message)
     return signup

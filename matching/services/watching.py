@@ -35,6 +35,7 @@ from ..models import (
     TaskWatch,
 )
 from ._common import _session_context, _task_context, _task_url
+from .hosting import watch_check
 
 
 def _match_request(task: Task, *, wave: int | None = None) -> None:
@@ -191,11 +192,13 @@ def _tell_watchers(session: Session, now: datetime.datetime) -> int:
 
 
 def task_watch(*, task: Task, person: User) -> TaskWatch:
-    """Watch a public task, to hear when a place opens. Watching twice is watching once."""
+    """Watch a public task, to hear when a place opens: only while every session still
+    taking sign-ups is full (``watch_check``). Watching twice is watching once."""
     if task.status != TaskStatus.PUBLISHED:
         raise Conflict(
             _("募集中のお手伝いだけを見守れます。"), code=MatchingCode.TASK_NOT_PUBLISHED
         )
+    watch_check(task=task, now=timezone.now())
     watch, _created = TaskWatch.objects.get_or_create(task=task, person=person)
     return watch
 

@@ -15,6 +15,7 @@ from .briefings import briefing_edit
 from .conversations import task_messages, thread_detail, thread_list, thread_mine
 from .feeds import calendar_feed, calendar_feed_create, calendar_feed_revoke
 from .finding import for_you, task_calendar, task_list, task_map
+from .hosting import signup_cancel
 from .hosts import host_apply, host_home
 from .participants import attendance, participants, signup_decide
 from .reviews import (
@@ -27,7 +28,6 @@ from .reviews import (
 from .roster import roster, roster_csv, roster_print, roster_xlsx
 from .signups import (
     my_signups,
-    signup_cancel,
     signup_confirm,
     signup_ical,
     signup_new,

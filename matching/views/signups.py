@@ -57,6 +57,7 @@ def signup_new(request, pk: int):
                     person=request.user,
                     message=form.cleaned_data["message"],
                     details=form.details(),
+                    confirm_overlap=request.POST.get("confirm_overlap") == "yes",
                 )
             except ValidationError as error:
                 put_errors(error, form)
@@ -121,23 +122,6 @@ def my_signups(request):
             "others": [_signup_item(s, now, {}) for s in page.object_list],
         },
     )
-
-
-@personal
-@require_POST
-def signup_cancel(request, pk: int):
-    signup = selectors.signup_get(user=request.user, pk=pk)
-    try:
-        services.signup_cancel(signup=signup, actor=request.user)
-    except ValidationError as error:
-        _refused(request, error)
-    else:
-        messages.success(
-            request,
-            _("「%(title)s」（%(when)s）の申込をキャンセルしました。")
-            % {"title": signup.session.task.title, "when": jdatetime(signup.session.starts_at)},
-        )
-    return redirect("matching:my_signups")
 
 
 @personal

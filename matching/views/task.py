@@ -82,7 +82,10 @@ def task_detail(request, pk: int):
             "pending_revision": selectors.revision_pending_of(task) if manages else None,
             "first_come": task.signup_mode == SignupMode.FIRST_COME,
             "watch": {
-                "offered": may_watch and task.status == TaskStatus.PUBLISHED,
+                "offered": may_watch
+                and task.status == TaskStatus.PUBLISHED
+                and bool(to_come)
+                and not any(r["session"].places_left for r in to_come),
                 "watching": watching,
                 "full": bool(to_come) and not any(r["session"].places_left for r in to_come),
             },

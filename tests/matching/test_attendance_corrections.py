@@ -425,7 +425,9 @@ def test_a_wrong_attendance_value_is_a_400_with_a_code(clock, language):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.xdist_group("matching-concurrency")
-def test_everyone_present_and_single_corrections_at_once_keep_one_record_each(clock):
+def test_everyone_present_and_single_corrections_at_once_keep_one_record_each(
+    clock, municipalities
+):
     """ "Everyone present" while a colleague corrects single marks: no deadlock, every
     confirmed person ends with exactly one mark, and the registry's activity matches it."""
     staff, colleague = staff_of(CHIZU), staff_of(CHIZU)

@@ -13,7 +13,7 @@ import datetime
 import re
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import User
 from matching import services
@@ -423,9 +423,12 @@ def test_recommendations_need_an_account():
 
 
 def test_watching_and_no_longer_watching_a_task():
-    task = published_task(CHIZU)
+    task = published_task(CHIZU, capacity=1)
     watcher = resident()
     api = api_as(watcher)
+    # Only a full task is watched: it has places, so it is refused (issue 17).
+    error_of(api.post(f"/api/tasks/{task.pk}/watch/"), 409, "watch_places_left")
+    services.signup_create(session=task.sessions.get(), person=resident())
     for _twice in range(2):
         response = api.post(f"/api/tasks/{task.pk}/watch/")
         assert response.status_code == 200
@@ -572,3 +575,23 @@ def test_the_understaffed_job_leaves_its_matcher_request_in_the_database():
     assert services.sessions_understaffed() == 1
     task.refresh_from_db()
     assert task.match_requested_at is not None and task.match_wave == 2
+
+
+def test_the_understaffed_alert_tells_offered_places_apart_from_confirmed_ones():
+    host = host_of(CHIZU)
+    task = published_task(CHIZU, sessions=_soon(4))
+    session = task.sessions.get()
+    services.signup_create(session=session, person=resident())
+    offered = services.signup_create(session=session, person=resident())
+    # A place offered from the waiting list, still to be confirmed.
+    Signup.objects.filter(pk=offered.pk).update(
+        status=SignupStatus.OFFERED, offer_expires_at=timezone.now() + datetime.timedelta(hours=5)
+    )
+    Task.objects.filter(pk=task.pk).update(host=host)
+    assert services.sessions_understaffed() == 1
+
+    alert = Notification.objects.get(recipient=host, kind="session_understaffed")
+    assert (alert.context["confirmed"], alert.context["offered"]) == (1, 1)
+    assert "1 人が決まり、1 人が繰り上げの確認待ち" in alert.rendered()[1]
+    with translation.override("en"):
+        assert "1 of 4 places confirmed and 1 offered" in alert.rendered()[1]

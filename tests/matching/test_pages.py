@@ -223,7 +223,10 @@ def test_a_task_goes_from_a_host_application_to_attendance_through_the_pages(lan
 
     # The first cancels: the second is promoted, in the database and on their page.
     assert f"/me/signups/{theirs.pk}/cancel/" in page(first_client, "/me/signups/", language)
-    assert first_client.post(f"/me/signups/{theirs.pk}/cancel/").status_code == 302
+    # Cancelling asks first (issue 17): a confirmation page, then the confirmed POST.
+    assert "confirm" in page(first_client, f"/me/signups/{theirs.pk}/cancel/", language)
+    response = first_client.post(f"/me/signups/{theirs.pk}/cancel/", {"confirm": "yes"})
+    assert response.status_code == 302
     theirs.refresh_from_db()
     mine.refresh_from_db()
     assert (theirs.status, mine.status) == ("cancelled", "confirmed")
@@ -758,11 +761,13 @@ def test_cancelling_after_the_deadline_is_refused_with_the_reason():
     signup = services.signup_create(session=task.sessions.get(), person=person)
     me = client_for(person)
     assert "ヌシに直接連絡" in page(me, "/me/signups/")
-    response = me.post(f"/me/signups/{signup.pk}/cancel/", follow=True)
+    response = me.post(f"/me/signups/{signup.pk}/cancel/", {"confirm": "yes"}, follow=True)
     assert response.status_code == 200 and "締め切り" in response.content.decode()
     signup.refresh_from_db()
     assert signup.status == "confirmed"
-    assert me.get(f"/me/signups/{signup.pk}/cancel/").status_code == 405
+    # The confirmation page says so and offers no button.
+    html = page(me, f"/me/signups/{signup.pk}/cancel/")
+    assert "締め切り" in html and 'name="confirm"' not in html
 
 
 # --- Refusals: form errors, nothing created ---------------------------------------------

@@ -377,9 +377,10 @@ MATRIX = {
     ("api-notification-preferences", "patch"): (401, 200, 200, 200, 200, 200, 200, 200, 200),
     ("api-notification-preferences", "put"): (401, 200, 200, 200, 200, 200, 200, 200, 200),
     ("api-recommendations", "get"): (401, 200, 200, 200, 200, 200, 200, 200, 200),
-    # Anyone with an account may watch a published task; a draft is unknown to all but its
+    # Anyone with an account may watch a published task, but only once it is full: this one
+    # has places (409 watch_places_left, issue 17); a draft is unknown to all but its
     # managers, who are told it cannot be watched (409: it is not published).
-    ("task-watch", "post"): (401, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("task-watch", "post"): (401, 409, 409, 409, 409, 409, 409, 409, 409),
     ("task-watch", "post draft"): (401, 404, 404, 409, 404, 409, 404, 404, 404),
     ("task-watch", "delete"): (401, 204, 204, 204, 204, 204, 204, 204, 204),
     # Messages to the task's participants: written and read by its managers only.

@@ -197,7 +197,10 @@ def test_promotion_passes_over_someone_holding_an_overlapping_session():
     x, busy, free = people(3)
     sx = sign_up(full, x)
     busy_other = sign_up(other, busy)
-    busy_waiting = sign_up(full, busy)  # the waiting list does not check the overlap
+    # The waiting list warns of the overlap (issue 17); confirmed, it takes the person.
+    with refuses(MatchingCode.OVERLAP_NOT_CONFIRMED, Conflict):
+        sign_up(full, busy)
+    busy_waiting = services.signup_create(session=full, person=busy, confirm_overlap=True)
     free_waiting = sign_up(full, free)
     assert (busy_other.status, busy_waiting.status) == ("confirmed", "waitlisted")
 
@@ -386,8 +389,12 @@ def test_overlapping_confirmed_sessions_are_refused_and_adjacent_ones_are_not():
     assert rows() == before and fresh(overlapping).taken == 0
 
     assert sign_up(adjacent, person).status == "confirmed"
-    # Waiting for an overlapping session is allowed; promotion would pass over it.
-    assert sign_up(full, person).status == "waitlisted"
+    # Waiting for an overlapping session is allowed once the person confirms they know
+    # (issue 17: warned first); promotion would pass over it.
+    with refuses(MatchingCode.OVERLAP_NOT_CONFIRMED, Conflict):
+        sign_up(full, person)
+    waiting = services.signup_create(session=full, person=person, confirm_overlap=True)
+    assert waiting.status == "waitlisted"
 
 
 @pytest.mark.parametrize(

@@ -238,6 +238,8 @@ MATCHING_NOTIFY_PER_PLACE = env.int("MATCHING_NOTIFY_PER_PLACE", default=5)
 MATCHING_NOTIFY_MAX = env.int("MATCHING_NOTIFY_MAX", default=200)
 MATCHING_UNDERSTAFFED_DAYS = env.int("MATCHING_UNDERSTAFFED_DAYS", default=3)
 MATCHING_REMINDER_HOURS = env.int("MATCHING_REMINDER_HOURS", default=24)
+# A request on an approval-only task still undecided this long: its host is reminded once.
+MATCHING_REQUEST_REMIND_HOURS = env.int("MATCHING_REQUEST_REMIND_HOURS", default=48)
 # The host or staff may correct attendance until this many days after the session ended.
 MATCHING_ATTENDANCE_CORRECTION_DAYS = env.int("MATCHING_ATTENDANCE_CORRECTION_DAYS", default=14)
 # A participant's roster details (phone, emergency contact, birth date) are deleted this
@@ -504,6 +506,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "matching.sessions_understaffed",
         "schedule": 60 * 60,
     },
+    "matching.requests_remind": {"task": "matching.requests_remind", "schedule": 60 * 60},
     "notifications.digests_send": {"task": "notifications.digests_send", "schedule": 60 * 60},
     # Roster details are deleted a set time after their session (MATCHING_ROSTER_RETENTION_DAYS).
     "matching.roster_details_purge": {
