@@ -121,6 +121,11 @@ class Command(BaseCommand):
             self._host(people, towns)
             participants = self._participants(towns)
             participants["resident"] = people[RESIDENT]
+            self.details["resident"] = {
+                "full_name": people[RESIDENT].get_full_name(),
+                "furigana": BOARD["resident_furigana"],
+                "agree": True,
+            }
             for spec in demo_tasks(timezone.localdate().month):
                 made = self._task(spec, people, participants, towns)
                 if made is not None:
@@ -182,6 +187,7 @@ class Command(BaseCommand):
 
     def _participants(self, towns: dict[str, Municipality]) -> dict[str, User]:
         participants = {}
+        self.details: dict[str, dict] = {}
         for person in BOARD["participants"]:
             key, home, born = person["key"], person["home"], person["birth_year"]
             user = self._account(person["email"], person["family_name"], person["given_name"])
@@ -191,6 +197,12 @@ class Command(BaseCommand):
                     user=user, home_municipality=towns[home], birth_year=born
                 )
             participants[key] = user
+            # What each agreed to give the hosts for the roster (name and furigana).
+            self.details[key] = {
+                "full_name": f"{person['family_name']} {person['given_name']}",
+                "furigana": person["furigana"],
+                "agree": True,
+            }
         return participants
 
     # --- Tasks ------------------------------------------------------------------------
@@ -260,7 +272,10 @@ class Command(BaseCommand):
         for index, key in spec.signups:
             # The demo's waiting lists are laid out on purpose, overlaps included.
             signups[key] = services.signup_create(
-                session=session_list[index], person=participants[key], confirm_overlap=True
+                session=session_list[index],
+                person=participants[key],
+                details=self.details[key],
+                confirm_overlap=True,
             )
         for key in spec.accepts:
             services.signup_decide(signup=signups[key], actor=actor, accept=True)
