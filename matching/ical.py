@@ -26,6 +26,7 @@ from .models import (
     Session,
     SessionStatus,
     Signup,
+    SignupStatus,
     Task,
     TaskBriefing,
     TaskStatus,
@@ -72,6 +73,7 @@ def _event(
     briefing: TaskBriefing | None,
     summary: str | None = None,
     note: str = "",
+    tentative: bool = False,
 ) -> Event:
     task = session.task
     event = Event()
@@ -99,7 +101,8 @@ def _event(
     lines += ["", url]
     event.add("description", "\n".join(lines))
     event.add("url", url)
-    event.add("status", "CONFIRMED")
+    # An offered place not yet taken up, or a task not yet published, may still not happen.
+    event.add("status", "TENTATIVE" if tentative else "CONFIRMED")
     return event
 
 
@@ -111,6 +114,7 @@ def signup_event(signup: Signup, *, url: str) -> Event:
         session=session,
         url=url,
         briefing=_briefing_of(session.task),
+        tentative=signup.status == SignupStatus.OFFERED,
     )
 
 
@@ -183,6 +187,7 @@ def feed_calendar(person, *, url_of: Callable[[Task], str], now=None) -> Calenda
                 briefing=_briefing_of(session.task),
                 summary=_("【運営】%(title)s") % {"title": session.task.title},
                 note=_("定員 %(capacity)d 人") % {"capacity": session.capacity},
+                tentative=session.task.status not in (TaskStatus.PUBLISHED, TaskStatus.CLOSED),
             )
         )
     return calendar

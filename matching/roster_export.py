@@ -22,7 +22,7 @@ from openpyxl.cell.cell import TYPE_STRING
 from openpyxl.styles import Font
 
 from .errors import MatchingCode
-from .roster_selectors import DetailsState, Roster, RosterRow
+from .selectors import DetailsState, Roster, RosterRow
 
 # Characters of JIS X 0208 that Unicode spells two ways: the one ``cp932`` has.
 CP932_SPELLINGS = str.maketrans({"\u2014": "\u2015"})

@@ -59,10 +59,10 @@ class TaskBriefingView(APIView):
     )
     def get(self, request, pk: int):
         task = self._task(request, pk)
-        if services.may_manage_task(request.user, task) or services.holds_place(
+        if services.may_manage_task(request.user, task) or selectors.holds_place(
             user=request.user, task=task
         ):
-            return Response(_out(services.briefing_of(task)))
+            return Response(_out(selectors.briefing_of(task)))
         raise Http404  # not theirs to read, whether or not one was written
 
     def _write(self, request, pk: int, *, partial: bool) -> Response:
@@ -118,7 +118,7 @@ class CalendarFeedView(APIView):
 
     @extend_schema(summary="カレンダー購読のURL（なければ 404）", responses=CalendarFeedSerializer)
     def get(self, request):
-        feed = services.calendar_feed_of(person=request.user)
+        feed = selectors.calendar_feed_of(person=request.user)
         if feed is None:
             raise Http404
         return Response(_feed_out(request, feed))
@@ -129,7 +129,7 @@ class CalendarFeedView(APIView):
         responses=CalendarFeedSerializer,
     )
     def post(self, request):
-        existed = services.calendar_feed_of(person=request.user) is not None
+        existed = selectors.calendar_feed_of(person=request.user) is not None
         feed = services.calendar_feed_get(person=request.user)
         return Response(
             _feed_out(request, feed),

@@ -99,7 +99,7 @@ class ThreadSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(ThreadPostSerializer(many=True))
     def get_posts(self, thread):
-        return ThreadPostSerializer(services.posts_of(thread), many=True).data
+        return ThreadPostSerializer(selectors.posts_of(thread), many=True).data
 
 
 def _thread_out(thread: Thread, code: int = status.HTTP_200_OK) -> Response:
@@ -122,7 +122,7 @@ class TaskMessagesView(APIView):
         task = self._task(request, pk)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(
-            services.task_messages_of(viewer=request.user, task=task), request, view=self
+            selectors.task_messages_of(viewer=request.user, task=task), request, view=self
         )
         return paginator.get_paginated_response(TaskMessageSerializer(page, many=True).data)
 
@@ -172,7 +172,7 @@ class TaskThreadsView(APIView):
         task = selectors.task_get(user=request.user, pk=pk)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(
-            services.threads_of(viewer=request.user, task=task), request, view=self
+            selectors.threads_of(viewer=request.user, task=task), request, view=self
         )
         return paginator.get_paginated_response(ThreadSummarySerializer(page, many=True).data)
 
@@ -183,7 +183,7 @@ class TaskQuestionView(APIView):
     @extend_schema(summary="ヌシへの自分の質問と回答", responses=ThreadSerializer)
     def get(self, request, pk: int):
         task = selectors.task_get(user=request.user, pk=pk)
-        thread = services.thread_of(viewer=request.user, task=task)
+        thread = selectors.thread_of(viewer=request.user, task=task)
         if thread is None:
             raise Http404
         return _thread_out(thread)
@@ -208,7 +208,7 @@ class ThreadView(APIView):
         summary="質問のやりとり（質問した人・ヌシ・自治体職員）", responses=ThreadSerializer
     )
     def get(self, request, pk: int):
-        return _thread_out(services.thread_get(viewer=request.user, pk=pk))
+        return _thread_out(selectors.thread_get(viewer=request.user, pk=pk))
 
 
 class ThreadPostsView(APIView):
@@ -220,7 +220,7 @@ class ThreadPostsView(APIView):
         responses={201: ThreadSerializer},
     )
     def post(self, request, pk: int):
-        thread = services.thread_get(viewer=request.user, pk=pk)
+        thread = selectors.thread_get(viewer=request.user, pk=pk)
         serializer = ThreadPostInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         post = services.thread_post(

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import roster_selectors, services
+from .. import selectors, services
 from ..models import SignupStatus
 
 
@@ -57,6 +57,6 @@ class RosterView(APIView):
         responses=RosterSerializer,
     )
     def get(self, request, pk: int):
-        session = roster_selectors.roster_session_get(user=request.user, pk=pk)
+        session = selectors.session_managed_get(user=request.user, pk=pk)
         roster = services.roster_read(viewer=request.user, session=session, fmt="api")
         return Response(RosterSerializer(roster).data)

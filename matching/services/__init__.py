@@ -7,7 +7,8 @@ they take, and their order, are in ``matching.locks``.
 
 from __future__ import annotations
 
-from ._common import _task_dates_refresh, may_manage_task
+from ..selectors import may_manage_task
+from ._common import _task_dates_refresh
 from .attendance import (
     UNMARKED,
     attendance_deadline,
@@ -17,26 +18,14 @@ from .attendance import (
 )
 from .briefings import (
     BRIEFING_FIELDS,
-    briefing_of,
-    briefing_of_signup,
     briefing_set,
-    briefing_shown_to,
-    holds_place,
 )
 from .conversations import (
-    message_recipients,
-    posts_of,
     task_message_send,
-    task_messages_of,
-    thread_get,
-    thread_of,
     thread_post,
-    threads_of,
 )
 from .feeds import (
-    calendar_feed_by_token,
     calendar_feed_get,
-    calendar_feed_of,
     calendar_feed_revoke,
 )
 from .hosting import requests_remind
@@ -105,29 +94,21 @@ __all__ = [
     "attendance_open",
     "board_anonymise",
     "board_data_of",
-    "briefing_of",
-    "briefing_of_signup",
     "briefing_set",
-    "briefing_shown_to",
-    "calendar_feed_by_token",
     "calendar_feed_get",
-    "calendar_feed_of",
     "calendar_feed_revoke",
     "changes_held",
-    "holds_place",
     "host_application_decide",
     "host_apply",
     "host_name_of",
     "host_queue_read",
     "matches_sweep",
     "may_manage_task",
-    "message_recipients",
     "offers_expire",
     "participants_read",
     "person_recommendations_refresh",
     "person_refresh_request",
     "person_refresh_sweep",
-    "posts_of",
     "reminders_send",
     "requests_remind",
     "revision_session_changes",
@@ -150,7 +131,6 @@ __all__ = [
     "task_create",
     "task_match",
     "task_message_send",
-    "task_messages_of",
     "task_publish",
     "task_report_publish",
     "task_return",
@@ -162,8 +142,5 @@ __all__ = [
     "task_update",
     "task_watch",
     "tasks_advance",
-    "thread_get",
-    "thread_of",
     "thread_post",
-    "threads_of",
 ]

@@ -19,7 +19,6 @@ from places.models import Municipality
 from registry import flags
 from registry.models import AvailableDays, Month
 
-from ..errors import MatchingCode
 from ..models import (
     Session,
     SessionStatus,
@@ -63,21 +62,6 @@ def _staff_of(municipality_code: str) -> list[int]:
 def _check_staff(actor: User, municipality: Municipality) -> None:
     if not staff_scope(user=actor).manages_municipality(municipality.code):
         raise Denied(_("この市区町村の職員だけができる操作です。"), code=Code.NOT_STAFF_HERE)
-
-
-def may_manage_task(user: User, task: Task) -> bool:
-    """Staff of the task's municipality, or its host while they still host there."""
-    scope = staff_scope(user=user)
-    if scope.manages_municipality(task.municipality_id):
-        return True
-    return task.host_id == user.pk and scope.hosts_for(task.municipality_id)
-
-
-def _check_manage(actor: User, task: Task) -> None:
-    if not may_manage_task(actor, task):
-        raise Denied(
-            _("このお手伝いを管理する権限がありません。"), code=MatchingCode.NOT_TASK_MANAGER
-        )
 
 
 def _session_errors(starts_at, ends_at, capacity, now) -> dict[str, list[str]]:

@@ -32,7 +32,7 @@ from ..models import (
     SignupStatus,
     Task,
 )
-from ._common import _check_manage
+from ..selectors import check_manage
 
 # The value that takes a mark back: the attendance is not recorded (未記録).
 UNMARKED = ""
@@ -61,7 +61,7 @@ def attendance_mark(*, signup: Signup, actor: User, attendance: str) -> Signup:
     attendance of the task's host, or of the town's own staff, goes to another staff
     member's review before it counts as a designated activity."""
     task = signup.session.task
-    _check_manage(actor, task)
+    check_manage(actor, task)
     _check_not_own(signup, actor)
     if attendance != UNMARKED and attendance not in Attendance.values:
         raise ValidationError(
@@ -100,7 +100,7 @@ def attendance_mark_all(
 
     Locks: the session, then its unmarked confirmed sign-ups in id order."""
     task = session.task
-    _check_manage(actor, task)
+    check_manage(actor, task)
     if attendance not in Attendance.values:
         raise ValidationError(
             {

@@ -16,11 +16,14 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.services import audit_record
 from core.errors import Conflict
+from notifications.models import Topic
+from notifications.services import notification_send
 
 from ..errors import MatchingCode
 from ..locks import lock_task
 from ..models import HOLDING_STATUSES, Signup, Task, TaskBriefing, TaskStatus
-from ._common import _check_manage, may_manage_task
+from ..selectors import check_manage
+from ._common import _task_context, _task_url
 
 BRIEFING_TEXT_LIMITS = {"meeting_point": 200, "address": 200, "instructions": 3000, "contact": 200}
 BRIEFING_FIELDS = (*BRIEFING_TEXT_LIMITS, "latitude", "longitude")
@@ -73,7 +76,7 @@ def briefing_set(*, task: Task, actor: User, **fields) -> TaskBriefing:
     unknown = set(fields) - set(BRIEFING_FIELDS)
     if unknown:
         raise TypeError(f"briefing_set() got unknown fields: {sorted(unknown)}")
-    _check_manage(actor, task)
+    check_manage(actor, task)
     with transaction.atomic():
         task = lock_task(task.pk)  # serialises two managers writing the first briefing
         if task.status in (TaskStatus.COMPLETED, TaskStatus.CANCELLED):
@@ -106,43 +109,17 @@ def briefing_set(*, task: Task, actor: User, **fields) -> TaskBriefing:
             municipality=task.municipality,
             detail={"fields": changed},
         )
+        # The people already holding a place hear of it: the briefing may come after them.
+        notification_send(
+            recipients=Signup.objects.filter(
+                session__task=task,
+                session__starts_at__gt=briefing.updated_at,
+                status__in=HOLDING_STATUSES,
+            ).values_list("person_id", flat=True),
+            kind="briefing_changed",
+            topic=Topic.CHANGES,
+            key=f"briefing:{task.pk}:{briefing.updated_at.isoformat()}",
+            context=_task_context(task),
+            url=_task_url(task),
+        )
     return briefing
-
-
-def briefing_of(task: Task) -> TaskBriefing | None:
-    """The task's briefing, if one was written (for its managers)."""
-    return TaskBriefing.objects.filter(task_id=task.pk).first()
-
-
-def holds_place(*, user, task: Task) -> bool:
-    """Whether ``user`` holds a place on one of the task's sessions."""
-    if not user.is_authenticated:
-        return False
-    return Signup.objects.filter(
-        person_id=user.pk, session__task_id=task.pk, status__in=HOLDING_STATUSES
-    ).exists()
-
-
-def briefing_shown_to(*, user, task: Task) -> TaskBriefing | None:
-    """The briefing ``user`` may read: a manager's or a place-holder's; else None."""
-    if not user.is_authenticated:
-        return None
-    if not (may_manage_task(user, task) or holds_place(user=user, task=task)):
-        return None
-    briefing = briefing_of(task)
-    return None if briefing is None or briefing.is_empty else briefing
-
-
-def briefing_of_signup(signup_id: int) -> TaskBriefing | None:
-    """The briefing of the task of a sign-up that holds a place now (else None): what its
-    e-mail shows, read when the e-mail is sent, so a later change is reflected and a
-    cancelled or waiting person is shown nothing."""
-    signup = (
-        Signup.objects.filter(pk=signup_id, status__in=HOLDING_STATUSES)
-        .select_related("session__task__briefing")
-        .first()
-    )
-    if signup is None:
-        return None
-    briefing = getattr(signup.session.task, "briefing", None)
-    return None if briefing is None or briefing.is_empty else briefing

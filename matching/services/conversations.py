@@ -18,7 +18,6 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -34,23 +33,19 @@ from notifications.services import notification_send
 from ..errors import MatchingCode
 from ..locks import lock_task, lock_thread
 from ..models import (
-    HOLDING_STATUSES,
     Audience,
     Session,
-    Signup,
-    SignupStatus,
     Task,
     TaskMessage,
     Thread,
     ThreadPost,
 )
+from ..selectors import check_manage, may_manage_task, message_recipients
 from ._common import (
-    _check_manage,
     _session_context,
     _staff_of,
     _task_context,
     _task_url,
-    may_manage_task,
 )
 
 SUBJECT_MAX = 120  # TaskMessage.subject
@@ -61,25 +56,8 @@ UNANSWERED_MAX = 5
 # The same message to the same people again within this time is a form sent twice.
 DUPLICATE_WINDOW = datetime.timedelta(minutes=10)
 
-WAITING_STATUSES = (SignupStatus.WAITLISTED, SignupStatus.PENDING)
-AUDIENCE_STATUSES = {
-    Audience.HOLDING: HOLDING_STATUSES,
-    Audience.WAITING: WAITING_STATUSES,
-    Audience.ALL: (*HOLDING_STATUSES, *WAITING_STATUSES),
-}
-
 
 # --- Messages to participants ------------------------------------------------------------
-
-
-def message_recipients(*, task: Task, audience: str, session: Session | None = None) -> list[int]:
-    """The people a message to ``audience`` reaches, each once however many sign-ups they
-    have on the task: holding a place (confirmed or offered), waiting (waiting list or the
-    host's approval), or both."""
-    signups = Signup.objects.filter(session__task=task, status__in=AUDIENCE_STATUSES[audience])
-    if session is not None:
-        signups = signups.filter(session=session)
-    return sorted(set(signups.values_list("person_id", flat=True)))
 
 
 def _message_errors(task, session, audience, subject, body) -> dict[str, ValidationError]:
@@ -131,7 +109,7 @@ def task_message_send(
     """The task's host or staff write to the people of one session (or of all of them) who
     hold a place, wait for one, or both. Each is told once (the message's own key: a retry
     tells nobody twice), never the sender; a message to nobody is refused."""
-    _check_manage(actor, task)
+    check_manage(actor, task)
     subject = " ".join((subject or "").split())  # one line: it is an e-mail's subject
     body = (body or "").strip()
     errors = _message_errors(task, session, audience, subject, body)
@@ -203,12 +181,6 @@ def task_message_send(
             },
         )
     return message
-
-
-def task_messages_of(*, viewer: User, task: Task) -> QuerySet[TaskMessage]:
-    """The task's messages, newest first, for the people who run it."""
-    _check_manage(viewer, task)
-    return TaskMessage.objects.filter(task=task).select_related("session", "author")
 
 
 # --- Questions to the host ---------------------------------------------------------------
@@ -324,75 +296,15 @@ def thread_post(*, task: Task, actor: User, body: str, person: User | None = Non
                 kind="thread_answer",
                 topic=Topic.MESSAGES,
                 key=f"thread_post:{post.pk}",
-                context=_task_context(task, host=task.host_name, body=body),
+                # The town's staff answer as the town, never in the host's name.
+                context=_task_context(
+                    task, host=task.host_name, by_staff=actor.pk != task.host_id, body=body
+                ),
                 url=reverse("matching:thread_mine", args=[task.pk]),
                 author=actor,
                 author_keys=["body"],
             )
     return post
-
-
-def _with_last_post(threads: QuerySet[Thread]) -> QuerySet[Thread]:
-    last = ThreadPost.objects.filter(thread=OuterRef("pk")).order_by("-created_at", "-id")
-    return threads.annotate(
-        post_count=Count("posts", distinct=True),
-        last_by_host=Subquery(last.values("by_host")[:1]),
-        last_body=Subquery(last.values("body")[:1]),
-    )
-
-
-def threads_of(*, viewer: User, task: Task) -> QuerySet[Thread]:
-    """The task's threads, newest post first, for the people who run it; each with its
-    number of posts and whether its last post is an answer (``last_by_host``)."""
-    _check_manage(viewer, task)
-    return _with_last_post(Thread.objects.filter(task=task).select_related("person")).order_by(
-        "-last_posted_at", "-id"
-    )
-
-
-def thread_get(*, viewer: User, pk: int) -> Thread:
-    """A thread its person or the task's managers read; to anyone else it does not exist."""
-    thread = (
-        Thread.objects.select_related("task__municipality", "task__host", "person")
-        .filter(pk=pk)
-        .first()
-    )
-    if thread is None or not (
-        thread.person_id == viewer.pk or may_manage_task(viewer, thread.task)
-    ):
-        raise Http404
-    return thread
-
-
-def thread_of(*, viewer: User, task: Task) -> Thread | None:
-    """The viewer's own thread on the task, if they have asked."""
-    return Thread.objects.filter(task=task, person=viewer).select_related("person").first()
-
-
-def posts_of(thread: Thread) -> QuerySet[ThreadPost]:
-    """A thread's posts, oldest first (read with ``thread_get`` or ``thread_of``)."""
-    return (
-        ThreadPost.objects.filter(thread=thread)
-        .select_related("author")
-        .order_by("created_at", "id")
-    )
-
-
-def questions_data_of(*, user: User) -> list[dict]:
-    """The person's questions to hosts and the answers, JSON-ready (their export)."""
-    threads = Thread.objects.filter(person=user).select_related("task").order_by("created_at", "id")
-    return [
-        {
-            "task": thread.task.title,
-            "posts": [
-                {"by_host": by_host, "body": body, "created_at": created.isoformat()}
-                for by_host, body, created in thread.posts.order_by("created_at", "id").values_list(
-                    "by_host", "body", "created_at"
-                )
-            ],
-        }
-        for thread in threads
-    ]
 
 
 def conversations_anonymise(*, user: User) -> None:

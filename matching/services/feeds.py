@@ -10,11 +10,7 @@ from django.utils import timezone
 from accounts.models import User
 
 from ..models import CalendarFeed
-
-
-def calendar_feed_of(*, person: User) -> CalendarFeed | None:
-    """The person's feed, if they made one."""
-    return CalendarFeed.objects.filter(person_id=person.pk).first()
+from ..selectors import calendar_feed_of
 
 
 def calendar_feed_get(*, person: User) -> CalendarFeed:
@@ -38,14 +34,3 @@ def calendar_feed_revoke(*, person: User) -> CalendarFeed:
                 return CalendarFeed.objects.create(person=person, created_at=timezone.now())
         except IntegrityError:  # a concurrent revoke made one first: keep theirs
             return CalendarFeed.objects.get(person_id=person.pk)
-
-
-def calendar_feed_by_token(token: str) -> CalendarFeed | None:
-    """The feed a URL names (its person still active), else None."""
-    if not token or len(token) > 64:
-        return None
-    return (
-        CalendarFeed.objects.select_related("person")
-        .filter(token=token, person__is_active=True)
-        .first()
-    )

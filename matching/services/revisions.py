@@ -26,7 +26,8 @@ from ..models import (
     Task,
     TaskRevision,
 )
-from ._common import _check_manage, _session_errors, _staff_of, _task_context
+from ..selectors import check_manage
+from ._common import _session_errors, _staff_of, _task_context
 from .tasks import TASK_FIELDS, _task_fields_check, changes_held
 
 
@@ -106,7 +107,7 @@ def task_revision_submit(
     unknown = set(fields) - set(TASK_FIELDS)
     if unknown:
         raise TypeError(f"Unknown task fields: {sorted(unknown)}")
-    _check_manage(actor, task)
+    check_manage(actor, task)
     if not changes_held(actor=actor, task=task):
         raise ValidationError(
             _("このお手伝いの変更は確認を待たずに保存できます。"), code=MatchingCode.CHANGE_NOT_HELD

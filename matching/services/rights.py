@@ -23,7 +23,8 @@ from ..models import (
     Task,
     TaskWatch,
 )
-from .conversations import conversations_anonymise, questions_data_of
+from ..selectors import questions_data_of
+from .conversations import conversations_anonymise
 from .signups import _release
 
 

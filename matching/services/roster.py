@@ -26,8 +26,7 @@ from places.kana import normalize, to_katakana
 from ..errors import MatchingCode
 from ..models import Session, Signup, SignupDetails, Task
 from ..roster_export import filename, roster_csv, roster_xlsx
-from ..roster_selectors import Roster, details_expire_before, roster_of
-from ._common import _check_manage
+from ..selectors import Roster, check_manage, details_expire_before, roster_of
 
 # What a reading (a kana reading: katakana, the long vowel mark, a middle dot, spaces) is.
 FURIGANA_RE = re.compile(r"^[\u30a1-\u30fa\u30fc\u30fb\u30fd\u30fe ]+$")
@@ -201,7 +200,7 @@ def roster_read(*, viewer: User, session: Session, fmt: str) -> Roster:
     the print view, the API) is written to the audit log with its format."""
     if fmt not in ROSTER_FORMATS:
         raise ValueError(f"Unknown roster format: {fmt}")
-    _check_manage(viewer, session.task)
+    check_manage(viewer, session.task)
     with transaction.atomic():
         roster = roster_of(session)
         _audit(viewer, roster, fmt, {})
@@ -214,7 +213,7 @@ def roster_download(
     """The roster as a file (``csv`` in ``utf-8`` with a BOM or ``cp932``, or ``xlsx``),
     audited. A Shift_JIS roster that cannot hold a name is refused before anything is read
     out (``roster_export``)."""
-    _check_manage(viewer, session.task)
+    check_manage(viewer, session.task)
     with transaction.atomic():
         roster = roster_of(session)
         if fmt == "csv":

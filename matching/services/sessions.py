@@ -32,8 +32,8 @@ from ..models import (
     Task,
     TaskStatus,
 )
+from ..selectors import check_manage
 from ._common import (
-    _check_manage,
     _session_context,
     _session_errors,
     _task_context,
@@ -53,7 +53,7 @@ def session_add(
     ends_at: datetime.datetime,
     capacity: int,
 ) -> Session:
-    _check_manage(actor, task)
+    check_manage(actor, task)
     _refuse_held(actor, task)
     if task.status not in EDITABLE_STATUSES:
         raise Conflict(
@@ -90,7 +90,7 @@ def session_update(
     """Move a session or change its capacity. Its people are told of a new time; a larger
     capacity promotes the waiting list; capacity below the places taken is refused."""
     task = session.task
-    _check_manage(actor, task)
+    check_manage(actor, task)
     _refuse_held(actor, task)
     now = timezone.now()
     with transaction.atomic():
@@ -170,7 +170,7 @@ def session_update(
 def session_cancel(*, session: Session, actor: User, reason: str) -> Session:
     """Call one session off; its people are told. The task's other sessions go on."""
     task = session.task
-    _check_manage(actor, task)
+    check_manage(actor, task)
     reason = reason.strip()
     if not reason:
         raise ValidationError(

@@ -38,7 +38,8 @@ from ..models import (
     Task,
     TaskStatus,
 )
-from ._common import _check_manage, _session_context, _task_context
+from ..selectors import check_manage
+from ._common import _session_context, _task_context
 from .hosting import _overlapping, host_hears, host_hears_thanks
 from .roster import signup_details_clean, signup_details_write
 from .watching import _tell_watchers
@@ -339,7 +340,7 @@ def signup_decide(*, signup: Signup, actor: User, accept: bool) -> Signup:
     """On a host-approved task, the host (or staff) accepts a request while places are
     left, or declines it."""
     task = signup.session.task
-    _check_manage(actor, task)
+    check_manage(actor, task)
     now = timezone.now()
     with transaction.atomic():
         session = lock_session(signup.session_id)

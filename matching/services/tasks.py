@@ -35,9 +35,8 @@ from ..models import (
     TaskStatus,
 )
 from ..photos import photo_clean
-from ..selectors import participants_of
+from ..selectors import check_manage, participants_of
 from ._common import (
-    _check_manage,
     _check_staff,
     _sessions_errors,
     _staff_of,
@@ -234,7 +233,7 @@ def task_update(*, task: Task, actor: User, photo=None, **fields: Any) -> Task:
     unknown = set(fields) - set(TASK_FIELDS)
     if unknown:
         raise TypeError(f"Unknown task fields: {sorted(unknown)}")
-    _check_manage(actor, task)
+    check_manage(actor, task)
     _refuse_held(actor, task)
     return _task_update(task=task, actor=actor, fields=fields, photo=photo)
 
@@ -358,7 +357,7 @@ def _task_update(
 
 def task_submit(*, task: Task, actor: User) -> Task:
     """The host asks the municipality to review and publish the draft."""
-    _check_manage(actor, task)
+    check_manage(actor, task)
     with transaction.atomic():
         task = lock_task(task.pk)
         if task.status != TaskStatus.DRAFT:
@@ -469,7 +468,7 @@ def task_return(*, task: Task, actor: User, note: str) -> Task:
 
 def task_close(*, task: Task, actor: User) -> Task:
     """Stop taking sign-ups; the people signed up keep their places."""
-    _check_manage(actor, task)
+    check_manage(actor, task)
     with transaction.atomic():
         task = lock_task(task.pk)
         if task.status != TaskStatus.PUBLISHED:
@@ -486,7 +485,7 @@ def task_close(*, task: Task, actor: User) -> Task:
 def task_complete(*, task: Task, actor: User | None) -> Task:
     """Mark the task done, once its last session has begun."""
     if actor is not None:
-        _check_manage(actor, task)
+        check_manage(actor, task)
     with transaction.atomic():
         task = lock_task(task.pk)
         if task.status not in (TaskStatus.PUBLISHED, TaskStatus.CLOSED):
@@ -511,7 +510,7 @@ def task_complete(*, task: Task, actor: User | None) -> Task:
 def task_cancel(*, task: Task, actor: User, reason: str) -> Task:
     """Call the whole task off: every sign-up for a session still to come is cancelled and
     its person told. Sessions that have begun stay as they were."""
-    _check_manage(actor, task)
+    check_manage(actor, task)
     reason = reason.strip()
     if not reason:
         raise ValidationError(
@@ -559,7 +558,7 @@ def task_cancel(*, task: Task, actor: User, reason: str) -> Task:
 
 def task_report_publish(*, task: Task, actor: User, report: str, photo=None) -> Task:
     """The host publishes the activity report (活動レポート) after the event."""
-    _check_manage(actor, task)
+    check_manage(actor, task)
     report = report.strip()
     if not report:
         raise ValidationError(
@@ -603,7 +602,7 @@ def task_report_publish(*, task: Task, actor: User, report: str, photo=None) -> 
 def participants_read(*, viewer: User, task: Task, session: Session | None = None):
     """A task's participants (names, messages, attendance) for its host and the town's
     staff; every read is written to the audit log."""
-    _check_manage(viewer, task)
+    check_manage(viewer, task)
     with transaction.atomic():
         audit_record(
             actor=viewer,

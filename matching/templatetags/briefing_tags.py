@@ -10,7 +10,7 @@ from __future__ import annotations
 from django import template
 from django.urls import reverse
 
-from .. import services
+from .. import selectors, services
 
 register = template.Library()
 
@@ -25,15 +25,23 @@ def briefing_panel(context, task):
         return {"shown": False}
     manages = services.may_manage_task(user, task)
     if manages:
-        briefing = services.briefing_of(task)
+        briefing = selectors.briefing_of(task)
         return {"shown": True, "manages": True, "task": task, "briefing": briefing}
-    briefing = services.briefing_shown_to(user=user, task=task)
+    briefing = selectors.briefing_shown_to(user=user, task=task)
     return {"shown": briefing is not None, "manages": False, "task": task, "briefing": briefing}
 
 
 @register.inclusion_tag("matching/includes/briefing_email.txt")
 def signup_briefing(signup_id=None):
-    briefing = services.briefing_of_signup(signup_id) if signup_id else None
+    briefing = selectors.briefing_of_signup(signup_id) if signup_id else None
+    return {"briefing": briefing}
+
+
+@register.inclusion_tag("matching/includes/briefing_email.txt")
+def task_briefing(task_id=None):
+    """The task's briefing as it is now, for the notice that it changed (sent only to the
+    people holding a place)."""
+    briefing = selectors.briefing_of_task_id(task_id) if task_id else None
     return {"briefing": briefing}
 
 
@@ -41,7 +49,7 @@ def signup_briefing(signup_id=None):
 def calendar_feed_panel(context):
     """The person's calendar feed on "my sign-ups": its URLs and the buttons."""
     request = context["request"]
-    feed = services.calendar_feed_of(person=request.user)
+    feed = selectors.calendar_feed_of(person=request.user)
     if feed is None:
         return {"feed": None, "csrf_token": context.get("csrf_token")}
     path = reverse("matching:calendar_feed", args=[feed.token])

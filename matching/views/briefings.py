@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from core.forms import NormalisedInputMixin
 from core.pages import get_or_post, personal, put_errors
 
-from .. import services
+from .. import selectors, services
 from ..models import TaskBriefing
 from ._common import _managed_task, _task_url
 
@@ -65,7 +65,7 @@ class BriefingForm(NormalisedInputMixin, forms.ModelForm):
 @get_or_post
 def briefing_edit(request, pk: int):
     task = _managed_task(request, pk)
-    current = services.briefing_of(task) or TaskBriefing(task=task)
+    current = selectors.briefing_of(task) or TaskBriefing(task=task)
     if request.method == "POST":
         form = BriefingForm(request.POST, instance=current)
         if form.is_valid():

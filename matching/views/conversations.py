@@ -87,8 +87,8 @@ def panel_context(request, task) -> dict:
     return {
         "task": task,
         "message_form": TaskMessageForm(task=task, auto_id="message-%s"),
-        "history": list(services.task_messages_of(viewer=request.user, task=task)[:PANEL_HISTORY]),
-        "thread_count": services.threads_of(viewer=request.user, task=task).count(),
+        "history": list(selectors.task_messages_of(viewer=request.user, task=task)[:PANEL_HISTORY]),
+        "thread_count": selectors.threads_of(viewer=request.user, task=task).count(),
     }
 
 
@@ -123,7 +123,7 @@ def task_messages(request, pk: int):
         {
             "task": task,
             "message_form": form,
-            "history": services.task_messages_of(viewer=request.user, task=task),
+            "history": selectors.task_messages_of(viewer=request.user, task=task),
         },
     )
 
@@ -135,7 +135,7 @@ def thread_list(request, pk: int):
     return render(
         request,
         "matching/conversations_threads.html",
-        {"task": task, "threads": services.threads_of(viewer=request.user, task=task)},
+        {"task": task, "threads": selectors.threads_of(viewer=request.user, task=task)},
     )
 
 
@@ -146,7 +146,7 @@ def _thread_page(request, task, thread, form, *, answering: bool):
         {
             "task": task,
             "thread": thread,
-            "posts": services.posts_of(thread) if thread is not None else [],
+            "posts": selectors.posts_of(thread) if thread is not None else [],
             "form": form,
             "answering": answering,
             "may_post": answering or task.is_public,
@@ -179,7 +179,7 @@ def thread_mine(request, pk: int):
     if request.method == "POST" and _post(request, task, form):
         messages.success(request, _("ヌシに質問を送りました。回答が届いたらお知らせします。"))
         return redirect(reverse("matching:thread_mine", args=[task.pk]))
-    thread = services.thread_of(viewer=request.user, task=task)
+    thread = selectors.thread_of(viewer=request.user, task=task)
     return _thread_page(request, task, thread, form, answering=False)
 
 
@@ -187,7 +187,7 @@ def thread_mine(request, pk: int):
 @get_or_post
 def thread_detail(request, pk: int):
     """One person's thread, for the task's managers to read and answer."""
-    thread = services.thread_get(viewer=request.user, pk=pk)
+    thread = selectors.thread_get(viewer=request.user, pk=pk)
     task = thread.task
     if thread.person_id == request.user.pk:
         return redirect(reverse("matching:thread_mine", args=[task.pk]))

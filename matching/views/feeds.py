@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from core.pages import personal
 
-from .. import ical, services
+from .. import ical, selectors, services
 
 
 @personal
@@ -36,7 +36,7 @@ def calendar_feed_revoke(request):
 
 @require_safe
 def calendar_feed(request, token: str):
-    feed = services.calendar_feed_by_token(token)
+    feed = selectors.calendar_feed_by_token(token)
     if feed is None:
         raise Http404
     return ical.feed_response(

@@ -15,9 +15,9 @@ from django.utils.translation import gettext as _
 
 from core.pages import get_only, personal
 
-from .. import roster_selectors, services
+from .. import selectors, services
 from ..errors import MatchingCode
-from ..roster_selectors import DetailsState
+from ..selectors import DetailsState
 
 # ``?encoding=`` of the CSV: UTF-8 with a BOM unless Shift_JIS is asked for.
 ENCODINGS = {
@@ -46,7 +46,7 @@ def _context(roster) -> dict:
 @personal
 @get_only
 def roster(request, pk: int):
-    session = roster_selectors.roster_session_get(user=request.user, pk=pk)
+    session = selectors.session_managed_get(user=request.user, pk=pk)
     result = services.roster_read(viewer=request.user, session=session, fmt="page")
     return render(request, "matching/roster.html", _context(result))
 
@@ -54,13 +54,13 @@ def roster(request, pk: int):
 @personal
 @get_only
 def roster_print(request, pk: int):
-    session = roster_selectors.roster_session_get(user=request.user, pk=pk)
+    session = selectors.session_managed_get(user=request.user, pk=pk)
     result = services.roster_read(viewer=request.user, session=session, fmt="print")
     return render(request, "matching/roster_print.html", _context(result))
 
 
 def _download(request, pk: int, fmt: str, encoding: str = "utf-8"):
-    session = roster_selectors.roster_session_get(user=request.user, pk=pk)
+    session = selectors.session_managed_get(user=request.user, pk=pk)
     try:
         file = services.roster_download(
             viewer=request.user, session=session, fmt=fmt, encoding=encoding
@@ -78,7 +78,7 @@ def _download(request, pk: int, fmt: str, encoding: str = "utf-8"):
 def roster_csv(request, pk: int):
     wanted = request.GET.get("encoding", "").strip().lower()
     if wanted not in ENCODINGS:
-        session = roster_selectors.roster_session_get(user=request.user, pk=pk)
+        session = selectors.session_managed_get(user=request.user, pk=pk)
         messages.error(
             request,
             _("文字コードは utf-8 か sjis（Shift_JIS）を指定してください。"),

@@ -21,7 +21,7 @@ from demo.content import demo_tasks
 from matching import services
 from matching.models import Signup, SignupStatus, Task, TaskBriefing
 from notifications.emails import message_for
-from notifications.models import Email
+from notifications.models import Email, Notification
 from notifications.services import email_relay
 from tests.factories import client_for
 from tests.matching.support import (
@@ -154,8 +154,12 @@ def test_the_confirmation_email_carries_the_briefing_as_it_is_when_sent(smtp):
         # Changed after the sign-up, before the e-mail goes out: the e-mail says the new.
         services.briefing_set(task=task, actor=host, contact="ヌシの携帯 090-1234-5678（変更）")
         email_relay()
-    [message] = smtp.to(confirmed.email)
+    # The confirmation, and the notice that the briefing changed after it.
+    message, changed = sorted(
+        smtp.to(confirmed.email), key=lambda m: "参加が決まりました" not in m.text
+    )
     assert "参加が決まりました" in str(message.message["Subject"])
+    assert "案内が更新されました" in str(changed.message["Subject"])
     _present(message.text)
     assert "（変更）" in message.text
     assert "openstreetmap.org/?mlat=35.265" in message.text
@@ -392,3 +396,21 @@ def test_the_demo_loader_writes_the_briefing_a_participant_then_sees(settings):
     holder = Signup.objects.filter(session__task=task, status=SignupStatus.CONFIRMED).first()
     assert briefing.meeting_point in page(client_for(holder.person), f"/tasks/{task.pk}/")
     assert briefing.meeting_point not in page(client_for(None), f"/tasks/{task.pk}/")
+
+
+def test_people_already_holding_a_place_hear_when_the_briefing_changes():
+    """A briefing written (or changed) after people signed up reaches them; not the
+    waiting list, not the host."""
+    task, host = _hosted_task(capacity=1)
+    session = task.sessions.get()
+    holder, waiting = resident(), resident()
+    services.signup_create(session=session, person=holder)
+    services.signup_create(session=session, person=waiting)
+    services.briefing_set(task=task, actor=host, meeting_point="智頭駅の東口")
+
+    notice = Notification.objects.get(kind="briefing_changed")
+    assert notice.recipient_id == holder.pk
+    assert "智頭駅の東口" in notice.rendered()[1]
+    # Nothing changed, nobody told again.
+    services.briefing_set(task=task, actor=host, meeting_point="智頭駅の東口")
+    assert Notification.objects.filter(kind="briefing_changed").count() == 1

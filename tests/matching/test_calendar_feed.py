@@ -12,7 +12,7 @@ import pytest
 from icalendar import Calendar
 
 from matching import services
-from matching.models import CalendarFeed
+from matching.models import CalendarFeed, Signup, SignupStatus
 from tests.factories import client_for
 from tests.matching.support import (
     CHIZU,
@@ -230,3 +230,21 @@ def test_the_feed_and_its_section_in_english():
     assert "Subscribe in your calendar" in html and feed.token in html
     calendar = _feed(client_for(None), _path(feed))
     assert str(calendar["X-WR-CALNAME"]) == "Furusato tasks"
+
+
+def test_an_offered_place_is_tentative_until_taken_up():
+    staff = staff_of(CHIZU)
+    person = resident()
+    task = published_task(staff=staff, title="棚田の草刈り", sessions=[_session(7)])
+    signup = services.signup_create(session=task.sessions.get(), person=person)
+    feed = services.calendar_feed_get(person=person)
+
+    def status() -> str:
+        [event] = _feed(client_for(None), _path(feed)).walk("VEVENT")
+        return str(event["STATUS"])
+
+    assert status() == "CONFIRMED"
+    Signup.objects.filter(pk=signup.pk).update(
+        status=SignupStatus.OFFERED, offer_expires_at=in_days(2, 9)
+    )
+    assert status() == "TENTATIVE"

@@ -351,6 +351,12 @@ def test_a_participant_asks_through_the_api_and_staff_answer(board):
     assert answered.status_code == 201, answered.content
     assert [p["by_host"] for p in answered.json()["posts"]] == [False, True]
     assert told("thread_answer") == addresses(participant)
+    # The town's staff answer as the town, not in the host's name.
+    body = Notification.objects.get(kind="thread_answer").rendered()[1]
+    assert f"{board.task.municipality.name}の職員から" in body
+    assert board.task.host_name not in body
+    html = client_for(participant).get(f"/tasks/{board.task.pk}/question/").content.decode()
+    assert f"{board.task.municipality.name}の職員" in html
 
 
 def test_a_question_on_a_task_staff_posted_reaches_the_towns_staff():

@@ -28,13 +28,16 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from accounts.selectors import staff_scope
+from core.errors import Denied
 from places import distances
 from places.kana import search_key
 from registry import flags
 from registry.models import Skill
 
-from .models import (
+from ..errors import MatchingCode
+from ..models import (
     LIVE_STATUSES,
     PUBLIC_STATUSES,
     Attendance,
@@ -531,3 +534,22 @@ def revision_diff(revision: TaskRevision) -> dict:
         )
         sessions.append({"session": entry["session"], "before": before, "after": after})
     return {"fields": fields, "photo": photo, "sessions": sessions}
+
+
+# --- Who runs a task ---------------------------------------------------------------
+
+
+def may_manage_task(user: User, task: Task) -> bool:
+    """Staff of the task's municipality, or its host while they still host there."""
+    scope = staff_scope(user=user)
+    if scope.manages_municipality(task.municipality_id):
+        return True
+    return task.host_id == user.pk and scope.hosts_for(task.municipality_id)
+
+
+def check_manage(actor: User, task: Task) -> None:
+    """Refuse (403) anyone but the task's managers."""
+    if not may_manage_task(actor, task):
+        raise Denied(
+            _("このお手伝いを管理する権限がありません。"), code=MatchingCode.NOT_TASK_MANAGER
+        )

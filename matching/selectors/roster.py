@@ -10,11 +10,9 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.http import Http404
 from django.utils import timezone
 
-from .models import LIVE_STATUSES, Session, Signup, SignupDetails, SignupStatus, Task
-from .selectors import managed_q
+from ..models import LIVE_STATUSES, Session, Signup, SignupDetails, SignupStatus, Task
 
 # Who comes first: those holding a place, then requests, then the waiting list.
 ROSTER_ORDER = {
@@ -60,19 +58,6 @@ class Roster:
     deleted: bool  # the session ended more than the retention period ago
     deletes_on: datetime.date  # the day its details are (or were) deleted
     columns: tuple[str, ...]  # the optional columns shown: phone, emergency, birth_date
-
-
-def roster_session_get(*, user, pk: int) -> Session:
-    """A session of a task the person manages (host or the town's staff), else 404: another
-    town's host, a participant or a guessed id learn nothing."""
-    session = (
-        Session.objects.select_related("task__municipality")
-        .filter(task__in=Task.objects.filter(managed_q(user=user)), pk=pk)
-        .first()
-    )
-    if session is None or not user.is_authenticated:
-        raise Http404
-    return session
 
 
 def details_expire_before(now: datetime.datetime | None = None) -> datetime.datetime:
