@@ -126,7 +126,7 @@ class CalendarFeedView(APIView):
     @extend_schema(
         summary="カレンダー購読のURLを作る（あればそのまま）",
         request=None,
-        responses=CalendarFeedSerializer,
+        responses={200: CalendarFeedSerializer, 201: CalendarFeedSerializer},
     )
     def post(self, request):
         existed = selectors.calendar_feed_of(person=request.user) is not None

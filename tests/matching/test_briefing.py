@@ -414,3 +414,10 @@ def test_people_already_holding_a_place_hear_when_the_briefing_changes():
     # Nothing changed, nobody told again.
     services.briefing_set(task=task, actor=host, meeting_point="智頭駅の東口")
     assert Notification.objects.filter(kind="briefing_changed").count() == 1
+
+
+def test_the_participants_page_leads_to_the_briefing_the_messages_and_the_questions():
+    task, host = _hosted_task()
+    html = page(client_for(host), f"/tasks/{task.pk}/participants/")
+    for path in ("briefing/", "messages/", "questions/"):
+        assert f'href="/tasks/{task.pk}/{path}"' in html

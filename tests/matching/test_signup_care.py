@@ -172,6 +172,9 @@ def test_a_completed_task_offers_no_waiting_list_no_watch_and_no_calendar():
     assert (
         "キャンセル待ちに申し込む" not in html and f'action="/tasks/{task.pk}/watch/"' not in html
     )
+    # Nor does it read like an open call: no invitation, no places "left" on a past session.
+    assert "キャンセル待ちに申し込めます" not in html and "残り" not in html
+    assert "終了した回" in html
     # The sign-up page itself says so and offers no form.
     html = page(visitor, f"/sessions/{session.pk}/signup/")
     assert (
