@@ -32,6 +32,7 @@ from ..models import (
     Session,
     SessionStatus,
     Signup,
+    SignupDetails,
     SignupStatus,
     Task,
     TaskStatus,
@@ -75,14 +76,20 @@ def participants_url(task: Task, session_id: int | None = None) -> str:
     return f"{url}#session-{session_id}" if session_id else url
 
 
+def _name_of(signup: Signup) -> str:
+    """The person as the host knows them: the name given for the roster of this sign-up,
+    else their public name (so a notice matches its roster row)."""
+    given = SignupDetails.objects.filter(signup_id=signup.pk).values_list("full_name", flat=True)
+    return given.first() or signup.person.public_name or ""
+
+
 def host_hears(signup: Signup, task: Task, event: str, **extra) -> list[int]:
     """Tell whoever runs ``task`` that ``event`` (a key of ``HOST_KINDS``) happened to
     ``signup``. Call inside the transaction of the change."""
     kind = HOST_KINDS[event]
-    person = signup.person
     context = _task_context(
         task,
-        person_name=person.public_name or "",
+        person_name=_name_of(signup),
         status=signup.status,
         message=signup.message if event in ("signed_up", "requested") else "",
         reason=signup.cancel_reason if event == "cancelled" else "",
@@ -117,7 +124,7 @@ def host_hears_thanks(signup: Signup, task: Task, message: str) -> list[int]:
         context=_task_context(
             task,
             message=message,
-            person_name=signup.person.public_name or "",
+            person_name=_name_of(signup),
             **_session_context(signup.session),
         ),
         url=participants_url(task, signup.session_id),

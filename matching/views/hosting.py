@@ -86,5 +86,6 @@ def signup_cancel(request, pk: int):
             "confirm_value": CONFIRMED,
             "held": signup.status in HOLDING_STATUSES,
             "waitlisted": signup.status == SignupStatus.WAITLISTED,
+            "someone_waits": bool(selectors.waiting_counts([session.pk])[session.pk]),
         },
     )

@@ -107,7 +107,8 @@ def test_a_sign_up_reaches_the_host_once_in_the_inbox_and_by_e_mail(smtp, langua
     assert email_relay()["sent"] == 2  # the host's, and the person's own
     (mail,) = smtp.to(host.email)
     assert words["signup"] in mail.message["Subject"] and "棚田の草刈り" in mail.message["Subject"]
-    assert first.public_name in mail.text
+    # The person by the name they gave for the roster, as the roster shows them.
+    assert SIGNUP_FORM["full_name"] in mail.text
     assert f"/tasks/{task.pk}/participants/" in mail.text
 
     # The API: a second resident joins the waiting list; one more notice, one more e-mail.
@@ -422,3 +423,16 @@ def test_a_request_still_waiting_after_two_days_is_recalled_once(clock, language
     move_to_past(session)
     clock.shift(datetime.timedelta(days=3))
     assert services.requests_remind() == 0
+
+
+def test_the_host_is_told_the_name_the_person_gave_for_the_roster():
+    host = host_of(CHIZU)
+    task = host_task(host, capacity=5)
+    person = resident()
+    services.signup_create(
+        session=task.sessions.get(),
+        person=person,
+        details={"full_name": "髙﨑 美咲", "furigana": "タカサキ ミサキ", "agree": True},
+    )
+    (notice,) = heard(host, "host_signup")
+    assert notice.context["person_name"] == "髙﨑 美咲"

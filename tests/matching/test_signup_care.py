@@ -57,6 +57,9 @@ def test_cancelling_is_not_one_tap_and_takes_a_reason(language):
     html = page(me, f"/me/signups/{signup.pk}/cancel/", language)
     assert 'name="reason"' in html and 'name="confirm" value="yes"' in html
     assert ("この申込をキャンセルしますか" if language == "ja" else "Cancel this sign-up?") in html
+    # Nobody waits for this session: the place becomes free, not "goes to the next person".
+    assert ("空きになり" if language == "ja" else "becomes free") in html
+    assert "キャンセル待ちの方" not in html and "waiting list" not in html
     # A POST without the confirmation (an old one-tap form) cancels nothing.
     response = me.post(f"/me/signups/{signup.pk}/cancel/", {"reason": "x"})
     assert response.status_code == 200
