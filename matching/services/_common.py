@@ -59,6 +59,16 @@ def _staff_of(municipality_code: str) -> list[int]:
     )
 
 
+def task_runners(task: Task) -> list[int]:
+    """Who runs ``task`` and hears of its people: its host while they still host in its
+    town, else the town's staff (a task staff posted has no host)."""
+    if task.host_id is not None:
+        host = User.objects.filter(pk=task.host_id).first()
+        if host is not None and staff_scope(user=host).hosts_for(task.municipality_id):
+            return [host.pk]
+    return _staff_of(task.municipality_id)
+
+
 def _check_staff(actor: User, municipality: Municipality) -> None:
     if not staff_scope(user=actor).manages_municipality(municipality.code):
         raise Denied(_("この市区町村の職員だけができる操作です。"), code=Code.NOT_STAFF_HERE)

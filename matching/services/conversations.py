@@ -24,7 +24,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from accounts.selectors import staff_scope
 from accounts.services import audit_record
 from core.errors import Conflict, Denied
 from notifications.models import Topic
@@ -43,9 +42,9 @@ from ..models import (
 from ..selectors import check_manage, may_manage_task, message_recipients
 from ._common import (
     _session_context,
-    _staff_of,
     _task_context,
     _task_url,
+    task_runners,
 )
 
 SUBJECT_MAX = 120  # TaskMessage.subject
@@ -186,16 +185,6 @@ def task_message_send(
 # --- Questions to the host ---------------------------------------------------------------
 
 
-def _runners_of(task: Task) -> list[int]:
-    """Who hears a question: the task's host while they still host in its town, else the
-    town's staff (a task staff posted has no host)."""
-    if task.host_id is not None:
-        host = User.objects.filter(pk=task.host_id).first()
-        if host is not None and staff_scope(user=host).hosts_for(task.municipality_id):
-            return [host.pk]
-    return _staff_of(task.municipality_id)
-
-
 def _post_errors(body: str) -> dict[str, ValidationError]:
     if not body:
         return {
@@ -279,7 +268,7 @@ def thread_post(*, task: Task, actor: User, body: str, person: User | None = Non
         thread.save(update_fields=["last_posted_at"])
         if asking:
             notification_send(
-                recipients=[pk for pk in _runners_of(task) if pk != actor.pk],
+                recipients=[pk for pk in task_runners(task) if pk != actor.pk],
                 kind="thread_question",
                 topic=Topic.PARTICIPANTS,
                 key=f"thread_post:{post.pk}",

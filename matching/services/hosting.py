@@ -37,7 +37,7 @@ from ..models import (
     Task,
     TaskStatus,
 )
-from ._common import _session_context, _staff_of, _task_context
+from ._common import _session_context, _task_context, task_runners
 
 # What happened to a sign-up → the kind of the notice (``notifications/<kind>.txt``).
 HOST_KINDS = {
@@ -62,13 +62,6 @@ def _overlapping(person_id: int, session: Session, exclude_signup: int | None = 
     if exclude_signup is not None:
         qs = qs.exclude(pk=exclude_signup)
     return qs.select_related("session__task").first()
-
-
-def task_runners(task: Task) -> list[int]:
-    """Who runs ``task``: its host, or the town's staff when it has none."""
-    if task.host_id:
-        return [task.host_id]
-    return _staff_of(task.municipality_id)
 
 
 def participants_url(task: Task, session_id: int | None = None) -> str:
