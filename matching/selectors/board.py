@@ -54,6 +54,7 @@ from ..models import (
     TaskStatus,
     TaskWatch,
 )
+from .search import text_holds
 
 
 class Sort:
@@ -116,15 +117,15 @@ def public_tasks() -> QuerySet[Task]:
 
 def task_search(query: TaskQuery, *, now: datetime.datetime | None = None) -> QuerySet[Task]:
     """Public tasks matching ``query``, sorted as asked. Every filter is on an index; free
-    text is a substring of the normalised text (a trigram index on PostgreSQL), so that
-    草刈 finds 草刈り and ひだ finds ヒダ."""
+    text is a substring of the normalised text (an index of its 1- and 2-grams on
+    PostgreSQL, ``selectors.search``), so that 草刈 finds 草刈り and ひだ finds ヒダ."""
     now = now or timezone.now()
     qs = public_tasks().select_related("municipality__prefecture", "prefecture")
     if not query.include_past:
         qs = qs.filter(status=TaskStatus.PUBLISHED, ends_at__gt=now)
     key = search_key(query.search)
     if key:
-        qs = qs.filter(search_text__contains=key)
+        qs = qs.filter(text_holds(key))
     if query.prefecture:
         qs = qs.filter(prefecture_id=query.prefecture)
     if query.municipality:
