@@ -11,10 +11,12 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 
+from core.public_cache import api_response
 from core.text import nfkc
 
 from .models import Municipality, Prefecture, Region
 from .selectors import municipalities_matching, municipality_nearby, prefecture_list
+from .versions import PLACES
 
 
 class MunicipalityCodeField(serializers.SlugRelatedField):
@@ -136,6 +138,15 @@ class MunicipalityViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return Municipality.objects.select_related("prefecture").order_by("code")
+
+    def list(self, request, *args, **kwargs):
+        """The search, from the public cache: the same for everyone who asks the same."""
+        return api_response(
+            request,
+            names=(PLACES,),
+            build=lambda: super(MunicipalityViewSet, self).list(request, *args, **kwargs),
+            shared=True,
+        )
 
     @extend_schema(
         summary="近くの市区町村（距離つき、近い順）",
