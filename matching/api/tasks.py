@@ -14,7 +14,7 @@ from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 from core.errors import Denied
-from core.public_cache import api_response
+from core.public_cache import PublicCacheMixin, api_response
 from places.versions import PLACES
 from registry.models import Category
 
@@ -66,8 +66,10 @@ FILTER_PARAMETERS = [
 ]
 
 
-class TaskViewSet(TaskRevisionReviewActions, viewsets.GenericViewSet):
+class TaskViewSet(PublicCacheMixin, TaskRevisionReviewActions, viewsets.GenericViewSet):
     """Help tasks: public to find and read; hosts and staff write them."""
+
+    public_cache_names = (BOARD, PLACES)
 
     lookup_value_regex = r"[0-9]+"
 
@@ -135,7 +137,7 @@ class TaskViewSet(TaskRevisionReviewActions, viewsets.GenericViewSet):
         return self.get_paginated_response(BriefRows().rows(page))
 
     def _public(self, build, *, shared: bool = False):
-        return api_response(self.request, names=(BOARD, PLACES), build=build, shared=shared)
+        return api_response(self.request, names=self.public_cache_names, build=build, shared=shared)
 
     @extend_schema(summary="お手伝いの詳細", responses=TaskSerializer)
     def retrieve(self, request, pk=None):

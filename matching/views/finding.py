@@ -57,8 +57,9 @@ def _filter_form(request) -> tuple[forms.TaskFilterForm, selectors.TaskQuery | N
     fields = form.fields
     _set_widget(
         fields["prefecture"],
+        # Read only when the filters are drawn (not when they come from the cache).
         django_forms.Select(
-            choices=[("", _("すべて")), *((p.code, p.name) for p in prefecture_list())]
+            choices=lambda: [("", _("すべて")), *((p.code, p.name) for p in prefecture_list())]
         ),
     )
     _set_widget(fields["search"], django_forms.TextInput(attrs={"type": "search"}))

@@ -11,7 +11,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 
-from core.public_cache import api_response
+from core.public_cache import PublicCacheMixin, api_response
 from core.text import nfkc
 
 from .models import Municipality, Prefecture, Region
@@ -129,12 +129,14 @@ class PrefectureViewSet(viewsets.ReadOnlyModelViewSet):
     list=extend_schema(summary="市区町村の検索（漢字・かな・カナ・コード）"),
     retrieve=extend_schema(summary="市区町村"),
 )
-class MunicipalityViewSet(viewsets.ReadOnlyModelViewSet):
+class MunicipalityViewSet(PublicCacheMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = MunicipalitySerializer
     permission_classes = [AllowAny]
     lookup_field = "code"
     lookup_value_regex = r"[0-9]{6}"
     filterset_class = MunicipalityFilter
+    public_cache_names = (PLACES,)
+    public_cache_actions = ("list",)
 
     def get_queryset(self):
         return Municipality.objects.select_related("prefecture").order_by("code")
@@ -143,7 +145,7 @@ class MunicipalityViewSet(viewsets.ReadOnlyModelViewSet):
         """The search, from the public cache: the same for everyone who asks the same."""
         return api_response(
             request,
-            names=(PLACES,),
+            names=self.public_cache_names,
             build=lambda: super(MunicipalityViewSet, self).list(request, *args, **kwargs),
             shared=True,
         )

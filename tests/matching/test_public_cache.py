@@ -12,8 +12,9 @@ import re
 from collections import Counter
 
 import pytest
-from django.db import transaction
-from django.test import Client
+from django.db import connection, transaction
+from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from core.api import AnonRateThrottle
@@ -21,6 +22,7 @@ from core.versions import versions_of
 from matching import services
 from matching.api.rows import BriefRows, brief_values
 from matching.api.serializers import TaskBriefSerializer
+from matching.api.tasks import TaskViewSet
 from matching.board_version import BOARD
 from matching.models import Session
 from matching.selectors import TaskQuery, task_search
@@ -34,6 +36,7 @@ from tests.matching.support import (
     resident,
     staff_of,
 )
+from tests.workers import RedisServer
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -251,3 +254,48 @@ def test_the_lean_rows_equal_the_serializer_near_and_far():
         tasks = list(task_search(query))
         expected = TaskBriefSerializer(tasks, many=True).data
         assert BriefRows().rows(brief_values(task_search(query))) == [dict(e) for e in expected]
+
+
+# --- On Redis, as in production ------------------------------------------------------------
+
+
+@pytest.fixture
+def own_redis():
+    """A redis-server of the test's own as the cache."""
+    server = RedisServer().start()
+    try:
+        with override_settings(
+            CACHES={
+                "default": {
+                    "BACKEND": "core.cache.ResilientRedisCache",
+                    "LOCATION": f"redis://127.0.0.1:{server.port}/0",
+                    "KEY_PREFIX": "furusato",
+                }
+            }
+        ):
+            yield server
+    finally:
+        server.close()
+
+
+def test_on_redis_the_limit_reads_the_entry_and_a_change_still_shows(own_redis, monkeypatch):
+    class Tight(AnonRateThrottle):
+        rate = "5/hour"
+
+    monkeypatch.setattr(TaskViewSet, "throttle_classes", [Tight])
+    staff = staff_of()
+    task = published_task(staff=staff, title="棚田の草刈り")
+    api = APIClient(REMOTE_ADDR="198.51.100.8")
+    first = api.get("/api/tasks/")
+    assert titles(first.json()) == ["棚田の草刈り"]
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get("/api/tasks/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    assert len(queries) == 0  # from the entry read with the limit's count
+    services.task_update(task=task, actor=staff, title="水路の掃除")
+    assert titles(api.get("/api/tasks/").json()) == ["水路の掃除"]
+    assert Counter(api.get("/api/tasks/").status_code for _ in range(4)) == {200: 2, 429: 2}
+
+    own_redis.stop()  # each process on its own memory: no cache, every answer built
+    services.task_update(task=task, actor=staff, title="雪囲い")
+    fresh = APIClient(REMOTE_ADDR="198.51.100.9").get("/api/tasks/")
+    assert titles(fresh.json()) == ["雪囲い"] and not fresh.has_header("ETag")
