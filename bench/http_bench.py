@@ -87,6 +87,10 @@ def wrk(port: int, path: str, headers: dict[str, str], args) -> tuple[float, int
     return rps, int(bad.group(1)) if bad else 0
 
 
+def uptime() -> str:
+    return "load average " + ", ".join(f"{load:.2f}" for load in os.getloadavg())
+
+
 def resident_cookie(env: dict[str, str]) -> tuple[str, int]:
     """A session of a resident who has sign-ups (the first one's person), made by Django's
     own test client login, and the id of a published task for the task page."""
@@ -117,6 +121,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6381/1")
     parser.add_argument("--only", default="", help="comma-separated indexes into the URLs")
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="the site with its public cache off (FURUSATO_PUBLIC_CACHE=false): every answer "
+        "built, as on a miss",
+    )
     args = parser.parse_args()
 
     database_url = os.environ["DATABASE_URL"]
@@ -131,6 +141,7 @@ def main() -> None:
         "EMAIL_URL": "smtp://127.0.0.1:1",
         "DEFAULT_FROM_EMAIL": "Furusato <bench@furusato.invalid>",
         "SITE_URL": "https://127.0.0.1",
+        "FURUSATO_PUBLIC_CACHE": "false" if args.no_cache else "true",
     }
     subprocess.run(["redis-cli", "-u", args.redis_url, "flushdb"], check=True)  # noqa: S603,S607
     # The production image collects the static files at build.
@@ -138,6 +149,7 @@ def main() -> None:
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=REPO, env=env
     )
     cookie, task = resident_cookie(env)
+    print(f"public cache {'off' if args.no_cache else 'on'}; {uptime()}")
     # As the TLS proxy in front would say (production redirects plain HTTP).
     proxy = {"X-Forwarded-Proto": "https", "Host": "127.0.0.1"}
     site_port, base_port = free_port(), free_port()

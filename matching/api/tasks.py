@@ -124,9 +124,14 @@ class TaskViewSet(PublicCacheMixin, TaskRevisionReviewActions, viewsets.GenericV
             return self.get_paginated_response(TaskBriefSerializer(page, many=True).data)
         # The board, the same for everyone who asks the same (but "near my home"): from
         # the public cache, its rows straight from their columns (api/rows.py).
-        return self._public(
-            lambda: self._board(request),
-            shared=params.get("near") != "home",
+        return self._public(lambda: self._board(request), shared=self.public_cache_shared(request))
+
+    def public_cache_shared(self, request) -> bool:
+        params = request.query_params
+        return (
+            self.action == "list"
+            and params.get("managed") not in ("1", "true")
+            and params.get("near") != "home"
         )
 
     def _board(self, request) -> Response:

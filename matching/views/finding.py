@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from core.dates import EARLIEST, LATEST
 from core.pages import get_only, personal
-from core.public_cache import cached_value, public_response
+from core.public_cache import cached_values, public_response
 from core.text import nfkc
 from places.models import Municipality
 from places.selectors import prefecture_list
@@ -171,25 +171,32 @@ def _task_list(request):
     form, query = _filter_form(request)
     context = _filter_context(form, query)
     asked = (translation.get_language(), request.path, sorted(request.GET.lists()))
-    # The filters as the form shows them: the same for everyone with the same choices (a
-    # home's name among them), so rendered once for them all.
-    panel = cached_value(
-        ("task_panel", *asked, tuple(form.near_choices)),
-        names=(PLACES,),
-        build=lambda: render_to_string(
-            "matching/includes/task_list_panel.html",
-            {**context, "view": "list"},
-            request=request,
-        ),
-    )
-    results, recommended = None, []
+    # The filters as the form shows them (the same for everyone with the same choices, a
+    # home's name among them) and the list: rendered once for all, read in one round trip.
+    wanted = [
+        (
+            ("task_panel", *asked, tuple(form.near_choices)),
+            (PLACES,),
+            lambda: render_to_string(
+                "matching/includes/task_list_panel.html",
+                {**context, "view": "list"},
+                request=request,
+            ),
+        )
+    ]
     if query is not None:
         near_label = context["near_label"]
-        results, number = cached_value(
-            ("task_results", *asked, query, near_label),
-            names=(BOARD, PLACES),
-            build=lambda: _results(request, query, near_label),
+        wanted.append(
+            (
+                ("task_results", *asked, query, near_label),
+                (BOARD, PLACES),
+                lambda: _results(request, query, near_label),
+            )
         )
+    panel, *listed = cached_values(*wanted)
+    results, recommended = None, []
+    if listed:
+        results, number = listed[0]
         matches = _board_recommendations(request, number)
         if matches:
             facts = selectors.task_card_facts([match.task for match in matches])

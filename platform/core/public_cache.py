@@ -166,19 +166,29 @@ def public_response(
     return _answer(request, body, content_type, etag, page=page)
 
 
-def cached_value(key_parts: tuple, *, names: tuple[str, ...], build: Callable[[], object]):
-    """A part of an answer (rows, a rendered fragment) shared by everyone who asks for the
-    same ``key_parts`` under the current versions; built on a miss. Where the cache is off
-    or down, built each time."""
+def cached_values(*wanted: tuple[tuple, tuple[str, ...], Callable[[], object]]) -> list:
+    """Parts of an answer (rows, a rendered fragment), each ``(key_parts, names, build)``:
+    shared by everyone who asks for the same ``key_parts`` under the current versions of
+    ``names``, built on a miss, all read in one round trip. Where the cache is off or down,
+    built each time."""
     if not enabled():
-        return build()
-    digest = hashlib.blake2b(repr(key_parts).encode(), digest_size=16).hexdigest()
-    key = f"part:{int(time.time() // ENTRY_SECONDS)}:{digest}"
-    versions, entry = _lookup(key, names)
-    if entry is None:
-        entry = (versions, build())
-        cache.set(key, entry, ENTRY_SECONDS)
-    return entry[1]
+        return [build() for _parts, _names, build in wanted]
+    minute = int(time.time() // ENTRY_SECONDS)
+    keys = [
+        f"part:{minute}:{hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()}"
+        for parts, _names, _build in wanted
+    ]
+    every = sorted({name for _parts, names, _build in wanted for name in names})
+    found = cache.get_many([*version_keys(*every), *keys])
+    out = []
+    for key, (_parts, names, build) in zip(keys, wanted, strict=True):
+        versions = versions_from(found, names)
+        entry = found.get(key)
+        if entry is None or entry[0] != versions:
+            entry = (versions, build())
+            cache.set(key, entry, ENTRY_SECONDS)
+        out.append(entry[1])
+    return out
 
 
 def api_response(request, *, names: tuple[str, ...], build: Callable, shared: bool = False):
@@ -202,12 +212,16 @@ class PublicCacheMixin:
     public_cache_names: tuple[str, ...] = ()
     public_cache_actions: tuple[str, ...] = ("list", "retrieve")
 
+    def public_cache_shared(self, request) -> bool:
+        """Whether this request's answer is the same for a signed-in person (``shared``)."""
+        return False
+
     def check_throttles(self, request):
         if (
             self.action in self.public_cache_actions
             and isinstance(getattr(request, "accepted_renderer", None), JSONRenderer)
             and enabled()
-            and is_anonymous(request)
+            and (is_anonymous(request) or self.public_cache_shared(request))
         ):
             keys = [*version_keys(*self.public_cache_names), cache_key(request, "api")]
             setattr(request, PREFETCH_ATTR, {"keys": keys, "found": None})

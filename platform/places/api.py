@@ -141,13 +141,16 @@ class MunicipalityViewSet(PublicCacheMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return Municipality.objects.select_related("prefecture").order_by("code")
 
+    def public_cache_shared(self, request) -> bool:
+        return True
+
     def list(self, request, *args, **kwargs):
         """The search, from the public cache: the same for everyone who asks the same."""
         return api_response(
             request,
             names=self.public_cache_names,
             build=lambda: super(MunicipalityViewSet, self).list(request, *args, **kwargs),
-            shared=True,
+            shared=self.public_cache_shared(request),
         )
 
     @extend_schema(

@@ -299,3 +299,22 @@ def test_on_redis_the_limit_reads_the_entry_and_a_change_still_shows(own_redis, 
     services.task_update(task=task, actor=staff, title="雪囲い")
     fresh = APIClient(REMOTE_ADDR="198.51.100.9").get("/api/tasks/")
     assert titles(fresh.json()) == ["雪囲い"] and not fresh.has_header("ETag")
+
+
+def test_near_my_home_is_each_persons_own_list_and_filters():
+    published_task(CHIZU, title="棚田の草刈り")
+    published_task(HIDA, title="雪囲い")
+    near, far = resident(home=CHIZU), resident(home=HIDA)
+    seen = {}
+    for person in (near, far):
+        browser = Client()
+        browser.force_login(person)
+        html = browser.get("/tasks/", {"near": "home", "sort": "distance"}).content.decode()
+        seen[person.pk] = (re.findall(r'class="task-card-title"><a [^>]+>([^<]+)<', html), html)
+        api = APIClient()
+        api.force_login(person)
+        rows = api.get("/api/tasks/", {"near": "home", "sort": "distance"}).json()["results"]
+        assert [row["title"] for row in rows] == seen[person.pk][0]
+    assert seen[near.pk][0] == ["棚田の草刈り", "雪囲い"]
+    assert seen[far.pk][0] == ["雪囲い", "棚田の草刈り"]
+    assert "自宅（智頭町）から" in seen[near.pk][1] and "智頭町）から" not in seen[far.pk][1]
