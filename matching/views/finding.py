@@ -148,16 +148,19 @@ def _board_recommendations(request, number: int | None) -> list:
     return list(selectors.recommendations_of(user=request.user)[:BOARD_RECOMMENDATIONS])
 
 
-def _results(request, query, near_label: str) -> tuple[str, int]:
+def _results(request, query, near_label: str, *, also: list) -> tuple[str, int, dict]:
     """The list part of the board (how many, the cards, the pages), as HTML, and the page's
-    number: the same for everyone who asks the same, so shared through the cache."""
+    number: the same for everyone who asks the same, so shared through the cache. Also the
+    facts of the tasks ``also`` (the person's recommendations), read in the same query."""
     page = Paginator(selectors.task_search(query), TASKS_PER_PAGE).get_page(request.GET.get("page"))
+    tasks = list(page.object_list)
+    facts = selectors.task_card_facts(tasks + also)
     html = render_to_string(
         "matching/includes/task_results.html",
-        {"page": page, "cards": _cards(list(page.object_list)), "near_label": near_label},
+        {"page": page, "cards": _cards(tasks, facts), "near_label": near_label},
         request=request,
     )
-    return html, page.number
+    return html, page.number, facts
 
 
 @get_only
@@ -184,22 +187,34 @@ def _task_list(request):
             ),
         )
     ]
+    # The person's recommendations (first page of the plain board) are read first, so that
+    # a list built now reads their facts with its own.
+    first = request.GET.get("page", "1") in ("", "1")
+    matches = _board_recommendations(request, 1) if first and query is not None else []
+    built: dict = {}
     if query is not None:
         near_label = context["near_label"]
-        wanted.append(
-            (
-                ("task_results", *asked, query, near_label),
-                (BOARD, PLACES),
-                lambda: _results(request, query, near_label),
+
+        def listed_now() -> tuple[str, int]:
+            html, number, facts = _results(
+                request, query, near_label, also=[match.task for match in matches]
             )
-        )
+            built["facts"] = facts
+            return html, number
+
+        wanted.append((("task_results", *asked, query, near_label), (BOARD, PLACES), listed_now))
     panel, *listed = cached_values(*wanted)
     results, recommended = None, []
     if listed:
         results, number = listed[0]
-        matches = _board_recommendations(request, number)
+        if number != 1:
+            matches = []
+        elif not first:  # a page number past the end: the first page, as Paginator gives
+            matches = _board_recommendations(request, number)
         if matches:
-            facts = selectors.task_card_facts([match.task for match in matches])
+            facts = built.get("facts")
+            if facts is None or not first:
+                facts = selectors.task_card_facts([match.task for match in matches])
             recommended = _recommendation_cards(matches, profile_of(request.user), facts)
     return render(
         request,
