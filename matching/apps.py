@@ -8,4 +8,4 @@ class MatchingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401
+        from . import board_version, signals  # noqa: F401

@@ -21,6 +21,9 @@ transactions never wait on each other in a circle:
   then its unmarked sign-ups in id order. Attendance then writes the registry's activity
   (``registry.locks``: activity → registration) under the sign-up's lock.
 
+Every lock of a task, a session or a sign-up also moves the board's version once the
+transaction commits (``board_version``): what public pages cache is keyed on it.
+
 One exception, known and kept: ``board_anonymise`` runs inside ``account_delete``, which
 holds the person's row, and locks sessions after it. A deadlock with a promotion of this
 very person is detected by PostgreSQL and rolls the deletion back; the person tries again.
@@ -39,6 +42,7 @@ from collections.abc import Iterable
 
 from accounts.models import User
 
+from .board_version import board_changed
 from .models import (
     HostApplication,
     RevisionStatus,
@@ -53,6 +57,7 @@ from .models import (
 
 def lock_task(pk: int, *, related: tuple[str, ...] = ()) -> Task:
     """The task's row (and the rows of ``related``, joined and locked with it)."""
+    board_changed()
     rows = Task.objects.select_for_update()
     if related:
         rows = rows.select_related(*related)
@@ -61,11 +66,13 @@ def lock_task(pk: int, *, related: tuple[str, ...] = ()) -> Task:
 
 def lock_sessions_of(task: Task) -> list[Session]:
     """All the task's sessions, in the fixed order: by id."""
+    board_changed()
     return list(Session.objects.select_for_update().filter(task=task).order_by("pk"))
 
 
 def lock_session(pk: int) -> Session:
     """One session's row (its places), with its task and town read alongside."""
+    board_changed()
     return (
         Session.objects.select_for_update(of=("self",))
         .select_related("task__municipality")
@@ -104,6 +111,7 @@ def lock_revision(pk: int) -> TaskRevision:
 
 def lock_signup(pk: int) -> Signup:
     """One sign-up's row, with its session read alongside (not locked)."""
+    board_changed()
     return Signup.objects.select_for_update(of=("self",)).select_related("session").get(pk=pk)
 
 
@@ -121,6 +129,7 @@ def lock_unmarked_signups_of(session: Session, *, exclude_person: int) -> list[S
     locked in id order; call with the session locked. A mark made meanwhile by another
     transaction takes its sign-up out of the list (PostgreSQL checks the rows again once
     their locks are free)."""
+    board_changed()
     return list(
         Signup.objects.select_for_update(of=("self",))
         .select_related("session", "person")

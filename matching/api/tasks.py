@@ -14,9 +14,12 @@ from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 from core.errors import Denied
+from core.public_cache import PublicCacheMixin, api_response
+from places.versions import PLACES
 from registry.models import Category
 
 from .. import selectors, services
+from ..board_version import BOARD
 from ..errors import MatchingCode
 from ..forms import TaskFilterForm
 from ..models import (
@@ -25,6 +28,7 @@ from ..models import (
     TaskStatus,
 )
 from .reviews import TaskRevisionReviewActions
+from .rows import BriefRows, brief_values
 from .serializers import (
     NoteSerializer,
     ParticipantSerializer,
@@ -62,8 +66,10 @@ FILTER_PARAMETERS = [
 ]
 
 
-class TaskViewSet(TaskRevisionReviewActions, viewsets.GenericViewSet):
+class TaskViewSet(PublicCacheMixin, TaskRevisionReviewActions, viewsets.GenericViewSet):
     """Help tasks: public to find and read; hosts and staff write them."""
+
+    public_cache_names = (BOARD, PLACES)
 
     lookup_value_regex = r"[0-9]+"
 
@@ -114,17 +120,35 @@ class TaskViewSet(TaskRevisionReviewActions, viewsets.GenericViewSet):
             qs = selectors.tasks_managed_by(
                 user=request.user, municipality_code=code, status=status_
             )
-        else:
-            form = TaskFilterForm(params, viewer=request.user)
-            if not form.is_valid():
-                raise ValidationError(form.errors.as_data())  # with each error's code
-            qs = selectors.task_search(form.query())
-        page = self.paginate_queryset(qs)
-        return self.get_paginated_response(TaskBriefSerializer(page, many=True).data)
+            page = self.paginate_queryset(qs)
+            return self.get_paginated_response(TaskBriefSerializer(page, many=True).data)
+        # The board, the same for everyone who asks the same (but "near my home"): from
+        # the public cache, its rows straight from their columns (api/rows.py).
+        return self._public(lambda: self._board(request), shared=self.public_cache_shared(request))
+
+    def public_cache_shared(self, request) -> bool:
+        params = request.query_params
+        return (
+            self.action == "list"
+            and params.get("managed") not in ("1", "true")
+            and params.get("near") != "home"
+        )
+
+    def _board(self, request) -> Response:
+        form = TaskFilterForm(request.query_params, viewer=request.user)
+        if not form.is_valid():
+            raise ValidationError(form.errors.as_data())  # with each error's code
+        page = self.paginate_queryset(brief_values(selectors.task_search(form.query())))
+        return self.get_paginated_response(BriefRows().rows(page))
+
+    def _public(self, build, *, shared: bool = False):
+        return api_response(self.request, names=self.public_cache_names, build=build, shared=shared)
 
     @extend_schema(summary="お手伝いの詳細", responses=TaskSerializer)
     def retrieve(self, request, pk=None):
-        return Response(TaskSerializer(self._task(), context={"request": request}).data)
+        return self._public(
+            lambda: Response(TaskSerializer(self._task(), context={"request": request}).data)
+        )
 
     @extend_schema(
         summary="お手伝いを作る（ヌシ・自治体職員。下書きになります）",

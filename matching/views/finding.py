@@ -11,20 +11,24 @@ from collections import defaultdict
 from django import forms as django_forms
 from django.core.paginator import Paginator
 from django.shortcuts import render
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
 from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 
 from core.dates import EARLIEST, LATEST
 from core.pages import get_only, personal
+from core.public_cache import cached_values, public_response
 from core.text import nfkc
 from places.models import Municipality
 from places.selectors import prefecture_list
 from places.tiles import TILES, short_name
+from places.versions import PLACES
 from registry.models import Status as RegistrationStatus
 from registry.services import profile_of
 
 from .. import forms, selectors
+from ..board_version import BOARD
 from ..matcher import reason_codes, reason_texts
 from ..selectors import Sort
 from ._common import CODE_RE
@@ -53,8 +57,9 @@ def _filter_form(request) -> tuple[forms.TaskFilterForm, selectors.TaskQuery | N
     fields = form.fields
     _set_widget(
         fields["prefecture"],
+        # Read only when the filters are drawn (not when they come from the cache).
         django_forms.Select(
-            choices=[("", _("すべて")), *((p.code, p.name) for p in prefecture_list())]
+            choices=lambda: [("", _("すべて")), *((p.code, p.name) for p in prefecture_list())]
         ),
     )
     _set_widget(fields["search"], django_forms.TextInput(attrs={"type": "search"}))
@@ -131,10 +136,10 @@ def _recommendation_cards(matches, profile, facts) -> list[dict]:
 UNFILTERED_PARAMS = {"page", "sort"}
 
 
-def _board_recommendations(request, page) -> list:
+def _board_recommendations(request, number: int | None) -> list:
     """The best few recommendations, on the first page of the plain board (a search shows
     just what was asked for). One query; none without a home, as there are no matches."""
-    if not request.user.is_authenticated or page is None or page.number != 1:
+    if not request.user.is_authenticated or number != 1:
         return []
     if set(request.GET) - UNFILTERED_PARAMS:
         return []
@@ -143,28 +148,81 @@ def _board_recommendations(request, page) -> list:
     return list(selectors.recommendations_of(user=request.user)[:BOARD_RECOMMENDATIONS])
 
 
+def _results(request, query, near_label: str, *, also: list) -> tuple[str, int, dict]:
+    """The list part of the board (how many, the cards, the pages), as HTML, and the page's
+    number: the same for everyone who asks the same, so shared through the cache. Also the
+    facts of the tasks ``also`` (the person's recommendations), read in the same query."""
+    page = Paginator(selectors.task_search(query), TASKS_PER_PAGE).get_page(request.GET.get("page"))
+    tasks = list(page.object_list)
+    facts = selectors.task_card_facts(tasks + also)
+    html = render_to_string(
+        "matching/includes/task_results.html",
+        {"page": page, "cards": _cards(tasks, facts), "near_label": near_label},
+        request=request,
+    )
+    return html, page.number, facts
+
+
 @get_only
 def task_list(request):
+    """The board. Anonymous, the whole page comes from the public cache; signed in, its
+    list part does (``_results``), and only what is the person's own is read for them."""
+    return public_response(request, names=(BOARD, PLACES), build=lambda: _task_list(request))
+
+
+def _task_list(request):
     form, query = _filter_form(request)
-    page, cards, recommended = None, [], []
-    if query is not None:
-        page = Paginator(selectors.task_search(query), TASKS_PER_PAGE).get_page(
-            request.GET.get("page")
+    context = _filter_context(form, query)
+    asked = (translation.get_language(), request.path, sorted(request.GET.lists()))
+    # The filters as the form shows them (the same for everyone with the same choices, a
+    # home's name among them) and the list: rendered once for all, read in one round trip.
+    wanted = [
+        (
+            ("task_panel", *asked, tuple(form.near_choices)),
+            (PLACES,),
+            lambda: render_to_string(
+                "matching/includes/task_list_panel.html",
+                {**context, "view": "list"},
+                request=request,
+            ),
         )
-        tasks = list(page.object_list)
-        matches = _board_recommendations(request, page)
-        # One query for the facts of the page's tasks and the recommended ones together.
-        facts = selectors.task_card_facts(tasks + [match.task for match in matches])
-        cards = _cards(tasks, facts)
+    ]
+    # The person's recommendations (first page of the plain board) are read first, so that
+    # a list built now reads their facts with its own.
+    first = request.GET.get("page", "1") in ("", "1")
+    matches = _board_recommendations(request, 1) if first and query is not None else []
+    built: dict = {}
+    if query is not None:
+        near_label = context["near_label"]
+
+        def listed_now() -> tuple[str, int]:
+            html, number, facts = _results(
+                request, query, near_label, also=[match.task for match in matches]
+            )
+            built["facts"] = facts
+            return html, number
+
+        wanted.append((("task_results", *asked, query, near_label), (BOARD, PLACES), listed_now))
+    panel, *listed = cached_values(*wanted)
+    results, recommended = None, []
+    if listed:
+        results, number = listed[0]
+        if number != 1:
+            matches = []
+        elif not first:  # a page number past the end: the first page, as Paginator gives
+            matches = _board_recommendations(request, number)
         if matches:
+            facts = built.get("facts")
+            if facts is None or not first:
+                facts = selectors.task_card_facts([match.task for match in matches])
             recommended = _recommendation_cards(matches, profile_of(request.user), facts)
     return render(
         request,
         "matching/task_list.html",
         {
-            **_filter_context(form, query),
-            "page": page,
-            "cards": cards,
+            **context,
+            "panel": panel,
+            "results": results,
             "recommended": recommended,
             "view": "list",
         },

@@ -11,8 +11,11 @@ from django.views.decorators.http import require_POST
 
 from accounts.selectors import staff_scope
 from core.pages import get_only, personal, safe_next
+from core.public_cache import public_response
+from places.versions import PLACES
 
 from .. import selectors, services
+from ..board_version import BOARD
 from ..models import (
     EDITABLE_STATUSES,
     SessionStatus,
@@ -41,6 +44,12 @@ def _manager_actions(task, sessions, *, is_staff: bool, now) -> dict[str, bool]:
 
 @get_only
 def task_detail(request, pk: int):
+    """A task's page; anonymous, from the public cache (a person's own sign-ups, watch and
+    tools are read for them each time)."""
+    return public_response(request, names=(BOARD, PLACES), build=lambda: _task_detail(request, pk))
+
+
+def _task_detail(request, pk: int):
     task = selectors.task_get(user=request.user, pk=pk)
     sessions = list(selectors.sessions_of(task))
     for session in sessions:

@@ -148,24 +148,36 @@ class AtomicRateThrottle(throttling.SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        count, self.remaining = _count(self.key, self.duration)
+        # A public answer's cache entry, read in the same round trip (core.public_cache).
+        prefetch = getattr(request, "public_cache_prefetch", None)
+        count, self.remaining = _count(self.key, self.duration, prefetch)
         return count <= self.num_requests
 
     def wait(self):
         return max(self.remaining, 1)
 
 
-def _count(key: str, duration: int) -> tuple[int, int]:
-    """This request's number in ``key``'s window, and the seconds left in the window."""
+def _count(key: str, duration: int, prefetch: dict | None = None) -> tuple[int, int]:
+    """This request's number in ``key``'s window, and the seconds left in the window; with
+    ``prefetch`` (``{"keys": [...], "found": None}``), the cache's values at those keys read
+    in the same step into ``found``."""
     cache = caches["default"]
     if isinstance(cache, ResilientRedisCache) and (client := cache.raw_client()) is not None:
         redis_key = cache.make_and_validate_key(key)
+        wanted = prefetch is not None and prefetch["found"] is None
         try:
             with client.pipeline(transaction=True) as pipe:
                 pipe.set(redis_key, 0, ex=duration, nx=True)
                 pipe.incr(redis_key)
                 pipe.ttl(redis_key)
-                _created, count, ttl = pipe.execute()
+                if wanted:
+                    pipe.mget([cache.make_and_validate_key(k) for k in prefetch["keys"]])
+                _created, count, ttl, *values = pipe.execute()
+            if wanted:
+                loads = cache._cache._serializer.loads
+                prefetch["found"] = {
+                    k: loads(v) for k, v in zip(prefetch["keys"], values[0], strict=True) if v
+                }
             return count, ttl if ttl > 0 else duration
         except cache_down as exc:
             cache.mark_down("throttle", exc)
@@ -184,7 +196,13 @@ class AnonRateThrottle(throttling.AnonRateThrottle, AtomicRateThrottle):
 
 
 class UserRateThrottle(throttling.UserRateThrottle, AtomicRateThrottle):
-    pass
+    """Signed-in people. DRF's counts anonymous clients too, by address, beside the stricter
+    ``anon`` limit that already counts them: one round trip to Redis per request saved."""
+
+    def get_cache_key(self, request, view):
+        if not (request.user and request.user.is_authenticated):
+            return None
+        return super().get_cache_key(request, view)
 
 
 class ScopedRateThrottle(throttling.ScopedRateThrottle, AtomicRateThrottle):

@@ -11,10 +11,12 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 
+from core.public_cache import PublicCacheMixin, api_response
 from core.text import nfkc
 
 from .models import Municipality, Prefecture, Region
 from .selectors import municipalities_matching, municipality_nearby, prefecture_list
+from .versions import PLACES
 
 
 class MunicipalityCodeField(serializers.SlugRelatedField):
@@ -127,15 +129,29 @@ class PrefectureViewSet(viewsets.ReadOnlyModelViewSet):
     list=extend_schema(summary="市区町村の検索（漢字・かな・カナ・コード）"),
     retrieve=extend_schema(summary="市区町村"),
 )
-class MunicipalityViewSet(viewsets.ReadOnlyModelViewSet):
+class MunicipalityViewSet(PublicCacheMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = MunicipalitySerializer
     permission_classes = [AllowAny]
     lookup_field = "code"
     lookup_value_regex = r"[0-9]{6}"
     filterset_class = MunicipalityFilter
+    public_cache_names = (PLACES,)
+    public_cache_actions = ("list",)
 
     def get_queryset(self):
         return Municipality.objects.select_related("prefecture").order_by("code")
+
+    def public_cache_shared(self, request) -> bool:
+        return True
+
+    def list(self, request, *args, **kwargs):
+        """The search, from the public cache: the same for everyone who asks the same."""
+        return api_response(
+            request,
+            names=self.public_cache_names,
+            build=lambda: super(MunicipalityViewSet, self).list(request, *args, **kwargs),
+            shared=self.public_cache_shared(request),
+        )
 
     @extend_schema(
         summary="近くの市区町村（距離つき、近い順）",

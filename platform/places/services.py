@@ -15,10 +15,13 @@ from importlib import metadata, resources
 
 from django.db import transaction
 
+from core.versions import version_bump
+
 from . import distances
 from .codes import is_valid_code
 from .kana import normalize, search_key
 from .models import Municipality, MunicipalityKind, Prefecture, Region
+from .versions import PLACES
 
 # Code -> the name under which JpGeocode still lists the municipality.
 # 篠山市 became 丹波篠山市 on 2019-05-01 (same code); JpGeocode 0.3.1 predates it.
@@ -143,4 +146,5 @@ def municipalities_load() -> LoadResult:
             ],
         )
     transaction.on_commit(distances.forget)
+    version_bump(PLACES)
     return LoadResult(prefectures=len(prefectures), municipalities=len(municipalities))

@@ -4,9 +4,12 @@ municipality and prefecture."""
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
+from core.public_cache import public_response
+
 from .forms import MunicipalitySearchForm
 from .models import Municipality, Prefecture, Region
 from .selectors import municipality_nearby, municipality_search, prefecture_list
+from .versions import PLACES
 
 NEARBY_KM = 30
 
@@ -22,6 +25,21 @@ def home(request):
     )
 
 
+def _public(view):
+    """Anonymous answers of a reference-data page from the public cache (core.public_cache):
+    they change only when the data are loaded again."""
+
+    def wrapped(request, *args, **kwargs):
+        return public_response(
+            request, names=(PLACES,), build=lambda: view(request, *args, **kwargs)
+        )
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+@_public
 def municipality_index(request):
     form = MunicipalitySearchForm(request.GET or None)
     results = None
@@ -45,6 +63,7 @@ def municipality_index(request):
     )
 
 
+@_public
 def municipality_detail(request, code: str):
     municipality = get_object_or_404(Municipality.objects.select_related("prefecture"), code=code)
     nearby = municipality_nearby(municipality=municipality, km=NEARBY_KM)
@@ -55,6 +74,7 @@ def municipality_detail(request, code: str):
     )
 
 
+@_public
 def prefecture_detail(request, code: str):
     prefecture = get_object_or_404(Prefecture, code=code)
     return render(

@@ -145,6 +145,11 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Public answers (core.public_cache): how long a proxy or browser may keep an anonymous API
+# answer without asking again (the site itself never serves one older than the last commit).
+PUBLIC_CACHE_MAX_AGE = env.int("FURUSATO_PUBLIC_CACHE_MAX_AGE", default=5)
+# Whether they are kept at all: only where every web process shares the cache (Redis).
+PUBLIC_CACHE = env.bool("FURUSATO_PUBLIC_CACHE", default=bool(REDIS_URL))
 
 # --- People -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

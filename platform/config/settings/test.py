@@ -32,6 +32,9 @@ CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True  # a failing job fails its test
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Tests run in a transaction that never commits, so the versions never move: the public
+# cache is off but where a test (tests/matching/test_public_cache.py) commits for real.
+PUBLIC_CACHE = False
 # The statistics recount the board and publish at every update that changed something (a
 # test of the daily cadence sets it back).
 INSIGHTS_PUBLISH_SECONDS = 0
