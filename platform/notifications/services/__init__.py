@@ -22,7 +22,7 @@ from .inbox import (
     unsubscribe,
 )
 from .relay import RETRY_DELAYS, email_relay, emails_recover
-from .sending import Send, frequencies_of, notification_send, notifications_send
+from .sending import Send, frequencies_of, notification_send, notification_send_many
 
 __all__ = [
     "RETRY_DELAYS",
@@ -34,9 +34,9 @@ __all__ = [
     "inbox_data_of",
     "inbox_delete",
     "notification_send",
+    "notification_send_many",
     "notifications_mark_read",
     "notifications_scrub_author",
-    "notifications_send",
     "preferences_of",
     "preferences_set",
     "unsubscribe",

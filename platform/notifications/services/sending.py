@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,8 +40,8 @@ from ..models import (
 
 @dataclass
 class Send:
-    """One notification to tell some people, for ``notifications_send``: the arguments of
-    ``notification_send``, as a value."""
+    """One notification to tell some people, for ``notification_send_many``: the keyword
+    arguments of ``notification_send``, as a value."""
 
     recipients: Iterable[Any]
     kind: str
@@ -92,14 +92,15 @@ def notification_send(
         author=author,
         author_keys=author_keys,
     )
-    return notifications_send(sends=[send])[0]
+    return notification_send_many([send])[0]
 
 
-def notifications_send(*, sends: Sequence[Send]) -> list[list[int]]:
+def notification_send_many(sends: Iterable[Send | Mapping[str, Any]]) -> list[list[int]]:
     """Several different notifications at once (say, a sign-up's to the person and to the
-    task's host), each as ``notification_send`` would write it; on PostgreSQL all of them
-    in one statement. Returns, per send, the ids of the people told."""
-    sends = [_prepared(send) for send in sends]
+    task's host), each a ``Send`` or a mapping of ``notification_send``'s keyword arguments
+    and each written as ``notification_send`` would; on PostgreSQL all of them in one
+    statement (none when nobody is to be told). Returns, per send, the ids told."""
+    sends = [_prepared(send if isinstance(send, Send) else Send(**send)) for send in sends]
     if not any(send.ids for send in sends):
         return [[] for _send in sends]
     now = timezone.now()

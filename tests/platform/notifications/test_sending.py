@@ -1,4 +1,4 @@
-"""``notification_send`` and ``notifications_send`` on PostgreSQL: one statement writes what
+"""``notification_send`` and ``notification_send_many`` on PostgreSQL: one statement writes what
 each person's preferences ask for (defaults where they chose nothing), passes over whoever
 has the key already or is over the weekly cap, merges what is personal, keeps the author's
 keys, and leaves no savepoint in the caller's transaction."""
@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notifications.models import Email, Notification, Topic
-from notifications.services import Send, notification_send, notifications_send, preferences_set
+from notifications.services import Send, notification_send, notification_send_many, preferences_set
 from tests.support import resident
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
@@ -123,8 +123,8 @@ def test_several_notifications_in_one_statement():
     person, host = resident(), resident()
     preferences_set(user=host, changes=[("participants", "email", "weekly")])
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
-        told = notifications_send(
-            sends=[
+        told = notification_send_many(
+            [
                 Send(
                     recipients=[person],
                     kind="signup_confirmed",
@@ -133,15 +133,15 @@ def test_several_notifications_in_one_statement():
                     context={"task_title": "田植え", "municipality": "智頭町"},
                     url="/tasks/1/",
                 ),
-                Send(
-                    recipients=[host],
-                    kind="signup_confirmed",
-                    topic=Topic.PARTICIPANTS,
-                    key="signup:1:host",
-                    context={"task_title": "田植え", "name": "山田"},
-                    author=person,
-                    author_keys=["name"],
-                ),
+                {  # notification_send's keyword arguments do as well
+                    "recipients": [host],
+                    "kind": "signup_confirmed",
+                    "topic": Topic.PARTICIPANTS,
+                    "key": "signup:1:host",
+                    "context": {"task_title": "田植え", "name": "山田"},
+                    "author": person,
+                    "author_keys": ["name"],
+                },
                 Send(recipients=[], kind="x", topic=Topic.SIGNUPS, key="none", context={}),
             ]
         )
@@ -152,4 +152,9 @@ def test_several_notifications_in_one_statement():
     assert list(Email.objects.values_list("recipient_id", "key", "topic")) == [
         (person.pk, "signup:1:confirmed", "signups")
     ]
-    assert notifications_send(sends=[]) == []
+    with CaptureQueriesContext(connection) as queries:
+        assert notification_send_many([]) == []
+        assert notification_send_many(
+            [Send(recipients=[None], kind="x", topic="x", key="x", context={})]
+        ) == [[]]
+    assert len(queries) == 0
