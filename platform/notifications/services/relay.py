@@ -10,14 +10,17 @@ import smtplib
 
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import DatabaseError, transaction
+from django.db import connection as db_connection
+from django.db.models import BooleanField, F, Q
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import locks
-from ..emails import message_for
-from ..models import AT_LEAST_ONCE_TOPICS, Email, EmailState
+from ..emails import Renders, message_for
+from ..models import AT_LEAST_ONCE_TOPICS, Email, EmailState, Notification
 from ..smtp import SMTP_BACKEND
 
 logger = logging.getLogger(__name__)
@@ -32,17 +35,42 @@ class _Permanent(Exception):
 
 def _claim(batch: int, now: datetime.datetime) -> tuple[list[int], datetime.datetime]:
     """Take up to ``batch`` due e-mails for this relay for a while (SKIP LOCKED: relays
-    running at once take different rows)."""
+    running at once take different rows). The claim itself commits synchronously.
+
+    A claim that ran out was a relay's that stopped: what it had not started is taken
+    again. Unless the database server started after the claim: the relay's per-message
+    commits are asynchronous (below), and a server that stopped may have lost the last
+    ones, so any of those rows may have been handed over. They are uncertain."""
     lease = now + datetime.timedelta(seconds=settings.NOTIFICATIONS_RELAY_LEASE_SECONDS)
     with transaction.atomic():
-        ids = list(
+        rows = list(
             locks.claim(Email.objects.filter(state=EmailState.PENDING, next_attempt_at__lte=now))
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .annotate(held=_HELD_BEFORE_RESTART)
             .order_by("next_attempt_at", "id")
-            .values_list("id", flat=True)[:batch]
+            .values_list("id", "held")[:batch]
         )
-        Email.objects.filter(pk__in=ids).update(claimed_until=lease)
+        held = [pk for pk, before_restart in rows if before_restart]
+        if held:
+            _uncertain(
+                # Still held: those sent again leave this set (their claim is dropped).
+                Email.objects.filter(pk__in=held, claimed_until__isnull=False),
+                now,
+                "uncertain: the database restarted while a relay held it",
+            )
+        ids = [pk for pk, before_restart in rows if not before_restart]
+        Email.objects.filter(pk__in=ids).update(claimed_until=lease, claimed_at=Now())
+    if held and not ids:
+        return _claim(batch, now)
     return ids, lease
+
+
+_HELD_BEFORE_RESTART = RawSQL(
+    "claimed_until IS NOT NULL AND claimed_at IS NOT NULL "
+    "AND claimed_at < pg_postmaster_start_time()",
+    [],
+    output_field=BooleanField(),
+)
 
 
 def _relay_connection():
@@ -58,13 +86,15 @@ def _relay_connection():
 def email_relay(*, batch: int = 200, max_messages: int = 2000) -> dict[str, int]:
     """Deliver due e-mails from the outbox over one SMTP connection per batch.
 
-    Each e-mail is marked sending (committed) just before it goes, and sent just after. An
-    attempt whose fate is unknown — a worker or database killed in between (the row stays
-    in sending, ``emails_recover``), or a connection dropped or timed out after the message
-    was handed over (DATA) — is *uncertain*: never sent again at once; sent again later
-    only for an at-least-once topic (``AT_LEAST_ONCE_TOPICS``, same Message-ID, bounded).
-    Transient failures before the hand-over (4xx, connection trouble) wait and retry with
-    backoff; a permanent refusal (5xx) fails at once."""
+    Each e-mail is marked sending (committed) just before it goes, and sent just after: in
+    one statement with the next one's start, so a relay commits once per message and holds
+    one row at most in sending. An attempt whose fate is unknown — a worker or database
+    killed in between (the row stays in sending, ``emails_recover``), or a connection
+    dropped or timed out after the message was handed over (DATA) — is *uncertain*: never
+    sent again at once; sent again later only for an at-least-once topic
+    (``AT_LEAST_ONCE_TOPICS``, same Message-ID, bounded). Transient failures before the
+    hand-over (4xx, connection trouble) wait and retry with backoff; a permanent refusal
+    (5xx) fails at once. Relays running at once claim different rows (SKIP LOCKED)."""
     counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "uncertain": 0}
     while sum(counts.values()) < max_messages:
         ids, lease = _claim(batch, timezone.now())
@@ -85,14 +115,110 @@ def email_relay(*, batch: int = 200, max_messages: int = 2000) -> dict[str, int]
             counts["retry"] += len(ids)
             break
         try:
-            for pk in ids:
-                counts[_deliver(pk, connection)] += 1
+            _Batch(connection).deliver(ids, counts)
         finally:
             with contextlib.suppress(OSError, smtplib.SMTPException):
                 connection.close()
     if not counts["uncertain"]:
         del counts["uncertain"]  # the usual answer stays as it was
     return counts
+
+
+# The e-mail ``start`` goes to sending, and the one sent before it (``sent``, if any) is
+# recorded as sent, in one statement: one commit per message. The commit is asynchronous
+# (set_config(..., true): for this transaction only): it does not wait for the disk, and
+# it is lost only if the database server itself stops within the next fraction of a
+# second — never when the relay or its connection dies, which is what the sending mark is
+# for. A server that stopped is caught by ``_claim``: what relays held then is uncertain.
+_START_SQL = """
+UPDATE notifications_email SET
+    state = CASE WHEN id = %(start)s THEN 'sending' ELSE 'sent' END,
+    sending_since = CASE WHEN id = %(start)s THEN %(now)s ELSE sending_since END,
+    sent_at = CASE WHEN id = %(start)s THEN sent_at ELSE %(now)s END,
+    attempts = attempts + CASE WHEN id = %(start)s THEN 0 ELSE 1 END
+FROM (SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous
+WHERE (id = %(start)s AND state = 'pending') OR (id = %(sent)s AND state = 'sending')
+RETURNING id
+"""
+
+# E-mails read at a time: their rows, people and notifications in two queries.
+_READ_AHEAD = 50
+
+
+class _Batch:
+    """One claimed batch on one SMTP connection."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.renders = Renders()
+        self.sent: int | None = None  # handed over and answered, not yet recorded
+
+    def deliver(self, ids: list[int], counts: dict[str, int]) -> None:
+        try:
+            for start in range(0, len(ids), _READ_AHEAD):
+                chunk = ids[start : start + _READ_AHEAD]
+                emails = Email.objects.select_related("recipient").in_bulk(chunk)
+                carried = _carried(emails.values())
+                for pk in chunk:
+                    email = emails.get(pk)
+                    if email is None:
+                        counts["skipped"] += 1  # gone with its person
+                        continue
+                    counts[self._deliver(email, carried.get((email.recipient_id, email.key)))] += 1
+        except BaseException:
+            if self.sent is not None:
+                with contextlib.suppress(DatabaseError):
+                    self._record_sent()
+            raise
+        if self.sent is not None:
+            self._record_sent()
+
+    def _start(self, pk: int | None) -> bool:
+        with db_connection.cursor() as cursor:
+            cursor.execute(_START_SQL, {"start": pk, "sent": self.sent, "now": timezone.now()})
+            done = {row[0] for row in cursor.fetchall()}
+        self.sent = None
+        return pk in done
+
+    def _record_sent(self) -> None:
+        self._start(None)
+
+    def _deliver(self, email: Email, notification: Notification | None) -> str:
+        pk = email.pk
+        if not self._start(pk):
+            return "skipped"  # another relay took it after our lease ran out
+        recipient = email.recipient
+        if not recipient.is_active or not recipient.email:
+            _finish(pk, EmailState.FAILED, _("宛先のアカウントが無効です。"))
+            return "failed"
+        try:
+            carried = None if email.digest else [notification] if notification else []
+            message = message_for(email, carried, self.renders)
+            if message is not None:
+                message.message()  # headers checked before anything goes out
+        except Exception as exc:  # a message that cannot be built never will be: not transient
+            logger.exception("E-mail %s cannot be built", pk)
+            _finish(pk, EmailState.FAILED, f"cannot be built: {exc!r}")
+            return "failed"
+        if message is None:
+            _finish(pk, EmailState.FAILED, "nothing to send")
+            return "failed"
+        outcome = _send(pk, message, self.connection)
+        if outcome == "sent":
+            self.sent = pk  # recorded with the next start, or at the end of the batch
+        return outcome
+
+
+def _carried(emails) -> dict[tuple[int, str], Notification]:
+    """The notification each e-mail of one notification carries (digests read their own)."""
+    single = [email for email in emails if not email.digest]
+    if not single:
+        return {}
+    rows = Notification.objects.filter(
+        recipient_id__in={email.recipient_id for email in single},
+        key__in={email.key for email in single},
+    )
+    return {(row.recipient_id, row.key): row for row in rows}
 
 
 def _handed_over(connection) -> bool:
@@ -118,29 +244,8 @@ def _send_on(connection, message) -> None:
         message.send()
 
 
-def _deliver(pk: int, connection) -> str:
-
-    started = Email.objects.filter(pk=pk, state=EmailState.PENDING).update(
-        state=EmailState.SENDING, sending_since=timezone.now()
-    )
-    if not started:
-        return "skipped"  # another relay took it after our lease ran out
-    email = Email.objects.select_related("recipient").get(pk=pk)
-    recipient = email.recipient
-    if not recipient.is_active or not recipient.email:
-        _finish(pk, EmailState.FAILED, _("宛先のアカウントが無効です。"))
-        return "failed"
-    try:
-        message = message_for(email)
-        if message is not None:
-            message.message()  # headers checked before anything goes out
-    except Exception as exc:  # a message that cannot be built never will be: not transient
-        logger.exception("E-mail %s cannot be built", pk)
-        _finish(pk, EmailState.FAILED, f"cannot be built: {exc!r}")
-        return "failed"
-    if message is None:
-        _finish(pk, EmailState.FAILED, "nothing to send")
-        return "failed"
+def _send(pk: int, message, connection) -> str:
+    """Hand ``message`` (e-mail ``pk``, in sending) to the server; what came of it."""
     try:
         message.connection = connection
         try:
@@ -170,9 +275,6 @@ def _deliver(pk: int, connection) -> str:
         # The server had the message and no answer came: it may have arrived.
         _uncertain(Email.objects.filter(pk=pk, state=EmailState.SENDING), timezone.now(), exc)
         return "uncertain"
-    Email.objects.filter(pk=pk).update(
-        state=EmailState.SENT, sent_at=timezone.now(), attempts=email.attempts + 1
-    )
     return "sent"
 
 
