@@ -172,7 +172,11 @@ def audience_of(size: int, used: set[str], created: list[int]) -> tuple[str, lis
         {"town": code, "n": size - have},
     )
     created.extend(pk for (pk,) in rows)
-    people = [
+    return code, audience_of_town(code)
+
+
+def audience_of_town(code: str) -> list[int]:
+    return [
         pk
         for (pk,) in sql(
             """SELECT person_id FROM registry_registration WHERE municipality_id = %s
@@ -180,7 +184,6 @@ def audience_of(size: int, used: set[str], created: list[int]) -> tuple[str, lis
             [code],
         )
     ]
-    return code, people
 
 
 class Tables:
@@ -296,9 +299,14 @@ def fan_out(args, tables: Tables, created: list[int], made: list[int]) -> None:
     batch = args.batch or settings.REGISTRY_ANNOUNCEMENT_BATCH
     used: set[str] = set()
     towns = []
-    for size in sizes:
+    given = [code for code in args.towns.split(",") if code]
+    for number, size in enumerate(sizes):
         started = time.perf_counter()
-        code, people = audience_of(size, used, created)
+        if given:  # towns a run before gave their audiences (its registrations are kept)
+            code = given[number]
+            people = audience_of_town(code)
+        else:
+            code, people = audience_of(size, used, created)
         towns.append((size, code, people))
         print(
             f"audience of {code}: {len(people):,} consenting registrants "
@@ -455,6 +463,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,all", help="audiences; 'all': every person")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch", type=int, default=0, help="announcement batch size")
+    parser.add_argument(
+        "--towns", default="", help="one town per size whose audience is taken as it is"
+    )
     parser.add_argument("--emails", type=int, default=20_000, help="e-mails relayed per run")
     parser.add_argument("--relays", default="1,2", help="parallel relays to measure")
     parser.add_argument("--relay-rounds", type=int, default=2)

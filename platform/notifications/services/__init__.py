@@ -22,9 +22,16 @@ from .inbox import (
     unsubscribe,
 )
 from .relay import RETRY_DELAYS, email_relay, emails_recover
-from .sending import Send, frequencies_of, notification_send, notification_send_many
+from .sending import (
+    RELAY_KICK_SECONDS,
+    Send,
+    frequencies_of,
+    notification_send,
+    notification_send_many,
+)
 
 __all__ = [
+    "RELAY_KICK_SECONDS",
     "RETRY_DELAYS",
     "Send",
     "digests_send",

@@ -15,16 +15,18 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from core.queue import enqueue
+from core.queue import enqueue, send_now
 
 from .. import locks
 from ..models import (
@@ -131,15 +133,38 @@ def _prepared(send: Send) -> Send:
     return send
 
 
+# After a commit that wrote e-mail the relay is kicked, at most once in this long per
+# process when a broker takes the kicks: each is a round trip or two to the broker, and a
+# relay takes every due e-mail anyway. A relay's run looks once more this long after it
+# found nothing (``notifications.relay``), so what a skipped kick wrote is taken by the
+# run of the kick before it. In process (no broker) every commit runs the relay itself.
+RELAY_KICK_SECONDS = 0.2
+_last_kick = [-RELAY_KICK_SECONDS]
+
+
 def _relay_soon() -> None:
-    enqueue("notifications.relay")
+    if current_app.conf.task_always_eager:
+        enqueue("notifications.relay")
+    else:
+        transaction.on_commit(_kick)
+
+
+def _kick() -> None:
+    now = time.monotonic()
+    if now - _last_kick[0] < RELAY_KICK_SECONDS:
+        return
+    _last_kick[0] = now
+    send_now("notifications.relay")
 
 
 # --- PostgreSQL: one statement -------------------------------------------------------------
 
 # What each send shares (one JSON array of objects, read with jsonb_to_recordset) and who
 # receives it (two parallel arrays: the person, the send's number), with what is personal
-# to a recipient in one JSON object keyed "<send>:<person>".
+# to a recipient in one JSON object keyed "<send>:<person>". The notifications that are
+# mailed now and the others are two inserts, so that the e-mails come straight from the
+# first one's RETURNING (no join of what was written with what was chosen). The people told
+# come back as one sorted array per key.
 _SEND_SQL = """
 WITH send AS (
     SELECT * FROM jsonb_to_recordset(%(sends)s::jsonb) AS s(
@@ -147,14 +172,11 @@ WITH send AS (
         author_id bigint, author_keys jsonb, inbox text, email text, cap integer,
         since timestamptz)
 ),
-recipient AS (
-    SELECT r.id, r.s FROM unnest(%(ids)s::bigint[], %(numbers)s::integer[]) AS r(id, s)
-),
-chosen AS MATERIALIZED (
-    SELECT r.id, s.*,
+chosen AS NOT MATERIALIZED (
+    SELECT r.id, r.s,
         COALESCE(pi.frequency, s.inbox) AS inbox_now,
         COALESCE(pe.frequency, s.email) AS email_now
-    FROM recipient r
+    FROM unnest(%(ids)s::bigint[], %(numbers)s::integer[]) AS r(id, s)
     JOIN send s ON s.s = r.s
     LEFT JOIN notifications_preference pi
         ON pi.person_id = r.id AND pi.topic = s.topic AND pi.channel = 'inbox'
@@ -165,16 +187,20 @@ chosen AS MATERIALIZED (
         WHERE n.recipient_id = r.id AND n.topic = s.topic AND n.created_at >= s.since
     ) < s.cap
 ),
-told AS (
-    INSERT INTO notifications_notification (
-        recipient_id, kind, topic, key, context, url, created_at, read_at, in_inbox, digest,
-        digest_key, author_id, author_keys, author_deleted)
-    SELECT c.id, c.kind, c.topic, c.key, {context}, c.url, %(now)s, NULL,
-        c.inbox_now <> 'never',
-        CASE WHEN c.email_now IN ('daily', 'weekly') THEN c.email_now ELSE '' END,
-        '', c.author_id, c.author_keys, false
-    FROM chosen c
-    WHERE c.inbox_now <> 'never' OR c.email_now <> 'never'
+mailing AS (
+    INSERT INTO notifications_notification ({columns})
+    SELECT {values}
+    FROM chosen c JOIN send s ON s.s = c.s
+    WHERE c.email_now = 'immediately'
+    ORDER BY c.s, c.id
+    ON CONFLICT (recipient_id, key) DO NOTHING
+    RETURNING recipient_id, key, topic
+),
+quiet AS (
+    INSERT INTO notifications_notification ({columns})
+    SELECT {values}
+    FROM chosen c JOIN send s ON s.s = c.s
+    WHERE c.email_now <> 'immediately' AND (c.inbox_now <> 'never' OR c.email_now <> 'never')
     ORDER BY c.s, c.id
     ON CONFLICT (recipient_id, key) DO NOTHING
     RETURNING recipient_id, key
@@ -182,23 +208,33 @@ told AS (
 mailed AS (
     INSERT INTO notifications_email (
         recipient_id, key, digest, topic, message_id, state, attempts, resends,
-        next_attempt_at, claimed_until, sending_since, sent_at, last_error, created_at)
-    SELECT t.recipient_id, t.key, '', c.topic,
+        next_attempt_at, claimed_until, claimed_at, sending_since, sent_at, last_error,
+        created_at)
+    SELECT m.recipient_id, m.key, '', m.topic,
         '<' || replace(gen_random_uuid()::text, '-', '') || %(domain)s, 'pending', 0, 0,
-        %(now)s, NULL, NULL, NULL, '', %(now)s
-    FROM told t
-    JOIN chosen c ON c.id = t.recipient_id AND c.key = t.key
-    WHERE c.email_now = 'immediately'
-    ORDER BY t.recipient_id
+        %(now)s, NULL, NULL, NULL, NULL, '', %(now)s
+    FROM mailing m
+    ORDER BY m.recipient_id
     ON CONFLICT (recipient_id, key) DO NOTHING
     RETURNING 1
 )
-SELECT t.key, t.recipient_id, (SELECT COUNT(*) FROM mailed) FROM told t
+SELECT t.key, array_agg(t.recipient_id ORDER BY t.recipient_id), (SELECT COUNT(*) FROM mailed)
+FROM (SELECT recipient_id, key FROM mailing UNION ALL SELECT recipient_id, key FROM quiet) t
+GROUP BY t.key
 """
 
-_CONTEXT = "c.context"
+_COLUMNS = (
+    "recipient_id, kind, topic, key, context, url, created_at, read_at, in_inbox, digest, "
+    "digest_key, author_id, author_keys, author_deleted"
+)
+_VALUES = (
+    "c.id, s.kind, s.topic, s.key, {context}, s.url, %(now)s, NULL, c.inbox_now <> 'never', "
+    "CASE WHEN c.email_now IN ('daily', 'weekly') THEN c.email_now ELSE '' END, "
+    "'', s.author_id, s.author_keys, false"
+)
+_CONTEXT = "s.context"
 _CONTEXT_PERSONAL = (
-    "c.context || COALESCE(%(personal)s::jsonb -> (c.s || ':' || c.id), '{}'::jsonb)"
+    "s.context || COALESCE(%(personal)s::jsonb -> (c.s || ':' || c.id), '{}'::jsonb)"
 )
 
 
@@ -246,17 +282,19 @@ def _send_sql(sends: list[Send], now: datetime.datetime) -> tuple[list[list[int]
     if personal:
         params["personal"] = json.dumps(personal)
         context = _CONTEXT_PERSONAL
+    statement = _SEND_SQL.format(columns=_COLUMNS, values=_VALUES.format(context=context))
     with connection.cursor() as cursor:
-        cursor.execute(_SEND_SQL.format(context=context), params)
+        cursor.execute(statement, params)
         rows = cursor.fetchall()
-    told: dict[str, list[int]] = {}
-    for key, pk, _mailed in rows:
-        told.setdefault(key, []).append(pk)
+    told = {key: ids for key, ids, _mailed in rows}
     answer = []
     for send in sends:
-        # Two sends of one key share its rows: each is answered with its own recipients.
-        mine = set(send.ids)
-        answer.append(sorted(pk for pk in told.get(send.key, ()) if pk in mine))
+        ids = told.get(send.key, [])
+        if sum(1 for other in sends if other.key == send.key) > 1:
+            # Two sends of one key share its rows: each is answered with its own people.
+            mine = set(send.ids)
+            ids = [pk for pk in ids if pk in mine]
+        answer.append(ids)
     return answer, rows[0][2] if rows else 0
 
 
