@@ -1,7 +1,6 @@
-"""Benchmark of the matcher and the notifications at scale: publishing tasks until their
-matches are stored, a person's recommendations, an announcement fanned out to a town's
-registrants, one notification to 10,000 people, and the e-mail relay draining the outbox
-into a local SMTP server.
+"""Benchmark of the matcher at scale: publishing tasks until their matches are stored and
+the people told, and a person's recommendations. (The fan-out of announcements and
+notifications and the e-mail relay are measured by ``bench/fanout_bench.py``.)
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/furusato_bench \\
     FURUSATO_DEMO_CONTENT_ALLOWED=1 DJANGO_SETTINGS_MODULE=config.settings.base \\
@@ -19,13 +18,9 @@ PostgreSQL's JIT on and off; ``--inlined`` adds the statement as it was before i
 CTE was materialized (minutes at a million people).
 
 What it calls is what the workers run: ``matching.services.task_match`` (the job
-``task_publish`` queues), ``person_recommendations_refresh``, ``registry.services.
-announcement_fan_out`` and ``notifications.services.email_relay``. The jobs the services
+``task_publish`` queues) and ``person_recommendations_refresh``. The jobs the services
 queue go to Celery's in-memory transport, where nothing takes them: the benchmark runs the
-work itself, so queueing delay is not in the figures. E-mail goes over SMTP to an aiosmtpd
-server in a process of its own (``EMAIL_URL=smtp://127.0.0.1:<port>``), which counts the
-messages and their unsubscribe headers; relays run in processes of their own. Figures go
-to RESULTS.md.
+work itself, so queueing delay is not in the figures. Figures go to RESULTS.md.
 """
 
 from __future__ import annotations
@@ -37,7 +32,6 @@ import os
 import random
 import re
 import resource
-import socket
 import statistics
 import sys
 import time
@@ -74,62 +68,6 @@ def summary(values: list[float]) -> str:
 
 def max_id(table: str) -> int:
     return sql(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')[0][0]  # noqa: S608  (ours)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-# --- The SMTP server and the relays (processes of their own) -----------------------------
-
-
-def smtp_serve(port: int, received, with_headers, ready, stop) -> None:
-    """An aiosmtpd server on ``port`` that keeps nothing: it counts the messages and those
-    carrying both RFC 8058 headers."""
-    from aiosmtpd.controller import Controller
-
-    class Counting:
-        async def handle_DATA(self, server, session, envelope):
-            head = envelope.original_content.split(b"\r\n\r\n", 1)[0]
-            with received.get_lock():
-                received.value += 1
-            if b"\nList-Unsubscribe:" in head and b"\nList-Unsubscribe-Post:" in head:
-                with with_headers.get_lock():
-                    with_headers.value += 1
-            return "250 OK"
-
-    controller = Controller(Counting(), hostname="127.0.0.1", port=port)
-    controller.start()
-    ready.set()
-    stop.wait()
-    controller.stop()
-
-
-def relay_process(barrier, results) -> None:
-    """One relay, as the worker runs it: ``email_relay`` again while it finds work."""
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    from notifications.services import email_relay
-
-    connection.ensure_connection()
-    totals = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
-    barrier.wait()
-    started = time.perf_counter()
-    while True:
-        counts = email_relay()
-        for key, value in counts.items():
-            totals[key] += value
-        if not sum(counts.values()):
-            break
-    totals["seconds"] = time.perf_counter() - started
-    totals["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    results.put(totals)
-    connection.close()
 
 
 # --- Setting up --------------------------------------------------------------------------
@@ -446,192 +384,6 @@ def recommendations(args) -> None:
     print(summary(times))
 
 
-# --- 2. Fan-out in the app --------------------------------------------------------------
-
-
-def fan_out(args, created: dict) -> None:
-    from notifications.models import Email, Notification
-    from places.models import Municipality
-    from registry.models import Announcement
-    from registry.services import announcement_create, announcement_fan_out
-
-    code, audience = sql(
-        """SELECT municipality_id, COUNT(*) FROM registry_registration
-           WHERE status = 'active' AND allow_announcements
-           GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1"""
-    )[0]
-    town = Municipality.objects.get(code=code)
-    staff = staff_of(town, created)
-    print(
-        f"\n2. announcement_fan_out (batches of the default size) to the consenting "
-        f"registrants of {code} {town.name}"
-    )
-    print(
-        f"{'audience':<40} {'people':>8} {'seconds':>8} {'people/s':>9} "
-        f"{'inbox rows':>10} {'e-mails':>8}"
-    )
-
-    def announce(label: str) -> None:
-        announcement = announcement_create(
-            municipality=town,
-            actor=staff,
-            title=f"{MARK}: 冬のお手伝いのお知らせ",
-            body="雪かきのお手伝いを募集しています。詳しくは町のページをご覧ください。",
-        )
-        created["announcements"].append(announcement.pk)
-        started = time.perf_counter()
-        reached = announcement_fan_out(announcement_id=announcement.pk)
-        seconds = time.perf_counter() - started
-        key = f"announcement:{announcement.pk}"
-        inbox = Notification.objects.filter(key=key).count()
-        emails = Email.objects.filter(key=key).count()
-        state = Announcement.objects.get(pk=announcement.pk).state
-        assert reached == inbox and state == "sent", (reached, inbox, state)
-        print(
-            f"{label:<40} {reached:>8,} {seconds:>8.2f} {reached / seconds:>9,.0f} "
-            f"{inbox:>10,} {emails:>8,}"
-        )
-
-    announce(f"as generated ({audience:,} consenting)")
-    if args.audience > audience:
-        # More registrants for the town, by one INSERT (raw rows, no signals): generated
-        # people who live elsewhere and are not registered with it. Deleted afterwards.
-        rows = sql(
-            """INSERT INTO registry_registration (types, origin, status, registered_at, tier,
-                   share_name, share_contact, share_age_band, share_skills,
-                   allow_announcements, guardian_name, card_serial, home_municipality_id,
-                   municipality_id, person_id)
-               SELECT 16, 'visits', 'active', now(), 'basic', false, false, false, false,
-                   true, '', 1, p.home_municipality_id, %(town)s, p.user_id
-               FROM registry_profile p
-               WHERE p.home_municipality_id IS NOT NULL AND p.home_municipality_id <> %(town)s
-                 AND NOT EXISTS (SELECT 1 FROM registry_registration r
-                     WHERE r.person_id = p.user_id AND r.municipality_id = %(town)s
-                     AND r.status = 'active')
-               ORDER BY md5(p.user_id::text || %(seed)s)
-               LIMIT %(n)s
-               RETURNING id""",
-            {"town": code, "seed": f"{MARK}-{args.seed}", "n": args.audience - audience},
-        )
-        created["registrations"].extend(pk for (pk,) in rows)
-        sql("ANALYZE registry_registration")
-        announce(f"with {len(rows):,} registrations added")
-
-
-def send_many(args, created: dict) -> str:
-    """notification_send of one kind to ``--send`` people in one call; returns its key."""
-    from notifications.models import Email, Topic
-    from notifications.services import notification_send
-
-    people = [
-        pk
-        for (pk,) in sql(
-            """SELECT id FROM accounts_user WHERE is_active AND email LIKE 'pop-%%'
-               ORDER BY md5(id::text || %s) LIMIT %s""",
-            [f"{MARK}-send-{args.seed}", args.send],
-        )
-    ]
-    key = f"{MARK}:send:{time.time_ns()}"
-    started = time.perf_counter()
-    told = notification_send(
-        recipients=people,
-        kind="announcement",
-        topic=Topic.ANNOUNCEMENTS,
-        key=key,
-        context={
-            "municipality": "ベンチ町",
-            "title": f"{MARK}: お知らせ",
-            "body": "一度に一万人へのお知らせです。",
-        },
-        url="/",
-    )
-    seconds = time.perf_counter() - started
-    emails = Email.objects.filter(key=key).count()
-    print(
-        f"\nnotification_send of one kind to {len(people):,} people in one call: "
-        f"{seconds:.2f} s, {len(told) / seconds:,.0f} people/s ({len(told):,} inbox rows, "
-        f"{emails:,} outbox e-mails)"
-    )
-    created["send_key"] = key
-    return key
-
-
-# --- 3. E-mail ----------------------------------------------------------------------------
-
-
-def relay(args, key: str, smtp, first_email: int) -> None:
-    """``email_relay`` draining ``--emails`` of the outbox e-mails ``send_many`` wrote, by
-    1, 2… relays (``--relays``); the same e-mails each time, made due again."""
-    import multiprocessing
-
-    from django.db.models import Count
-
-    from notifications.models import Email
-
-    received, with_headers = smtp
-    # Only --emails of the call's e-mails are due: the others the benchmark wrote wait
-    # (they are deleted at the end).
-    relayed = list(
-        Email.objects.filter(key=key).order_by("pk").values_list("pk", flat=True)[: args.emails]
-    )
-    parked = (
-        Email.objects.filter(pk__gt=first_email, state="pending")
-        .exclude(pk__in=relayed)
-        .update(next_attempt_at=datetime.datetime(2999, 1, 1, tzinfo=datetime.UTC))
-    )
-    due = Email.objects.filter(
-        state="pending", next_attempt_at__lte=datetime.datetime.now(datetime.UTC)
-    ).count()
-    print(
-        f"\n3. notifications.services.email_relay to a local aiosmtpd server (its own process), "
-        f"relays in processes of their own; {due:,} e-mails due ({parked:,} others of the "
-        f"benchmark held back)"
-    )
-    print(
-        f"{'relays':>6} {'e-mails':>8} {'seconds':>8} {'e-mails/s':>9} {'received':>9} "
-        f"{'with both unsubscribe headers':>30} {'relay peak RSS':>15}"
-    )
-    context = multiprocessing.get_context("spawn")
-    for relays in [int(n) for n in args.relays.split(",")]:
-        Email.objects.filter(pk__in=relayed).update(
-            state="pending",
-            attempts=0,
-            sent_at=None,
-            claimed_until=None,
-            sending_since=None,
-            last_error="",
-            next_attempt_at=datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=1),
-        )
-        received.value = 0
-        with_headers.value = 0
-        barrier = context.Barrier(relays + 1)
-        results = context.Queue()
-        processes = [
-            context.Process(target=relay_process, args=(barrier, results)) for _ in range(relays)
-        ]
-        for process in processes:
-            process.start()
-        barrier.wait()
-        started = time.perf_counter()
-        totals = [results.get() for _ in processes]
-        wall = time.perf_counter() - started
-        for process in processes:
-            process.join()
-        sent = sum(t["sent"] for t in totals)
-        deadline = time.monotonic() + 10
-        while received.value < sent and time.monotonic() < deadline:
-            time.sleep(0.05)
-        states = dict(
-            Email.objects.filter(pk__in=relayed).values_list("state").annotate(n=Count("id"))
-        )
-        assert states == {"sent": sent}, states
-        print(
-            f"{relays:>6} {sent:>8,} {wall:>8.2f} {sent / wall:>9,.0f} {received.value:>9,} "
-            f"{with_headers.value:>30,} "
-            f"{max(t['maxrss_kb'] for t in totals) / 1024:>12.0f} MB"
-        )
-
-
 # --- Cleaning up --------------------------------------------------------------------------
 
 
@@ -683,46 +435,25 @@ def main() -> None:
     parser.add_argument("--rural", type=int, default=7, help="tasks in rural towns")
     parser.add_argument("--online", type=int, default=6, help="online tasks")
     parser.add_argument("--persons", type=int, default=200, help="person_rank runs")
-    parser.add_argument("--audience", type=int, default=20_000, help="fan-out audience")
-    parser.add_argument("--send", type=int, default=10_000, help="notification_send size")
-    parser.add_argument("--emails", type=int, default=2_000, help="e-mails relayed per run")
-    parser.add_argument("--relays", default="1,2", help="parallel relays to measure")
     parser.add_argument("--explain", action="store_true", help="the plan of a dense task")
     parser.add_argument(
         "--inlined", action="store_true", help="with --explain: also the plan before the fix"
     )
-    parser.add_argument("--skip", default="", help="comma-separated: publish,persons,fanout,email")
+    parser.add_argument("--skip", default="", help="comma-separated: publish,persons")
     parser.add_argument("--keep", action="store_true", help="leave what the benchmark made")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     began = time.perf_counter()
 
-    # Jobs the services queue stay in this process (nothing takes them); e-mail goes to the
-    # SMTP server started below. Both are read from the environment by the settings.
-    import multiprocessing
-
+    # Jobs the services queue stay in this process (nothing takes them); read from the
+    # environment by the settings.
     os.environ["CELERY_BROKER_URL"] = "memory://localhost/"
     os.environ["CELERY_RESULT_BACKEND"] = "cache+memory://"
-    port = free_port()
-    os.environ["EMAIL_URL"] = f"smtp://127.0.0.1:{port}"
-
-    context = multiprocessing.get_context("spawn")
-    received, with_headers = context.Value("l", 0), context.Value("l", 0)
-    ready, stop = context.Event(), context.Event()
-    server = None
-    if "email" not in skip:
-        server = context.Process(
-            target=smtp_serve, args=(port, received, with_headers, ready, stop), daemon=True
-        )
-        server.start()
-        if not ready.wait(30):
-            raise SystemExit("The SMTP server did not start.")
 
     import django
 
     django.setup()
     check_database()
-    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
 
@@ -732,8 +463,7 @@ def main() -> None:
     print(
         f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; "
         f"database: PostgreSQL {version}, {connection.settings_dict['NAME']}; {people:,} people; "
-        f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}; "
-        f"e-mail {settings.EMAIL_BACKEND} {settings.EMAIL_HOST}:{settings.EMAIL_PORT}"
+        f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}"
     )
     board_ensure(args, people)
     before = {
@@ -749,25 +479,15 @@ def main() -> None:
             publish(args, created)
         if "persons" not in skip:
             recommendations(args)
-        if "fanout" not in skip:
-            fan_out(args, created)
-        if "email" not in skip:
-            key = send_many(args, created)
-            relay(args, key, (received, with_headers), before["email"])
     finally:
         print(f"\nmeasurements took {time.perf_counter() - measured:.0f} s")
         if args.keep:
             print("--keep: the benchmark's rows are left in place")
         else:
             clean(created, before)
-        if server is not None:
-            stop.set()
-            server.join(10)
     mine = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(
-        f"peak memory: this process {mine:.0f} MB, largest child (SMTP server, relay) "
-        f"{children:.0f} MB; whole run {time.perf_counter() - began:.0f} s; "
+        f"peak memory: this process {mine:.0f} MB; whole run {time.perf_counter() - began:.0f} s; "
         f"load average at the end {os.getloadavg()[0]:.2f}"
     )
 

@@ -3,6 +3,9 @@ HTML, with the one-click unsubscribe headers of RFC 8058 and the row's fixed Mes
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -21,8 +24,44 @@ def _absolute(url: str) -> str:
     return settings.SITE_URL.rstrip("/") + url
 
 
-def _items(email: Email) -> list[dict[str, str]]:
-    if email.digest:
+class RelayMessage(EmailMultiAlternatives):
+    """Built once: the relay checks the headers before anything goes out, and the backend
+    sends that very message (the MIME tree of a Japanese text is costly to make)."""
+
+    _built = None
+
+    def message(self):
+        if self._built is None:
+            self._built = super().message()
+        return self._built
+
+
+class Renders:
+    """(subject, body) of notifications already rendered in this language: the relay's
+    batch of an announcement renders its text once, not once per person."""
+
+    def __init__(self):
+        self._done: dict[tuple, tuple[str, str]] = {}
+
+    def of(self, notification: Notification) -> tuple[str, str]:
+        key = (
+            translation.get_language(),
+            notification.kind,
+            notification.author_deleted,
+            tuple(notification.author_keys),
+            json.dumps(notification.context, sort_keys=True),
+        )
+        if key not in self._done:
+            self._done[key] = notification.rendered()
+        return self._done[key]
+
+
+def _items(
+    email: Email, notifications: Iterable[Notification] | None, renders: Renders | None
+) -> list[dict[str, str]]:
+    if notifications is not None:
+        pass  # read with the relay's batch
+    elif email.digest:
         notifications = Notification.objects.filter(
             recipient_id=email.recipient_id, digest_key=email.key
         ).order_by("created_at", "id")
@@ -32,7 +71,7 @@ def _items(email: Email) -> list[dict[str, str]]:
         ]
     items = []
     for notification in notifications:
-        subject, body = notification.rendered()
+        subject, body = renders.of(notification) if renders else notification.rendered()
         items.append(
             {
                 "topic": notification.topic,
@@ -44,11 +83,16 @@ def _items(email: Email) -> list[dict[str, str]]:
     return items
 
 
-def message_for(email: Email) -> EmailMultiAlternatives | None:
-    """The message of ``email``; None when what it carried is gone."""
+def message_for(
+    email: Email,
+    notifications: Iterable[Notification] | None = None,
+    renders: Renders | None = None,
+) -> EmailMultiAlternatives | None:
+    """The message of ``email``; None when what it carried is gone. ``notifications``: what
+    it carries, when the caller read it already; ``renders``: texts rendered before."""
     person = email.recipient
     with translation.override(person.language or settings.LANGUAGE_CODE):
-        items = _items(email)
+        items = _items(email, notifications, renders)
         if not items:
             return None
         topics = sorted({item["topic"] for item in items})
@@ -83,7 +127,7 @@ def message_for(email: Email) -> EmailMultiAlternatives | None:
         text = render_to_string("notifications/email/message.txt", context)
         html = render_to_string("notifications/email/message.html", context)
         prefix = _("[Furusato] ")
-    message = EmailMultiAlternatives(
+    message = RelayMessage(
         subject=" ".join(f"{prefix}{subject}".split()),  # one line, whatever a title held
         body=text,
         to=[person.email],

@@ -254,6 +254,9 @@ class Email(models.Model):
     next_attempt_at = models.DateTimeField(_("次の送信時刻"), default=timezone.now)
     # A relay holds a pending row until then; past it, another relay may take it.
     claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # When a relay claimed it, by the database's clock: a claim older than the database
+    # server's start may have lost the relay's asynchronous commits (see the relay).
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     sending_since = models.DateTimeField(null=True, blank=True, editable=False)
     sent_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
     last_error = models.CharField(_("最後のエラー"), max_length=500, blank=True)
