@@ -36,6 +36,7 @@ thread locks the thread alone (its count of questions waiting for an answer).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from accounts.models import User
 
@@ -69,6 +70,18 @@ def lock_session(pk: int) -> Session:
     return (
         Session.objects.select_for_update(of=("self",))
         .select_related("task__municipality")
+        .get(pk=pk)
+    )
+
+
+def lock_session_with(pk: int, **annotations: Any) -> Session:
+    """``lock_session``, with ``annotations`` (expressions on the session's row) read by the
+    same statement: what the caller needs under the lock (``signup_create``: whether the
+    task's host still hosts) costs no statement of its own."""
+    return (
+        Session.objects.select_for_update(of=("self",))
+        .select_related("task__municipality")
+        .annotate(**annotations)
         .get(pk=pk)
     )
 

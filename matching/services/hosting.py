@@ -13,15 +13,28 @@ these notices when they delete their account (``author_keys``).
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import CharField, Count, Exists, OuterRef, Value
+from django.contrib.postgres.expressions import ArraySubquery
+from django.contrib.postgres.fields import ArrayField
+from django.db import connection, transaction
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    CharField,
+    Count,
+    Exists,
+    OuterRef,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import MUNICIPALITY_STAFF_ROLES, Membership, Role
 from core.errors import Conflict
 from notifications.models import Notification, Topic
 from notifications.services import notification_send
@@ -37,7 +50,7 @@ from ..models import (
     Task,
     TaskStatus,
 )
-from ._common import _session_context, _task_context, task_runners
+from ._common import _session_context, _staff_of, _task_context, task_runners
 
 # What happened to a sign-up → the kind of the notice (``notifications/<kind>.txt``).
 HOST_KINDS = {
@@ -76,13 +89,61 @@ def _name_of(signup: Signup) -> str:
     return given.first() or signup.person.public_name or ""
 
 
-def host_hears(signup: Signup, task: Task, event: str, **extra) -> list[int]:
+def runners_read() -> dict[str, Any]:
+    """Annotations for a read of a session (``locks.lock_session_with``) that answer
+    ``task_runners`` with the session's lock rather than in statements of their own:
+    whether the task's host still hosts in its town (``host_hosts``) and, on PostgreSQL,
+    when they do not, the town's staff (``town_staff``)."""
+    hosts = Exists(
+        Membership.objects.filter(
+            user_id=OuterRef("task__host_id"),
+            role=Role.HOST,
+            municipality_id=OuterRef("task__municipality_id"),
+        )
+    )
+    read: dict[str, Any] = {"host_hosts": hosts}
+    if connection.vendor == "postgresql":
+        staff = Membership.objects.filter(
+            municipality_id=OuterRef("task__municipality_id"), role__in=MUNICIPALITY_STAFF_ROLES
+        ).values("user_id")
+        read["town_staff"] = Case(
+            When(hosts, then=Value(None)),
+            default=ArraySubquery(staff),
+            output_field=ArrayField(BigIntegerField()),
+        )
+    return read
+
+
+def runners_of(session: Session) -> list[int]:
+    """``task_runners`` of the session's task, from ``runners_read`` when the session was
+    read with it: the host while they still host in its town, else the town's staff."""
+    task = session.task
+    hosts = getattr(session, "host_hosts", None)
+    if hosts is None:
+        return task_runners(task)
+    if hosts and task.host_id is not None:
+        return [task.host_id]
+    staff = getattr(session, "town_staff", None)
+    return list(staff) if staff is not None else _staff_of(task.municipality_id)
+
+
+def host_hears(
+    signup: Signup,
+    task: Task,
+    event: str,
+    *,
+    runners: list[int] | None = None,
+    person_name: str | None = None,
+    **extra,
+) -> list[int]:
     """Tell whoever runs ``task`` that ``event`` (a key of ``HOST_KINDS``) happened to
-    ``signup``. Call inside the transaction of the change."""
+    ``signup``. Call inside the transaction of the change. ``runners`` (``runners_of``) and
+    ``person_name`` (the roster's name, else the public one) spare their reads when the
+    caller knows them already."""
     kind = HOST_KINDS[event]
     context = _task_context(
         task,
-        person_name=_name_of(signup),
+        person_name=_name_of(signup) if person_name is None else person_name,
         status=signup.status,
         message=signup.message if event in ("signed_up", "requested") else "",
         reason=signup.cancel_reason if event == "cancelled" else "",
@@ -95,8 +156,10 @@ def host_hears(signup: Signup, task: Task, event: str, **extra) -> list[int]:
         **_session_context(signup.session),
         **extra,
     )
+    if runners is None:
+        runners = task_runners(task)
     return notification_send(
-        recipients=[pk for pk in task_runners(task) if pk != signup.person_id],
+        recipients=[pk for pk in runners if pk != signup.person_id],
         kind=kind,
         topic=Topic.PARTICIPANTS,
         key=f"signup:{signup.pk}:host:{event}",
