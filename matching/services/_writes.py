@@ -16,10 +16,17 @@ added to ``Signup`` or ``SignupDetails`` is written here without a change.
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import F, Model, QuerySet
+from django.db.models import F, Model, Q, QuerySet
 from django.db.models.fields import AutoFieldMixin
 
-from ..models import Session, Signup, SignupDetails, SignupStatus
+from ..models import (
+    HOLDING_STATUSES,
+    LIVE_STATUSES,
+    Session,
+    Signup,
+    SignupDetails,
+    SignupStatus,
+)
 
 
 def _columns(row: Model, *, skip: str | None = None) -> tuple[list[str], list]:
@@ -34,15 +41,37 @@ def _columns(row: Model, *, skip: str | None = None) -> tuple[list[str], list]:
     return columns, values
 
 
-def signup_write(
-    *, signup: Signup, details: SignupDetails | None, blocking: QuerySet[Signup]
-) -> bool:
+def _blocking(signup: Signup, *, overlap: bool) -> QuerySet[Signup]:
+    """The person's sign-ups that stop ``signup``: a live one for its session, and
+    (``overlap``) a held one overlapping it. ``_BLOCKING`` is the same in SQL."""
+    stops = Q(session_id=signup.session_id, status__in=LIVE_STATUSES)
+    if overlap:
+        stops |= Q(
+            status__in=HOLDING_STATUSES, starts_at__lt=signup.ends_at, ends_at__gt=signup.starts_at
+        )
+    return Signup.objects.filter(stops, person_id=signup.person_id)
+
+
+def _in(statuses) -> str:
+    return ", ".join(f"'{status}'" for status in statuses)
+
+
+# Parameters: the person, the session, whether overlaps count, the session's end and start.
+_BLOCKING = (
+    f"SELECT 1 FROM {Signup._meta.db_table} b WHERE b.person_id = %s AND ("
+    f"(b.session_id = %s AND b.status IN ({_in(LIVE_STATUSES)})) OR (%s "
+    f"AND b.status IN ({_in(HOLDING_STATUSES)}) AND b.starts_at < %s AND b.ends_at > %s))"
+)
+
+
+def signup_write(*, signup: Signup, details: SignupDetails | None, overlap: bool) -> bool:
     """Write ``signup`` (and, confirmed, its place in the session's ``taken``; and
-    ``details``, its roster row) unless ``blocking`` finds a sign-up. Returns whether it was
-    written (``signup.pk`` set). Call under the session's and the person's locks."""
+    ``details``, its roster row) unless the person has a live sign-up for its session or
+    (``overlap``) holds one overlapping it. Returns whether it was written (``signup.pk``
+    set). Call under the session's and the person's locks."""
     takes_place = signup.status == SignupStatus.CONFIRMED
     if connection.vendor != "postgresql":
-        if blocking.exists():
+        if _blocking(signup, overlap=overlap).exists():
             return False
         signup.save(force_insert=True)
         if takes_place:
@@ -52,7 +81,8 @@ def signup_write(
             details.save(force_insert=True)
         return True
     quote = connection.ops.quote_name
-    guard, guard_params = blocking.values("pk").query.sql_with_params()
+    guard = _BLOCKING
+    guard_params = [signup.person_id, signup.session_id, overlap, signup.ends_at, signup.starts_at]
     columns, values = _columns(signup)
     sql = [
         f"WITH new AS (INSERT INTO {quote(Signup._meta.db_table)} ({', '.join(columns)}) "

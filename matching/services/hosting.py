@@ -13,21 +13,15 @@ these notices when they delete their account (``author_keys``).
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
 from django.conf import settings
-from django.contrib.postgres.expressions import ArraySubquery
-from django.contrib.postgres.fields import ArrayField
 from django.db import connection, transaction
 from django.db.models import (
-    BigIntegerField,
-    Case,
     CharField,
     Count,
     Exists,
     OuterRef,
     Value,
-    When,
 )
 from django.db.models.functions import Cast, Concat
 from django.urls import reverse
@@ -37,7 +31,7 @@ from django.utils.translation import gettext as _
 from accounts.models import MUNICIPALITY_STAFF_ROLES, Membership, Role
 from core.errors import Conflict
 from notifications.models import Notification, Topic
-from notifications.services import notification_send
+from notifications.services import Send, notification_send, notification_send_many
 
 from ..errors import MatchingCode
 from ..models import (
@@ -89,27 +83,23 @@ def _name_of(signup: Signup) -> str:
     return given.first() or signup.person.public_name or ""
 
 
-def runners_read() -> dict[str, Any]:
-    """Annotations for a read of a session (``locks.lock_session_with``) that answer
-    ``task_runners`` with the session's lock rather than in statements of their own:
-    whether the task's host still hosts in its town (``host_hosts``) and, on PostgreSQL,
-    when they do not, the town's staff (``town_staff``)."""
-    hosts = Exists(
-        Membership.objects.filter(
-            user_id=OuterRef("task__host_id"),
-            role=Role.HOST,
-            municipality_id=OuterRef("task__municipality_id"),
-        )
+def runners_read() -> dict[str, str]:
+    """SQL that answers ``task_runners`` in the read of a session's lock rather than in
+    statements of its own (``locks.lock_session_and_person``, over the task ``t``): whether
+    the task's host still hosts in its town (``host_hosts``) and, on PostgreSQL, when they
+    do not, the town's staff (``town_staff``)."""
+    # (S608: the table's name and the roles' values are our constants.)
+    table = connection.ops.quote_name(Membership._meta.db_table)
+    hosts = (
+        f"EXISTS (SELECT 1 FROM {table} h WHERE h.user_id = t.host_id "  # noqa: S608
+        f"AND h.role = '{Role.HOST.value}' AND h.municipality_id = t.municipality_id)"
     )
-    read: dict[str, Any] = {"host_hosts": hosts}
+    read = {"host_hosts": hosts}
     if connection.vendor == "postgresql":
-        staff = Membership.objects.filter(
-            municipality_id=OuterRef("task__municipality_id"), role__in=MUNICIPALITY_STAFF_ROLES
-        ).values("user_id")
-        read["town_staff"] = Case(
-            When(hosts, then=Value(None)),
-            default=ArraySubquery(staff),
-            output_field=ArrayField(BigIntegerField()),
+        roles = ", ".join(f"'{role.value}'" for role in MUNICIPALITY_STAFF_ROLES)
+        read["town_staff"] = (
+            f"CASE WHEN {hosts} THEN NULL ELSE ARRAY(SELECT w.user_id FROM {table} w "  # noqa: S608
+            f"WHERE w.municipality_id = t.municipality_id AND w.role IN ({roles})) END"
         )
     return read
 
@@ -127,7 +117,7 @@ def runners_of(session: Session) -> list[int]:
     return list(staff) if staff is not None else _staff_of(task.municipality_id)
 
 
-def host_hears(
+def host_notice(
     signup: Signup,
     task: Task,
     event: str,
@@ -135,11 +125,11 @@ def host_hears(
     runners: list[int] | None = None,
     person_name: str | None = None,
     **extra,
-) -> list[int]:
-    """Tell whoever runs ``task`` that ``event`` (a key of ``HOST_KINDS``) happened to
-    ``signup``. Call inside the transaction of the change. ``runners`` (``runners_of``) and
-    ``person_name`` (the roster's name, else the public one) spare their reads when the
-    caller knows them already."""
+) -> Send:
+    """The notice that tells whoever runs ``task`` that ``event`` (a key of ``HOST_KINDS``)
+    happened to ``signup``, for ``notification_send_many`` (``host_hears`` sends it alone).
+    ``runners`` (``runners_of``) and ``person_name`` (the roster's name, else the public
+    one) spare their reads when the caller knows them already."""
     kind = HOST_KINDS[event]
     context = _task_context(
         task,
@@ -158,7 +148,7 @@ def host_hears(
     )
     if runners is None:
         runners = task_runners(task)
-    return notification_send(
+    return Send(
         recipients=[pk for pk in runners if pk != signup.person_id],
         kind=kind,
         topic=Topic.PARTICIPANTS,
@@ -168,6 +158,12 @@ def host_hears(
         author=signup.person_id,
         author_keys=["person_name", "message", "reason"],
     )
+
+
+def host_hears(signup: Signup, task: Task, event: str, **extra) -> list[int]:
+    """Tell whoever runs ``task`` that ``event`` (a key of ``HOST_KINDS``) happened to
+    ``signup`` (``host_notice``). Call inside the transaction of the change."""
+    return notification_send_many([host_notice(signup, task, event, **extra)])[0]
 
 
 def host_hears_thanks(signup: Signup, task: Task, message: str) -> list[int]:

@@ -12,7 +12,7 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,11 +21,11 @@ from accounts.models import User
 from accounts.services import audit_record
 from core.errors import Conflict, Denied
 from notifications.models import Topic
-from notifications.services import notification_send
+from notifications.services import Send, notification_send_many
 from registry.services import profile_of
 
 from ..errors import MatchingCode
-from ..locks import lock_people, lock_person, lock_session, lock_session_with
+from ..locks import lock_people, lock_person, lock_session, lock_session_and_person
 from ..models import (
     HOLDING_STATUSES,
     LIVE_STATUSES,
@@ -41,7 +41,14 @@ from ..models import (
 from ..selectors import check_manage
 from ._common import _session_context, _task_context
 from ._writes import signup_write
-from .hosting import _overlapping, host_hears, host_hears_thanks, runners_of, runners_read
+from .hosting import (
+    _overlapping,
+    host_hears,
+    host_hears_thanks,
+    host_notice,
+    runners_of,
+    runners_read,
+)
 from .roster import signup_details_clean, signup_details_row
 from .watching import _tell_watchers
 
@@ -87,7 +94,9 @@ def signup_create(
             }
         )
     with transaction.atomic():
-        session = lock_session_with(session.pk, **runners_read())
+        # The session's row and the person's (to keep their sessions from overlapping),
+        # with the task, its town and who runs it, in one statement.
+        session = lock_session_and_person(session.pk, person.pk, read=runners_read())
         task = session.task
         if task.status != TaskStatus.PUBLISHED:
             raise Conflict(
@@ -113,7 +122,6 @@ def signup_create(
                 )
         if details is not None:
             details = signup_details_clean(task=task, details=details)
-        lock_person(person.pk)
         signup = Signup(
             session=session,
             person=person,
@@ -133,23 +141,31 @@ def signup_create(
         # A live sign-up for this session, or a held one overlapping it (a waiting place or
         # a request goes on over one when the person has confirmed they know), stops the
         # write: both are read by the write itself, under the session's and person's locks.
-        blocking = _blocking(person.pk, session, overlap=confirmed or not confirm_overlap)
         row = signup_details_row(signup=signup, details=details) if details is not None else None
         try:
-            written = signup_write(signup=signup, details=row, blocking=blocking)
+            written = signup_write(
+                signup=signup, details=row, overlap=confirmed or not confirm_overlap
+            )
         except IntegrityError as exc:  # cannot happen under the locks; the database agrees
             raise _already_signed_up() from exc
         if not written:
             raise _refusal(person.pk, session, confirmed=confirmed)
         if confirmed:
             session.taken += 1
-        _tell(signup, task, f"signup_{signup.status}")
-        host_hears(
-            signup,
-            task,
-            "requested" if signup.status == SignupStatus.PENDING else "signed_up",
-            runners=runners_of(session),
-            person_name=(row.full_name if row is not None else "") or person.public_name or "",
+        # The person's notice and the host's, in one statement.
+        notification_send_many(
+            [
+                _notice(signup, task, f"signup_{signup.status}"),
+                host_notice(
+                    signup,
+                    task,
+                    "requested" if signup.status == SignupStatus.PENDING else "signed_up",
+                    runners=runners_of(session),
+                    person_name=(row.full_name if row is not None else "")
+                    or person.public_name
+                    or "",
+                ),
+            ]
         )
     return signup
 
@@ -164,21 +180,8 @@ def _already_signed_up() -> Conflict:
     )
 
 
-def _blocking(person_id: int, session: Session, *, overlap: bool) -> QuerySet[Signup]:
-    """The person's sign-ups that stop a new one for ``session``: a live one for the
-    session itself, and (``overlap``) a held one overlapping it."""
-    stops = Q(session_id=session.pk, status__in=LIVE_STATUSES)
-    if overlap:
-        stops |= Q(
-            status__in=HOLDING_STATUSES,
-            starts_at__lt=session.ends_at,
-            ends_at__gt=session.starts_at,
-        )
-    return Signup.objects.filter(stops, person_id=person_id)
-
-
 def _refusal(person_id: int, session: Session, *, confirmed: bool) -> Conflict:
-    """Why the write of a sign-up was stopped (``_blocking``): already signed up, or an
+    """Why the write of a sign-up was stopped (``signup_write``): already signed up, or an
     overlap (refused for a place, to be confirmed for a waiting place or a request)."""
     if Signup.objects.filter(
         session_id=session.pk, person_id=person_id, status__in=LIVE_STATUSES
@@ -201,7 +204,12 @@ def _refusal(person_id: int, session: Session, *, confirmed: bool) -> Conflict:
 
 
 def _tell(signup: Signup, task: Task, kind: str) -> None:
-    notification_send(
+    notification_send_many([_notice(signup, task, kind)])
+
+
+def _notice(signup: Signup, task: Task, kind: str) -> Send:
+    """The person's notice of what happened to their sign-up (``kind``)."""
+    return Send(
         recipients=[signup.person_id],
         kind=kind,
         topic=Topic.PROMOTIONS if kind == "signup_promoted" else Topic.SIGNUPS,
