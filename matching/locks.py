@@ -42,7 +42,7 @@ from django.db import connection
 from django.db.models import Model
 
 from accounts.models import User
-from places.models import Municipality
+from places.models import Municipality, Prefecture
 
 from .models import (
     HostApplication,
@@ -83,11 +83,12 @@ def lock_session_and_person(
 ) -> Session:
     """``lock_session`` then ``lock_person``, in that order, in one statement (PostgreSQL
     locks the rows of ``FOR UPDATE OF`` in the order it names them): the session's row, with
-    its task and town read alongside, and the person's. ``read``: SQL expressions over the
-    session (alias ``s``) and its task (``t``) read by the same statement, set on the session
-    by name. Written by hand, not by the ORM: this is the hottest lock of the board, taken by
-    every sign-up (``signup_create``). On a database without ``FOR UPDATE OF`` (SQLite), the
-    two locks one after the other, and ``read`` is left to the caller (nothing is set)."""
+    its task, town and prefecture read alongside, and the person's. ``read``: SQL
+    expressions over the session (alias ``s``) and its task (``t``) read by the same
+    statement, set on the session by name. Written by hand, not by the ORM: this is the
+    hottest lock of the board, taken by every sign-up (``signup_create``). On a database
+    without ``FOR UPDATE OF`` (SQLite), the two locks one after the other, and ``read`` is
+    left to the caller (nothing is set)."""
     read = dict(read or {})
     if not connection.features.has_select_for_update_of:
         session = lock_session(pk)
@@ -99,8 +100,10 @@ def lock_session_and_person(
     if row is None:
         raise Session.DoesNotExist(f"No session {pk} (or person {person_pk}) to lock")
     values = iter(row)
-    built = [_from_db(model, values) for model in (Session, Task, Municipality)]
-    session, task, town = built
+    session, task, town, prefecture = (
+        _from_db(model, values) for model in (Session, Task, Municipality, Prefecture)
+    )
+    town.prefecture = prefecture
     task.municipality = town
     session.task = task
     for name in read:
@@ -113,14 +116,15 @@ def _session_and_person_sql(read: tuple[tuple[str, str], ...]) -> str:
     quote = connection.ops.quote_name
     columns = [
         f"{alias}.{quote(field.column)}"
-        for model, alias in ((Session, "s"), (Task, "t"), (Municipality, "m"))
+        for model, alias in ((Session, "s"), (Task, "t"), (Municipality, "m"), (Prefecture, "p"))
         for field in model._meta.concrete_fields
     ]
     columns += [f"({sql}) AS {quote(name)}" for name, sql in read]
     return (
         f"SELECT {', '.join(columns)} FROM {quote(Session._meta.db_table)} s "  # noqa: S608
         f"JOIN {quote(Task._meta.db_table)} t ON t.id = s.task_id "
-        f"JOIN {quote(Municipality._meta.db_table)} m ON m.code = t.municipality_id, "
+        f"JOIN {quote(Municipality._meta.db_table)} m ON m.code = t.municipality_id "
+        f"JOIN {quote(Prefecture._meta.db_table)} p ON p.code = m.prefecture_id, "
         f"{quote(User._meta.db_table)} u WHERE s.id = %s AND u.id = %s FOR UPDATE OF s, u"
     )
 

@@ -104,6 +104,20 @@ def runners_read() -> dict[str, str]:
     return read
 
 
+def session_counts_read() -> dict[str, str]:
+    """SQL for the read of a session's lock (over the session ``s``): its waiting list's
+    length (``waiting``) and its offers waiting for confirmation (``offered``), exact under
+    the lock, that ``session_offered`` and the API's sessions use rather than count again."""
+    table = connection.ops.quote_name(Signup._meta.db_table)
+    return {
+        name: f"SELECT COUNT(*) FROM {table} c WHERE c.session_id = s.id AND c.status = '{status}'"  # noqa: S608
+        for name, status in (
+            ("waiting", SignupStatus.WAITLISTED.value),
+            ("offered", SignupStatus.OFFERED.value),
+        )
+    }
+
+
 def runners_of(session: Session) -> list[int]:
     """``task_runners`` of the session's task, from ``runners_read`` when the session was
     read with it: the host while they still host in its town, else the town's staff."""

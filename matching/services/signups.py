@@ -48,6 +48,7 @@ from .hosting import (
     host_notice,
     runners_of,
     runners_read,
+    session_counts_read,
 )
 from .roster import signup_details_clean, signup_details_row
 from .watching import _tell_watchers
@@ -96,7 +97,9 @@ def signup_create(
     with transaction.atomic():
         # The session's row and the person's (to keep their sessions from overlapping),
         # with the task, its town and who runs it, in one statement.
-        session = lock_session_and_person(session.pk, person.pk, read=runners_read())
+        session = lock_session_and_person(
+            session.pk, person.pk, read={**runners_read(), **session_counts_read()}
+        )
         task = session.task
         if task.status != TaskStatus.PUBLISHED:
             raise Conflict(
@@ -150,8 +153,11 @@ def signup_create(
             raise _already_signed_up() from exc
         if not written:
             raise _refusal(person.pk, session, confirmed=confirmed)
+        # The session as it is now, for the caller's answer (the API's counts of it).
         if confirmed:
             session.taken += 1
+        elif signup.status == SignupStatus.WAITLISTED and hasattr(session, "waiting"):
+            session.waiting += 1
         # The person's notice and the host's, in one statement.
         notification_send_many(
             [
