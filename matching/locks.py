@@ -54,6 +54,7 @@ from .models import (
     TaskRevision,
     Thread,
 )
+from .statements import prepared_cursor
 
 
 def lock_task(pk: int, *, related: tuple[str, ...] = ()) -> Task:
@@ -94,7 +95,7 @@ def lock_session_and_person(
         session = lock_session(pk)
         lock_person(person_pk)
         return session
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_session_and_person_sql(tuple(read.items())), [pk, person_pk])
         row = cursor.fetchone()
     if row is None:

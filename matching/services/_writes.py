@@ -27,6 +27,7 @@ from ..models import (
     SignupDetails,
     SignupStatus,
 )
+from ..statements import prepared_cursor
 
 
 def _columns(row: Model, *, skip: str | None = None) -> tuple[list[str], list]:
@@ -104,7 +105,7 @@ def signup_write(*, signup: Signup, details: SignupDetails | None, overlap: bool
         )
         params.extend(values)
     sql.append(" SELECT id FROM new")
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute("".join(sql), params)
         row = cursor.fetchone()
     if row is None:
