@@ -333,7 +333,7 @@ def wait_for_http(port: int, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/", timeout=2):  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/", timeout=2):
                 return
         except OSError:
             time.sleep(0.5)
