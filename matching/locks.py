@@ -15,7 +15,8 @@ transactions never wait on each other in a circle:
   (``task_cancel``).
 - A **person** is locked after the session, to keep their confirmed sessions from
   overlapping; several people at once in id order (a promotion of the waiting list, a
-  session moved).
+  session moved). A sign-up takes the session's row and the person's in one statement
+  (``lock_session_and_person``: ``FOR UPDATE OF`` locks them in the order it names them).
 - A **sign-up** alone (attendance) and a **host application** alone (its decision) are
   locked with nothing else; "everyone present" (``attendance_mark_all``) locks the session,
   then its unmarked sign-ups in id order. Attendance then writes the registry's activity
