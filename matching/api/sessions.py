@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
-from core.errors import Denied
+from core.errors import Conflict, Denied, code_of
 
 from .. import selectors, services
 from ..errors import MatchingCode
@@ -92,6 +94,8 @@ class SessionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["get", "post"])
     def signups(self, request, pk=None):
+        if request.method == "POST":
+            return self._sign_up(request, int(pk))
         session = self._session()
         if request.method == "GET":
             if not services.may_manage_task(request.user, session.task):
@@ -104,14 +108,27 @@ class SessionViewSet(viewsets.GenericViewSet):
             )
             page = self.paginate_queryset(rows)
             return self.get_paginated_response(ParticipantSerializer(page, many=True).data)
+
+    def _sign_up(self, request, pk: int) -> Response:
+        """The service reads (and locks) the session itself, and comes back with it as it is
+        after the sign-up (its counts too): no read before, none after. A session the person
+        may not see still answers 404, found out when the service refuses it."""
         serializer = SignupCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        signup = services.signup_create(
-            session=session,
-            person=request.user,
-            message=serializer.validated_data["message"],
-            details=serializer.details(),
-            confirm_overlap=serializer.validated_data["confirm_overlap"],
-        )
-        signup = selectors.signup_get(user=request.user, pk=signup.pk)
+        if not serializer.is_valid():
+            self._session()
+            raise ValidationError(serializer.errors)
+        try:
+            signup = services.signup_create(
+                session=Session(pk=pk),
+                person=request.user,
+                message=serializer.validated_data["message"],
+                details=serializer.details(),
+                confirm_overlap=serializer.validated_data["confirm_overlap"],
+            )
+        except Session.DoesNotExist as exc:
+            raise Http404 from exc
+        except Conflict as exc:
+            if code_of(exc) == MatchingCode.TASK_NOT_PUBLISHED:
+                self._session()
+            raise
         return Response(SignupSerializer(signup).data, status=status.HTTP_201_CREATED)

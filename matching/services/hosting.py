@@ -15,16 +15,23 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import CharField, Count, Exists, OuterRef, Value
+from django.db import connection, transaction
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    OuterRef,
+    Value,
+)
 from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import MUNICIPALITY_STAFF_ROLES, Membership, Role
 from core.errors import Conflict
 from notifications.models import Notification, Topic
-from notifications.services import notification_send
+from notifications.services import Send, notification_send, notification_send_many
 
 from ..errors import MatchingCode
 from ..models import (
@@ -37,7 +44,7 @@ from ..models import (
     Task,
     TaskStatus,
 )
-from ._common import _session_context, _task_context, task_runners
+from ._common import _session_context, _staff_of, _task_context, task_runners
 
 # What happened to a sign-up → the kind of the notice (``notifications/<kind>.txt``).
 HOST_KINDS = {
@@ -76,13 +83,71 @@ def _name_of(signup: Signup) -> str:
     return given.first() or signup.person.public_name or ""
 
 
-def host_hears(signup: Signup, task: Task, event: str, **extra) -> list[int]:
-    """Tell whoever runs ``task`` that ``event`` (a key of ``HOST_KINDS``) happened to
-    ``signup``. Call inside the transaction of the change."""
+def runners_read() -> dict[str, str]:
+    """SQL that answers ``task_runners`` in the read of a session's lock rather than in
+    statements of its own (``locks.lock_session_and_person``, over the task ``t``): whether
+    the task's host still hosts in its town (``host_hosts``) and, on PostgreSQL, when they
+    do not, the town's staff (``town_staff``)."""
+    # (S608: the table's name and the roles' values are our constants.)
+    table = connection.ops.quote_name(Membership._meta.db_table)
+    hosts = (
+        f"EXISTS (SELECT 1 FROM {table} h WHERE h.user_id = t.host_id "  # noqa: S608
+        f"AND h.role = '{Role.HOST.value}' AND h.municipality_id = t.municipality_id)"
+    )
+    read = {"host_hosts": hosts}
+    if connection.vendor == "postgresql":
+        roles = ", ".join(f"'{role.value}'" for role in MUNICIPALITY_STAFF_ROLES)
+        read["town_staff"] = (
+            f"CASE WHEN {hosts} THEN NULL ELSE ARRAY(SELECT w.user_id FROM {table} w "  # noqa: S608
+            f"WHERE w.municipality_id = t.municipality_id AND w.role IN ({roles})) END"
+        )
+    return read
+
+
+def session_counts_read() -> dict[str, str]:
+    """SQL for the read of a session's lock (over the session ``s``): its waiting list's
+    length (``waiting``) and its offers waiting for confirmation (``offered``), exact under
+    the lock, that ``session_offered`` and the API's sessions use rather than count again."""
+    table = connection.ops.quote_name(Signup._meta.db_table)
+    return {
+        name: f"SELECT COUNT(*) FROM {table} c WHERE c.session_id = s.id AND c.status = '{status}'"  # noqa: S608
+        for name, status in (
+            ("waiting", SignupStatus.WAITLISTED.value),
+            ("offered", SignupStatus.OFFERED.value),
+        )
+    }
+
+
+def runners_of(session: Session) -> list[int]:
+    """``task_runners`` of the session's task, from ``runners_read`` when the session was
+    read with it: the host while they still host in its town, else the town's staff."""
+    task = session.task
+    hosts = getattr(session, "host_hosts", None)
+    if hosts is None:
+        return task_runners(task)
+    if hosts and task.host_id is not None:
+        return [task.host_id]
+    staff = getattr(session, "town_staff", None)
+    return list(staff) if staff is not None else _staff_of(task.municipality_id)
+
+
+def host_notice(
+    signup: Signup,
+    task: Task,
+    event: str,
+    *,
+    runners: list[int] | None = None,
+    person_name: str | None = None,
+    **extra,
+) -> Send:
+    """The notice that tells whoever runs ``task`` that ``event`` (a key of ``HOST_KINDS``)
+    happened to ``signup``, for ``notification_send_many`` (``host_hears`` sends it alone).
+    ``runners`` (``runners_of``) and ``person_name`` (the roster's name, else the public
+    one) spare their reads when the caller knows them already."""
     kind = HOST_KINDS[event]
     context = _task_context(
         task,
-        person_name=_name_of(signup),
+        person_name=_name_of(signup) if person_name is None else person_name,
         status=signup.status,
         message=signup.message if event in ("signed_up", "requested") else "",
         reason=signup.cancel_reason if event == "cancelled" else "",
@@ -95,8 +160,10 @@ def host_hears(signup: Signup, task: Task, event: str, **extra) -> list[int]:
         **_session_context(signup.session),
         **extra,
     )
-    return notification_send(
-        recipients=[pk for pk in task_runners(task) if pk != signup.person_id],
+    if runners is None:
+        runners = task_runners(task)
+    return Send(
+        recipients=[pk for pk in runners if pk != signup.person_id],
         kind=kind,
         topic=Topic.PARTICIPANTS,
         key=f"signup:{signup.pk}:host:{event}",
@@ -105,6 +172,12 @@ def host_hears(signup: Signup, task: Task, event: str, **extra) -> list[int]:
         author=signup.person_id,
         author_keys=["person_name", "message", "reason"],
     )
+
+
+def host_hears(signup: Signup, task: Task, event: str, **extra) -> list[int]:
+    """Tell whoever runs ``task`` that ``event`` (a key of ``HOST_KINDS``) happened to
+    ``signup`` (``host_notice``). Call inside the transaction of the change."""
+    return notification_send_many([host_notice(signup, task, event, **extra)])[0]
 
 
 def host_hears_thanks(signup: Signup, task: Task, message: str) -> list[int]:

@@ -4,7 +4,7 @@ with its reason), the audited reads of the host and the town's staff, and the de
 the details a set time after the session (``MATCHING_ROSTER_RETENTION_DAYS``).
 
 ``signup_create`` checks and writes the details in its own transaction
-(``signup_details_clean``, ``signup_details_write``); ``roster_read`` is the one door to
+(``signup_details_clean``, ``signup_details_row``); ``roster_read`` is the one door to
 them; ``roster_details_purge`` is run by beat."""
 
 from __future__ import annotations
@@ -169,14 +169,22 @@ def _birth_date(value: Any, errors: dict) -> datetime.date | None:
     return value
 
 
-def signup_details_write(*, signup: Signup, details: dict[str, Any]) -> SignupDetails:
-    """Store the details (from ``signup_details_clean``) with the sign-up. Call inside the
-    sign-up's transaction."""
-    return SignupDetails.objects.create(
+def signup_details_row(*, signup: Signup, details: dict[str, Any]) -> SignupDetails:
+    """The row of the details (from ``signup_details_clean``) for the sign-up, unsaved:
+    ``signup_create`` writes it in the sign-up's own statement where it can."""
+    return SignupDetails(
         signup=signup,
         created_at=signup.created_at,
         **{name: details[name] for name in DETAIL_FIELDS},
     )
+
+
+def signup_details_write(*, signup: Signup, details: dict[str, Any]) -> SignupDetails:
+    """Store the details (from ``signup_details_clean``) with the sign-up. Call inside the
+    sign-up's transaction."""
+    row = signup_details_row(signup=signup, details=details)
+    row.save(force_insert=True)
+    return row
 
 
 def _audit(viewer: User, roster: Roster, fmt: str, detail: dict[str, Any]) -> None:

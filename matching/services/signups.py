@@ -21,11 +21,11 @@ from accounts.models import User
 from accounts.services import audit_record
 from core.errors import Conflict, Denied
 from notifications.models import Topic
-from notifications.services import notification_send
+from notifications.services import Send, notification_send_many
 from registry.services import profile_of
 
 from ..errors import MatchingCode
-from ..locks import lock_people, lock_person, lock_session
+from ..locks import lock_people, lock_person, lock_session, lock_session_and_person
 from ..models import (
     HOLDING_STATUSES,
     LIVE_STATUSES,
@@ -40,8 +40,17 @@ from ..models import (
 )
 from ..selectors import check_manage
 from ._common import _session_context, _task_context
-from .hosting import _overlapping, host_hears, host_hears_thanks
-from .roster import signup_details_clean, signup_details_write
+from ._writes import signup_write
+from .hosting import (
+    _overlapping,
+    host_hears,
+    host_hears_thanks,
+    host_notice,
+    runners_of,
+    runners_read,
+    session_counts_read,
+)
+from .roster import signup_details_clean, signup_details_row
 from .watching import _tell_watchers
 
 
@@ -86,7 +95,11 @@ def signup_create(
             }
         )
     with transaction.atomic():
-        session = lock_session(session.pk)
+        # The session's row and the person's (to keep their sessions from overlapping),
+        # with the task, its town and who runs it, in one statement.
+        session = lock_session_and_person(
+            session.pk, person.pk, read={**runners_read(), **session_counts_read()}
+        )
         task = session.task
         if task.status != TaskStatus.PUBLISHED:
             raise Conflict(
@@ -112,15 +125,6 @@ def signup_create(
                 )
         if details is not None:
             details = signup_details_clean(task=task, details=details)
-        lock_person(person.pk)
-        if Signup.objects.filter(session=session, person=person, status__in=LIVE_STATUSES).exists():
-            raise Conflict(
-                {
-                    "session": ValidationError(
-                        _("この回にはすでに申し込んでいます。"), code=MatchingCode.ALREADY_SIGNED_UP
-                    )
-                }
-            )
         signup = Signup(
             session=session,
             person=person,
@@ -132,54 +136,86 @@ def signup_create(
         if task.signup_mode == SignupMode.APPROVAL:
             signup.status = SignupStatus.PENDING
         elif session.taken < session.capacity:
-            other = _overlapping(person.pk, session)
-            if other is not None:
-                raise _overlap_error(other)
             signup.status = SignupStatus.CONFIRMED
             signup.confirmed_at = now
-            Session.objects.filter(pk=session.pk).update(taken=F("taken") + 1)
         else:
             signup.status = SignupStatus.WAITLISTED
-        if signup.status != SignupStatus.CONFIRMED and not confirm_overlap:
-            _overlap_warning(person.pk, session)
+        confirmed = signup.status == SignupStatus.CONFIRMED
+        # A live sign-up for this session, or a held one overlapping it (a waiting place or
+        # a request goes on over one when the person has confirmed they know), stops the
+        # write: both are read by the write itself, under the session's and person's locks.
+        row = signup_details_row(signup=signup, details=details) if details is not None else None
         try:
-            with transaction.atomic():
-                signup.save()
+            written = signup_write(
+                signup=signup, details=row, overlap=confirmed or not confirm_overlap
+            )
         except IntegrityError as exc:  # cannot happen under the locks; the database agrees
-            raise Conflict(
-                {
-                    "session": ValidationError(
-                        _("この回にはすでに申し込んでいます。"), code=MatchingCode.ALREADY_SIGNED_UP
-                    )
-                }
-            ) from exc
-        if details is not None:
-            signup_details_write(signup=signup, details=details)
-        _tell(signup, task, f"signup_{signup.status}")
-        host_hears(
-            signup, task, "requested" if signup.status == SignupStatus.PENDING else "signed_up"
+            raise _already_signed_up() from exc
+        if not written:
+            raise _refusal(person.pk, session, confirmed=confirmed)
+        # The session as it is now, for the caller's answer (the API's counts of it).
+        if confirmed:
+            session.taken += 1
+        elif signup.status == SignupStatus.WAITLISTED and hasattr(session, "waiting"):
+            session.waiting += 1
+        # The person's notice and the host's, in one statement.
+        notification_send_many(
+            [
+                _notice(signup, task, f"signup_{signup.status}"),
+                host_notice(
+                    signup,
+                    task,
+                    "requested" if signup.status == SignupStatus.PENDING else "signed_up",
+                    runners=runners_of(session),
+                    person_name=(row.full_name if row is not None else "")
+                    or person.public_name
+                    or "",
+                ),
+            ]
         )
     return signup
 
 
-def _overlap_warning(person_id: int, session: Session) -> None:
-    """Joining a waiting list (or asking) for a session that overlaps a held one: the
-    person is warned first, and goes on only when they confirm."""
-    other = _overlapping(person_id, session)
-    if other is not None:
-        raise Conflict(
-            _(
-                "同じ時間に「%(title)s」への参加が決まっています。この回のキャンセル待ち（承認待ち）に"
-                "入っても、重なる回に参加が決まっている間は繰り上がりません。"
-                "それでもよければ、確認して申し込んでください。"
+def _already_signed_up() -> Conflict:
+    return Conflict(
+        {
+            "session": ValidationError(
+                _("この回にはすでに申し込んでいます。"), code=MatchingCode.ALREADY_SIGNED_UP
             )
-            % {"title": other.session.task.title},
-            code=MatchingCode.OVERLAP_NOT_CONFIRMED,
+        }
+    )
+
+
+def _refusal(person_id: int, session: Session, *, confirmed: bool) -> Conflict:
+    """Why the write of a sign-up was stopped (``signup_write``): already signed up, or an
+    overlap (refused for a place, to be confirmed for a waiting place or a request)."""
+    if Signup.objects.filter(
+        session_id=session.pk, person_id=person_id, status__in=LIVE_STATUSES
+    ).exists():
+        return _already_signed_up()
+    other = _overlapping(person_id, session)
+    if other is None:  # gone meanwhile: cannot happen under the person's lock
+        return _already_signed_up()
+    if confirmed:
+        return _overlap_error(other)
+    return Conflict(
+        _(
+            "同じ時間に「%(title)s」への参加が決まっています。この回のキャンセル待ち（承認待ち）に"
+            "入っても、重なる回に参加が決まっている間は繰り上がりません。"
+            "それでもよければ、確認して申し込んでください。"
         )
+        % {"title": other.session.task.title},
+        code=MatchingCode.OVERLAP_NOT_CONFIRMED,
+    )
 
 
 def _tell(signup: Signup, task: Task, kind: str) -> None:
-    notification_send(
+    notification_send_many([_notice(signup, task, kind)])
+
+
+def _notice(signup: Signup, task: Task, kind: str) -> Send:
+    """The person's notice of what happened to their sign-up (``kind``)."""
+    return Send(
         recipients=[signup.person_id],
         kind=kind,
         topic=Topic.PROMOTIONS if kind == "signup_promoted" else Topic.SIGNUPS,
