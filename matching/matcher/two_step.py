@@ -11,9 +11,11 @@ another town of the prefecture (counted only for people not registered with the 
 
 The ``limit``-th best ``sure`` among people whose account is active is a bar: whoever's
 ``best`` is below it is beaten by ``limit`` people and cannot be among the top. Step 2
-probes the others only, one index lookup each (their account, their registration with the
-prefecture), and ranks them as the one-step statement does: the same scores, reasons and
-order (``one_step.task_rank_exhaustive``; the tests compare the two on the same data).
+probes the others only, one index lookup each: their registration with the prefecture,
+which gives their score; then the account of the best of them (``limit`` and a margin; all
+of them only if too many of those have closed theirs). They are ranked as the one-step
+statement ranks: the same scores, reasons and order (``one_step.task_rank_exhaustive``; the
+tests compare the two on the same data).
 """
 
 from __future__ import annotations
@@ -181,27 +183,42 @@ head AS MATERIALIZED (
         best_sure
 ),
 bar AS (SELECT sure FROM head WHERE active ORDER BY sure DESC LIMIT 1 OFFSET %(last)s),
--- Step 2: the probes, for the people who can still reach the top only (an account read
--- for the bar is not read again).
+-- Step 2: the probes, for the people who can still reach the top only: their registration
+-- with the prefecture (in id order, so that the index is read in order), then their
+-- account, for the best of them only (again, an account read for the bar is not read).
+contenders AS MATERIALIZED (
+    SELECT person_id, distance_km, near, reasons FROM bounds
+    WHERE best >= %(min_score)s AND best >= COALESCE((SELECT sure FROM bar), %(min_score)s)
+    ORDER BY person_id
+),
 facts AS MATERIALIZED (
-    SELECT b.person_id, b.distance_km, b.near, b.reasons
-        + CASE WHEN (b.reasons & {registered}) = 0 AND (
-                SELECT 1 FROM {table["prefreg"]} pr WHERE pr.person_id = b.person_id
-                AND pr.prefecture_id = %(pref)s AND pr.status = %(active)s) IS NOT NULL
-            THEN {Reason.PREFECTURE_REGISTERED.value} ELSE 0 END AS reasons,
-        COALESCE(hd.active, {active.format(person="b.person_id")}) AS active
-    FROM bounds b
-    LEFT JOIN head hd ON hd.person_id = b.person_id
-    WHERE b.best >= %(min_score)s
-      AND b.best >= COALESCE((SELECT sure FROM bar), %(min_score)s)
+    SELECT person_id, distance_km, near, reasons + CASE WHEN (reasons & {registered}) = 0 AND (
+            SELECT 1 FROM {table["prefreg"]} pr WHERE pr.person_id = c.person_id
+            AND pr.prefecture_id = %(pref)s AND pr.status = %(active)s) IS NOT NULL
+        THEN {Reason.PREFECTURE_REGISTERED.value} ELSE 0 END AS reasons
+    FROM contenders c
+),
+scored AS (
+    SELECT person_id, distance_km, reasons, ({weights_sql()}) + near AS score
+    FROM facts WHERE ({weights_sql()}) + near >= %(min_score)s
+),
+leaders AS MATERIALIZED (
+    SELECT s.person_id, s.distance_km, s.reasons, s.score,
+        COALESCE(hd.active, {active.format(person="s.person_id")}) AS active
+    FROM (SELECT * FROM scored ORDER BY score DESC, person_id LIMIT %(head)s) s
+    LEFT JOIN head hd ON hd.person_id = s.person_id
 ),
 ranked AS (
     SELECT %(task)s AS task_id, person_id, score, reasons, distance_km
     FROM (
-        SELECT person_id, distance_km, reasons, ({weights_sql()}) + near AS score
-        FROM facts WHERE active
-    ) scored
-    WHERE score >= %(min_score)s
+        SELECT person_id, distance_km, reasons, score FROM leaders WHERE active
+        -- Only if too many of the best have closed their account: everyone else, probed.
+        UNION ALL
+        SELECT person_id, distance_km, reasons, score FROM scored
+        WHERE (SELECT COUNT(*) FROM leaders WHERE active) < %(limit)s
+          AND person_id NOT IN (SELECT person_id FROM leaders)
+          AND {active.format(person="scored.person_id")}
+    ) eligible
     ORDER BY score DESC, person_id
     LIMIT %(limit)s
 )

@@ -176,3 +176,10 @@ def test_ties_on_the_bar_go_to_the_same_people_with_the_same_reasons(settings):
     assert scores[twelve[0].pk] == scores[skilled[0].pk]  # the tie
     # Below the least score (the weak), or left out (the host, the too young, a closed account).
     assert not set(scores) & {p.pk for p in [*weak, host, young, closed]}
+
+    # Most of the best close their account: the two steps read everyone else's too.
+    settings.MATCHING_MATCHES_PER_TASK = 5
+    User.objects.filter(pk__in=[p.pk for p in [*twelve[:11], *skilled[:4]]]).update(is_active=False)
+    everyone, two_steps = both(task)
+    assert two_steps == everyone
+    assert [person for person, *_ in everyone] == [registrant.pk, twelve[11].pk, skilled[4].pk]
