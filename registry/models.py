@@ -198,7 +198,20 @@ class Profile(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["home_municipality"], name="registry_profile_home_idx"),
+            # With what the matcher scores from: a task's people around it are read from
+            # this index alone (an index-only scan), not from the table.
+            models.Index(
+                fields=["home_municipality"],
+                include=[
+                    "user",
+                    "birth_year",
+                    "interests",
+                    "skills",
+                    "available_days",
+                    "available_months",
+                ],
+                name="registry_profile_home_idx",
+            ),
             # The statistics read changed profiles (age band, gender) since their last run.
             models.Index(fields=["updated_at"], name="registry_profile_updated_idx"),
         ]
@@ -322,9 +335,11 @@ class Registration(models.Model):
         ]
         indexes = [
             models.Index(fields=["person", "municipality"], name="registry_reg_person_idx"),
-            # The staff list: a town's active registrants, newest first.
+            # The staff list: a town's active registrants, newest first; the matcher reads
+            # who they are from the index alone.
             models.Index(
                 fields=["municipality", "-registered_at", "-id"],
+                include=["person"],
                 condition=Q(status="active"),
                 name="registry_reg_muni_idx",
             ),
