@@ -10,9 +10,10 @@ through its own.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from django.db import connection, models, transaction
 
@@ -140,11 +141,59 @@ _INDEXES_SQL = """
 _CONSTRAINTS_SQL = """
     SELECT c.conname, c.contype, pg_get_constraintdef(c.oid)
     FROM pg_constraint c
-    WHERE c.conrelid = %s::regclass AND c.contype IN ('f', 'p', 'u', 'x')
+    WHERE c.conrelid = %s::regclass AND c.contype IN ('f', 'p', 'u')
       AND NOT EXISTS (SELECT 1 FROM pg_constraint r  -- a key another table's FK points to
                       WHERE r.contype = 'f' AND r.conindid = c.conindid AND c.contype <> 'f')
     ORDER BY c.contype = 'f', c.oid
 """
+
+
+# What makes an index or a constraint what it is, as the catalogue holds it: a definition
+# read back from its printed form must give the same. The parse trees of expressions and
+# predicates are compared as PostgreSQL's own equal() compares nodes: without the positions
+# of their tokens in the SQL text and the display form of casts (``location``, ``…format``).
+_INDEX_FACTS = """
+    SELECT pg_get_indexdef(x.indexrelid), x.indisunique, x.indisprimary, x.indisexclusion,
+           x.indimmediate, x.indnatts, x.indnkeyatts, x.indkey::text, x.indcollation::text,
+           x.indclass::text, x.indoption::text, i.reloptions, i.relam, x.indnullsnotdistinct,
+           regexp_replace(COALESCE(x.indexprs::text, ''),
+                          ':(location|[a-z]*format) -?[0-9]+', '', 'g'),
+           regexp_replace(COALESCE(x.indpred::text, ''),
+                          ':(location|[a-z]*format) -?[0-9]+', '', 'g')
+    FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+    WHERE x.indexrelid = %s::regclass
+"""
+_CONSTRAINT_FACTS = """
+    SELECT pg_get_constraintdef(c.oid), c.contype, c.condeferrable, c.condeferred,
+           c.convalidated, c.conkey::text, c.confkey::text, c.confrelid, c.confupdtype,
+           c.confdeltype, c.confmatchtype, (SELECT pg_get_indexdef(c.conindid)),
+           regexp_replace(COALESCE(c.conbin::text, ''),
+                          ':(location|[a-z]*format) -?[0-9]+', '', 'g')
+    FROM pg_constraint c
+    WHERE c.conrelid = %s::regclass AND c.conname = %s
+"""
+
+
+def _comes_back_the_same(cursor, drop: str, create: str, facts: str, params: list) -> bool:
+    """Whether dropping and creating again (on the empty table: instant) gives what was
+    there; either way, what was there is left in place (a savepoint is rolled back)."""
+
+    class _Undo(Exception):
+        pass
+
+    same = False
+    try:
+        with transaction.atomic():
+            cursor.execute(facts, params)
+            before = cursor.fetchall()
+            cursor.execute(drop)
+            cursor.execute(create)
+            cursor.execute(facts, params)
+            same = cursor.fetchall() == before
+            raise _Undo
+    except _Undo:
+        pass
+    return same
 
 
 def schema_of(tables: Sequence[str]) -> list[tuple]:
@@ -153,7 +202,11 @@ def schema_of(tables: Sequence[str]) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(
             """SELECT c.relname, i.relname, pg_get_indexdef(i.oid), x.indisunique,
-                      x.indisprimary, x.indisvalid, x.indisready
+                      x.indisprimary, x.indisvalid, x.indisready, x.indimmediate,
+                      regexp_replace(COALESCE(x.indexprs::text, ''),
+                                     ':(location|[a-z]*format) -?[0-9]+', '', 'g'),
+                      regexp_replace(COALESCE(x.indpred::text, ''),
+                                     ':(location|[a-z]*format) -?[0-9]+', '', 'g')
                FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
                JOIN pg_class c ON c.oid = x.indrelid
                WHERE c.relname = ANY(%s) ORDER BY 1, 2""",
@@ -162,7 +215,9 @@ def schema_of(tables: Sequence[str]) -> list[tuple]:
         indexes = cursor.fetchall()
         cursor.execute(
             """SELECT t.relname, c.conname, c.contype, pg_get_constraintdef(c.oid),
-                      c.condeferrable, c.condeferred, c.convalidated, f.relname
+                      c.condeferrable, c.condeferred, c.convalidated, f.relname,
+                      regexp_replace(COALESCE(c.conbin::text, ''),
+                                     ':(location|[a-z]*format) -?[0-9]+', '', 'g')
                FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
                LEFT JOIN pg_class f ON f.oid = c.confrelid
                WHERE t.relname = ANY(%s) ORDER BY 1, 2""",
@@ -188,6 +243,7 @@ class DeferredIndexes:
         if connection.vendor != "postgresql" or not connection.in_atomic_block:
             raise RuntimeError("DeferredIndexes works inside a transaction on PostgreSQL.")
         self.empty: list[str] = []
+        self.kept: list[str] = []  # what would not come back the same: left in place
         self.timings: list[tuple[str, float]] = []  # of restore(): each statement, seconds
         self._recreate: list[str] = []
         tables = [model._meta.db_table for model in models_]
@@ -205,16 +261,27 @@ class DeferredIndexes:
                 indexes = cursor.fetchall()
                 cursor.execute(_CONSTRAINTS_SQL, [f'"{table}"'])
                 constraints = cursor.fetchall()
-                # Foreign keys first (they may rest on a key of the same tables), then the rest.
-                for name, _type, _ in sorted(constraints, key=lambda c: c[1] != "f"):
-                    cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
-                for name, _ in indexes:
-                    cursor.execute(f"DROP INDEX {name}")
-                self._recreate += [definition for _, definition in indexes]
-                self._recreate += [
-                    f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}'
-                    for name, contype, definition in sorted(constraints, key=lambda c: c[1] == "f")
+                # Foreign keys first (they may rest on a key of the same tables), then keys,
+                # then indexes; built again in the reverse order.
+                steps = [
+                    (
+                        name,
+                        f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"',
+                        f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}',
+                        _CONSTRAINT_FACTS,
+                        [table, name],
+                    )
+                    for name, _, definition in sorted(constraints, key=lambda c: c[1] != "f")
+                ] + [
+                    (name, f"DROP INDEX {name}", definition, _INDEX_FACTS, [name])
+                    for name, definition in indexes
                 ]
+                for name, drop, create, facts, params in steps:
+                    if _comes_back_the_same(cursor, drop, create, facts, params):
+                        cursor.execute(drop)
+                        self._recreate.insert(0, create)
+                    else:
+                        self.kept.append(name)
 
     def restore(self, *, maintenance_work_mem: str = "512MB") -> None:
         """Build the dropped indexes and constraints again (unique ones and foreign keys are
@@ -226,3 +293,31 @@ class DeferredIndexes:
                 cursor.execute(statement)
                 self.timings.append((statement, time.perf_counter() - started))
         self._recreate = []
+
+
+def table_empty(model: type[models.Model]) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT NOT EXISTS (SELECT 1 FROM "{model._meta.db_table}")')  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+@contextlib.contextmanager
+def load_transaction(
+    models_: Sequence[type[models.Model]], *, use_copy: bool = True
+) -> Iterator[DeferredIndexes | None]:
+    """Around a bulk load into ``models_``' tables: if one of them is empty (on PostgreSQL,
+    outside a transaction, with COPY), ONE transaction with the empty tables' indexes and
+    foreign keys deferred (``DeferredIndexes``), built again before the commit; otherwise
+    nothing (yields None: the caller commits batch by batch as it likes)."""
+    if not (
+        use_copy
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and any(table_empty(model) for model in models_)
+    ):
+        yield None
+        return
+    with transaction.atomic():
+        deferred = DeferredIndexes(models_)
+        yield deferred
+        deferred.restore()

@@ -1,4 +1,4 @@
-"""The generator's load into a new database: in one transaction, with the empty tables'
+"""The generators' load into a new database: in one transaction, with the empty tables'
 indexes and foreign keys dropped and built again afterwards. The schema is the same as the
 migrations made it, the rows are the same as a load into tables that hold rows already (a
 transaction per batch, every index and foreign key in place), and a failure leaves neither
@@ -15,8 +15,9 @@ import datetime
 import pytest
 
 from core.bulk import schema_of
-from demo.population import email_prefix, population_generate
+from demo.population import board_generate, email_prefix, population_generate
 from demo.population.people import TABLES
+from matching.models import Session, Signup, Task
 from registry.models import Registration
 from tests.demo.test_population import _digest, _set_aside
 
@@ -56,3 +57,13 @@ def test_a_failed_load_leaves_no_rows_and_the_schema_as_it_was(municipalities):
     assert not Registration.objects.exists()
     assert not Registration.objects.filter(person__email__startswith=email_prefix(22)).exists()
     assert schema_of(NAMES) == before
+
+
+def test_a_board_loaded_into_empty_tables_keeps_the_schema(municipalities):
+    board_tables = [model._meta.db_table for model in (Task, Session, Signup)]
+    population_generate(people=1_000, seed=23, batch=1_000, as_of=AS_OF)
+    before = schema_of(board_tables)
+    result = board_generate(tasks=300, signups=1_500, seed=23, batch=100, as_of=AS_OF)
+    assert result.tasks == 300 and result.signups > 0
+    assert schema_of(board_tables) == before
+    assert Signup.objects.count() == result.signups

@@ -40,7 +40,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from core.bulk import BulkWriter, DeferredIndexes
+from core.bulk import BulkWriter, DeferredIndexes, table_empty
 from places.models import Municipality
 from registry import flags
 from registry.models import (
@@ -602,7 +602,7 @@ def population_generate(
         if not writer.use_copy or connection.in_atomic_block:
             for rows in batches():
                 write(rows)
-        elif any(_empty(model) for model in TABLES):
+        elif any(table_empty(model) for model in TABLES):
             one = _OneTransaction(writer, counted)
             _write_in_threads(batches(), one, 1)
             result.index_seconds = one.index_seconds
@@ -613,12 +613,6 @@ def population_generate(
             gc.enable()
     result.seconds = time.perf_counter() - started
     return result
-
-
-def _empty(model) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(f'SELECT NOT EXISTS (SELECT 1 FROM "{model._meta.db_table}")')  # noqa: S608
-        return cursor.fetchone()[0]
 
 
 class _OneTransaction:
