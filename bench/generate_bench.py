@@ -150,15 +150,18 @@ def baseline_round(name: str, chunks: list[str], rows: int) -> float:
     return rows / seconds
 
 
-def generator_round(template: str, rounds: str, people: int, seed: int) -> tuple[float, str]:
-    """Rows per second of ``generate_population`` into a fresh database (its own figure)."""
+def generator_round(
+    template: str, rounds: str, people: int, seed: int, repo: Path = REPO
+) -> tuple[float, str]:
+    """Rows per second of ``generate_population`` into a fresh database (its own figure),
+    by the code in ``repo`` (this checkout, or another one to compare with)."""
     with connect("postgres", autocommit=True) as maintenance:
         recreate(maintenance, rounds, template)
     env = {**os.environ, "DATABASE_URL": database_url(rounds), "FURUSATO_DEMO_CONTENT_ALLOWED": "1"}
     done = subprocess.run(  # noqa: S603  (our own manage.py)
         [sys.executable, "manage.py", "generate_population", "--people", str(people),
          "--seed", str(seed), "-v0"],
-        cwd=REPO, env=env, check=True, capture_output=True, text=True,
+        cwd=repo, env=env, check=True, capture_output=True, text=True,
     )  # fmt: skip
     line = done.stdout.strip()
     match = SUMMARY.search(line)
@@ -179,6 +182,12 @@ def main() -> None:
     parser.add_argument("--baseline-rows", type=int, default=2_000_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the last round's database")
+    parser.add_argument(
+        "--compare-with",
+        type=Path,
+        help="another checkout (e.g. `git archive` of an older commit) whose generator runs "
+        "in each round too, as a third figure",
+    )
     args = parser.parse_args()
 
     import django
@@ -200,9 +209,11 @@ def main() -> None:
     chunks = baseline_text(args.baseline_rows, args.seed)
     print(f"baseline rows rendered: {args.baseline_rows:,} ({sum(map(len, chunks)) / 1e6:,.0f} MB)")
 
-    baselines, generated, ratios = [], [], []
+    baselines, generated, ratios, others = [], [], [], []
     for number in range(args.rounds):
-        order = ("baseline", "generator") if number % 2 == 0 else ("generator", "baseline")
+        order = ["baseline", "generator"] + (["compared"] if args.compare_with else [])
+        if number % 2:
+            order.reverse()
         figures = {}
         for which in order:
             before = load()
@@ -210,7 +221,13 @@ def main() -> None:
                 figures[which] = baseline_round(name, chunks, args.baseline_rows)
                 detail = f"COPY {args.baseline_rows:,} rows"
             else:
-                figures[which], detail = generator_round(template, rounds, args.people, args.seed)
+                figures[which], detail = generator_round(
+                    template,
+                    rounds,
+                    args.people,
+                    args.seed,
+                    args.compare_with if which == "compared" else REPO,
+                )
             print(
                 f"round {number + 1} {which:<9} {figures[which]:>10,.0f} rows/s  "
                 f"(load {before} → {load()}) {detail}",
@@ -220,6 +237,9 @@ def main() -> None:
         generated.append(figures["generator"])
         ratios.append(figures["generator"] / figures["baseline"])
         print(f"round {number + 1} ratio {ratios[-1]:.2f}", flush=True)
+        if args.compare_with:
+            others.append(figures["compared"] / figures["baseline"])
+            print(f"round {number + 1} ratio of {args.compare_with}: {others[-1]:.2f}", flush=True)
 
     def spread(values: list[float], fmt: str) -> str:
         return (
@@ -230,6 +250,8 @@ def main() -> None:
     print(f"\nbaseline raw COPY, two B-tree indexes: {spread(baselines, ',.0f')} rows/s")
     print(f"generate_population --people {args.people:,}: {spread(generated, ',.0f')} rows/s")
     print(f"ratio per round: {spread(ratios, '.2f')}; target at least 0.6")
+    if others:
+        print(f"ratio per round of {args.compare_with}: {spread(others, '.2f')}")
     if not args.keep:
         with connect("postgres", autocommit=True) as maintenance:
             maintenance.execute(f"DROP DATABASE IF EXISTS {quoted(rounds)}")

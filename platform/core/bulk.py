@@ -236,7 +236,10 @@ class DeferredIndexes:
     unchecked is committed; and as all of it is one transaction, a failure anywhere rolls
     the schema back with the rows.
 
-    ``empty`` lists the tables found empty. Tables that hold rows keep everything.
+    ``empty`` lists the tables found empty. Tables that hold rows keep everything. Until the
+    commit nobody else reads or writes the tables, nor the tables their dropped foreign keys
+    reference (dropping one takes its triggers off that table): a tool for loading a new
+    database, not a live one.
     """
 
     def __init__(self, models_: Sequence[type[models.Model]]) -> None:
@@ -283,11 +286,14 @@ class DeferredIndexes:
                     else:
                         self.kept.append(name)
 
-    def restore(self, *, maintenance_work_mem: str = "512MB") -> None:
+    def restore(self, *, memory: str = "512MB") -> None:
         """Build the dropped indexes and constraints again (unique ones and foreign keys are
-        checked over the loaded rows as they are added)."""
+        checked over the loaded rows as they are added). ``memory`` is this transaction's
+        ``maintenance_work_mem`` (the sorts of the index builds) and ``work_mem`` (the hash
+        join that checks a foreign key), so that neither spills to disk in small pieces."""
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL maintenance_work_mem = %s", [maintenance_work_mem])
+            cursor.execute("SET LOCAL maintenance_work_mem = %s", [memory])
+            cursor.execute("SET LOCAL work_mem = %s", [memory])
             for statement in self._recreate:
                 started = time.perf_counter()
                 cursor.execute(statement)

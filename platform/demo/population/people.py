@@ -5,9 +5,10 @@ prefecture registrations these bring and the "registered" event of each, as
 ``services.registration_create`` would have written them, for tests (thousands) and
 benchmarks (millions). It is deterministic: with the same municipalities, the same seed,
 mean and reference day give the same people in the same order, whatever the size of the
-batches or of the run (ids apart, which come from the tables' sequences). On PostgreSQL it
-writes with COPY, a transaction per batch; elsewhere (the embedded SQLite) with
-``bulk_create``, for small sizes.
+batches or of the run (ids apart, which come from the tables' sequences). Rows are drawn
+straight into COPY text. On PostgreSQL it writes them with COPY: into a new database in one
+transaction, the indexes and foreign keys built after the load (``core.bulk``), else a
+transaction per batch; elsewhere (the embedded SQLite) with ``bulk_create``, for small sizes.
 
 Generated people have e-mail addresses ``pop-{seed}-{n}@population.invalid`` (a reserved
 domain: no mail can ever reach anyone) and an unusable password; a seed is used once.
@@ -302,13 +303,8 @@ class _Generator:
         as_of_ordinal = self.as_of.toordinal()
         premium_floor = as_of_ordinal - 364  # a term that started since is still running
         this_year = self.as_of.year
-        classes, flows, ages, genders, days_choice = (
-            self.classes,
-            self.flows,
-            self.ages,
-            self.genders,
-            self.days,
-        )
+        classes, flows, ages = self.classes, self.flows, self.ages
+        genders, days_choice = self.genders, self.days
         non_visiting = self.non_visiting
         non_visiting_bit = 1 << non_visiting
         r_name, r_contact, r_age, r_skills, r_announce = self.consent_rates
@@ -637,13 +633,19 @@ class _OneTransaction:
     def finish(self) -> None:
         if self.atomic is not None:
             started = time.perf_counter()
-            self.deferred.restore()
-            self.atomic.__exit__(None, None, None)
+            try:
+                self.deferred.restore()
+            except BaseException as exc:
+                self.abort(exc)
+                raise
+            atomic, self.atomic = self.atomic, None
+            atomic.__exit__(None, None, None)  # the commit (rolls back if it fails)
             self.index_seconds = time.perf_counter() - started
 
     def abort(self, exc: BaseException) -> None:
-        if self.atomic is not None:
-            self.atomic.__exit__(type(exc), exc, exc.__traceback__)
+        atomic, self.atomic = self.atomic, None
+        if atomic is not None:
+            atomic.__exit__(type(exc), exc, exc.__traceback__)
 
 
 def _write_in_threads(
@@ -669,10 +671,9 @@ def _write_in_threads(
                     write.abort(errors[0])
                 else:
                     try:
-                        write.finish()
+                        write.finish()  # rolls back itself on a failure
                     except BaseException as exc:
                         errors.append(exc)
-                        write.abort(exc)
         finally:
             connection.close()  # this thread's own connection
 
