@@ -6,8 +6,8 @@ them after a year and a half of use.
 after it, with their sessions and sign-ups. It is deterministic: with the same
 municipalities and generated people, the same seed, sizes and reference day give the same
 rows, whatever the size of the batches (ids apart, which come from the tables' sequences).
-On PostgreSQL it writes with COPY, one transaction per batch of tasks; elsewhere with
-``bulk_create``.
+On PostgreSQL it writes with COPY (into empty tables in one transaction, indexes built after
+the load: ``core.bulk.load_transaction``); elsewhere with ``bulk_create``.
 
 What the rows keep, as the services and the database would:
 
@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from core.bulk import BulkWriter
+from core.bulk import BulkWriter, load_transaction
 from matching.models import (
     Attendance,
     Session,
@@ -601,9 +601,9 @@ def board_generate(
     is a target: a session takes at most its capacity, a short waiting list and a few
     cancellations, and a person never holds two sessions on one day, so on a small
     population the count may fall short of it (the result says how many were written).
-    ``batch`` tasks (with their sessions and sign-ups) are written per transaction; inside
-    a transaction (tests) everything is written in it. ``progress`` is called with the
-    phase ("tasks" or "sessions") and the number of tasks done.
+    ``batch`` tasks (with their sessions and sign-ups) are written per transaction (all in
+    one into empty tables; inside a transaction, tests, all in it). ``progress`` is called
+    with the phase ("tasks" or "sessions") and the number of tasks done.
     """
     if tasks < 1:
         raise BoardRefused("The number of tasks must be at least 1.")
@@ -628,71 +628,71 @@ def board_generate(
     )
     writer = BulkWriter(use_copy=use_copy)
     result = BoardResult()
-    task_ids = array("q")
-    collecting = gc.isenabled()
+    task_ids, collecting = array("q"), gc.isenabled()
     gc.disable()  # the rows hold no cycles; see people.population_generate
     try:
-        # Pass 1: tasks (their sessions are drawn and kept, to share the sign-ups out).
-        for first in range(0, tasks, batch):
-            count = min(batch, tasks - first)
-            rows = generator.task_rows(first, count)
-            (first_id,) = writer.reserve([(Task, count)])
-            for i, row in enumerate(rows):
-                row[0] = first_id + i
-                task_ids.append(first_id + i)
-            with transaction.atomic():
-                writer.write(Task, TASK_COLUMNS, rows)
-            result.tasks += count
-            if progress is not None:
-                progress("tasks", count)
-            del rows
-        # Pass 2: sessions with their sign-ups, batch by batch of tasks.
-        counts = generator.allocate()
-        held: set[int] = set()
-        sessions = generator.sessions
-        position = 0
-        for first in range(0, tasks, batch):
-            end_task = min(tasks, first + batch)
-            stop = position
-            while stop < len(sessions) and sessions[stop].task < end_task:
-                stop += 1
-            numbers = range(position, stop)
-            taken, signup_rows = (
-                generator.signup_rows(numbers, counts, people, held)
-                if people is not None
-                else ([0] * len(numbers), [])
-            )
-            first_session, first_signup = writer.reserve(
-                [(Session, len(numbers)), (Signup, len(signup_rows))]
-            )
-            session_rows = []
-            for offset, number in enumerate(numbers):
-                s = sessions[number]
-                session_rows.append(
-                    [
-                        first_session + offset,
-                        task_ids[s.task],
-                        datetime.datetime.fromtimestamp(s.start, datetime.UTC),
-                        datetime.datetime.fromtimestamp(s.end, datetime.UTC),
-                        s.capacity,
-                        taken[offset],
-                        s.status,
-                        None,  # understaffed_alerted_at
-                    ]
+        with load_transaction([Task, Session, Signup], use_copy=writer.use_copy):
+            # Pass 1: tasks (their sessions are drawn and kept, to share the sign-ups out).
+            for first in range(0, tasks, batch):
+                count = min(batch, tasks - first)
+                rows = generator.task_rows(first, count)
+                (first_id,) = writer.reserve([(Task, count)])
+                for i, row in enumerate(rows):
+                    row[0] = first_id + i
+                    task_ids.append(first_id + i)
+                with transaction.atomic():
+                    writer.write(Task, TASK_COLUMNS, rows)
+                result.tasks += count
+                if progress is not None:
+                    progress("tasks", count)
+                del rows
+            # Pass 2: sessions with their sign-ups, batch by batch of tasks.
+            counts = generator.allocate()
+            held: set[int] = set()
+            sessions = generator.sessions
+            position = 0
+            for first in range(0, tasks, batch):
+                end_task = min(tasks, first + batch)
+                stop = position
+                while stop < len(sessions) and sessions[stop].task < end_task:
+                    stop += 1
+                numbers = range(position, stop)
+                taken, signup_rows = (
+                    generator.signup_rows(numbers, counts, people, held)
+                    if people is not None
+                    else ([0] * len(numbers), [])
                 )
-            for i, row in enumerate(signup_rows):
-                row[0] = first_signup + i
-                row[1] = first_session + (row[1] - position)
-                row[2] = people.ids[row[2]]
-            with transaction.atomic():
-                writer.write(Session, SESSION_COLUMNS, session_rows)
-                writer.write(Signup, SIGNUP_COLUMNS, signup_rows)
-            result.sessions += len(session_rows)
-            result.signups += len(signup_rows)
-            if progress is not None:
-                progress("sessions", end_task - first)
-            position = stop
-            del session_rows, signup_rows
+                first_session, first_signup = writer.reserve(
+                    [(Session, len(numbers)), (Signup, len(signup_rows))]
+                )
+                session_rows = []
+                for offset, number in enumerate(numbers):
+                    s = sessions[number]
+                    session_rows.append(
+                        [
+                            first_session + offset,
+                            task_ids[s.task],
+                            datetime.datetime.fromtimestamp(s.start, datetime.UTC),
+                            datetime.datetime.fromtimestamp(s.end, datetime.UTC),
+                            s.capacity,
+                            taken[offset],
+                            s.status,
+                            None,  # understaffed_alerted_at
+                        ]
+                    )
+                for i, row in enumerate(signup_rows):
+                    row[0] = first_signup + i
+                    row[1] = first_session + (row[1] - position)
+                    row[2] = people.ids[row[2]]
+                with transaction.atomic():
+                    writer.write(Session, SESSION_COLUMNS, session_rows)
+                    writer.write(Signup, SIGNUP_COLUMNS, signup_rows)
+                result.sessions += len(session_rows)
+                result.signups += len(signup_rows)
+                if progress is not None:
+                    progress("sessions", end_task - first)
+                position = stop
+                del session_rows, signup_rows
     finally:
         if collecting:
             gc.enable()

@@ -115,6 +115,11 @@ class Command(BaseCommand):
                 f"{result.people:,} people, {result.registrations:,} registrations, "
                 f"{result.prefecture_registrations:,} prefecture registrations "
                 f"({result.rows:,} rows with profiles and events) in {seconds:.1f} s: "
-                f"{result.rows / seconds:,.0f} rows/s."
+                f"{result.rows / seconds:,.0f} rows/s"
+                + (
+                    f" ({result.index_seconds:.1f} s of it building indexes and foreign keys)."
+                    if result.index_seconds
+                    else "."
+                )
             )
         )
