@@ -103,6 +103,7 @@ def lock_session_and_person(
         session = lock_session(pk)
         lock_person(person_pk)
         return session
+    board_changed()
     with prepared_cursor() as cursor:
         cursor.execute(_session_and_person_sql(tuple(read.items())), [pk, person_pk])
         row = cursor.fetchone()
