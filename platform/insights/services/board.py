@@ -23,7 +23,7 @@ from matching.models import (
 )
 
 from .. import cells, locks
-from ..models import Count, State, Tally
+from ..models import BoardChange, Count, State, Tally, Took
 from .sql import _chunks, _roll_up
 
 # The board's areas: (the area's key, what to group by, the area's code) in SQL over a task t.
@@ -34,20 +34,73 @@ BOARD_LEVELS = (
     ("'JP'", "1", "'JP'"),
 )
 
+_PUBLIC = ", ".join(f"'{s}'" for s in PUBLIC_STATUSES)
+# A session counts while its task is public and it is scheduled; a sign-up while confirmed.
+LIVE = f"t.status IN ({_PUBLIC}) AND s.status = '{SessionStatus.SCHEDULED}'"
+CONFIRMED = f"u.status = '{SignupStatus.CONFIRMED}'"
+_SESSIONS = f"{Session._meta.db_table} s JOIN {Task._meta.db_table} t ON t.id = s.task_id"
+_SIGNUPS = f"{Signup._meta.db_table} u JOIN {_SESSIONS} ON s.id = u.session_id"
+# The board's own figures per municipality (the tasks': what it offers): (figure, rows, which).
+_PLACES = {
+    "tasks": ("COUNT(*)", f"{Task._meta.db_table} t", f"t.status IN ({_PUBLIC})"),
+    "sessions": ("COUNT(*)", _SESSIONS, LIVE),
+    "seats": ("SUM(s.capacity)", _SESSIONS, LIVE),
+}
+PLACES_KEYS = tuple(_PLACES)
+# The ledger's areas: (the area's key, what to group by, the tie's bit) over a row k of
+# ``Took`` joined to its prefecture p.
+TOOK_LEVELS = (
+    ("'M' || k.municipality", "k.municipality", Took.TIED_MUNICIPALITY),
+    ("'P' || k.prefecture", "k.prefecture", Took.TIED_PREFECTURE),
+    ("'R' || p.region", "p.region", Took.TIED_REGION),
+    ("'JP'", "1", Took.TIED_NATION),
+)
+# The funnel's first step: the people registered with the area (a town's registrations).
+REGISTERED_SOURCE = "key = '' AND (measure = 'people' OR (measure = 'reg' AND area LIKE 'M%%'))"
+
+
+def took_rows_sql(where: str = "") -> str:
+    """Each person's confirmed sign-ups of live sessions per municipality of the task, with
+    how many were attended and missed (``Took``'s columns but the ties)."""
+    attended = f"CASE WHEN u.attendance = '{Attendance.ATTENDED}' THEN 1 ELSE 0 END"
+    no_show = f"CASE WHEN u.attendance = '{Attendance.NO_SHOW}' THEN 1 ELSE 0 END"
+    return f"""SELECT u.person_id, t.municipality_id AS m, t.prefecture_id AS pf,
+            COUNT(*) AS signups, SUM({attended}) AS attended, SUM({no_show}) AS no_show
+        FROM {_SIGNUPS} WHERE {LIVE} AND {CONFIRMED} {where}
+        GROUP BY u.person_id, t.municipality_id, t.prefecture_id"""
+
+
+def _took_sql() -> str:
+    """The ledger of the board in one statement: ``took_rows_sql`` with the ties (an active
+    registration with the task's municipality, prefecture, region, anywhere)."""
+    tally = Tally._meta.db_table
+    mine = f"FROM {tally} r WHERE r.person_id = y.person_id AND r.active"
+    town = f"FROM {tally} r JOIN places_municipality tm ON tm.code = r.municipality"
+    town += " WHERE r.person_id = y.person_id AND r.active"
+    region = f"""FROM {tally} r JOIN places_municipality tm ON tm.code = r.municipality
+        JOIN places_prefecture tp ON tp.code = tm.prefecture_id
+        WHERE r.person_id = y.person_id AND r.active AND tp.region = p.region"""
+    bits = (
+        f"CASE WHEN NOT EXISTS (SELECT 1 {mine}) THEN 0 ELSE {Took.TIED_NATION}"
+        f" + CASE WHEN EXISTS (SELECT 1 {mine} AND r.municipality = y.m)"
+        f" THEN {Took.TIED_MUNICIPALITY} ELSE 0 END"
+        f" + CASE WHEN EXISTS (SELECT 1 {town} AND tm.prefecture_id = y.pf)"
+        f" THEN {Took.TIED_PREFECTURE} ELSE 0 END"
+        f" + CASE WHEN EXISTS (SELECT 1 {region}) THEN {Took.TIED_REGION} ELSE 0 END END"
+    )
+    return f"""INSERT INTO {Took._meta.db_table}
+            (person_id, municipality, prefecture, signups, attended, no_show, tied)
+        SELECT y.person_id, y.m, y.pf, y.signups, y.attended, y.no_show, {bits}
+        FROM ({took_rows_sql()}) y JOIN places_prefecture p ON p.code = y.pf"""
+
 
 def board_recount() -> int:
     """Recount the board's and participation cells (tasks, sessions, sign-ups, attendance,
-    the funnel) from the board's rows in SQL; the cells are replaced in one transaction.
-    Returns how many cells changed."""
-    task, session, signup = Task._meta.db_table, Session._meta.db_table, Signup._meta.db_table
-    tally, count = Tally._meta.db_table, Count._meta.db_table
-    public = ", ".join(f"'{s}'" for s in PUBLIC_STATUSES)
-    live = f"t.status IN ({public}) AND s.status = '{SessionStatus.SCHEDULED}'"
-    confirmed = f"u.status = '{SignupStatus.CONFIRMED}'"
-    attended = f"u.attendance = '{Attendance.ATTENDED}'"
-    no_show = f"u.attendance = '{Attendance.NO_SHOW}'"
-    joined = f"{signup} u JOIN {session} s ON s.id = u.session_id JOIN {task} t ON t.id = s.task_id"
-    region = "JOIN places_prefecture p ON p.code = t.prefecture_id"
+    the funnel) from the board's rows in SQL, through the board's ledger (``Took``, made
+    afresh); the cells are replaced in one transaction, and the board's change feed read so
+    far is spent (what is written meanwhile stays in it for the next update, which counts
+    it again against the ledger: harmless). Returns how many cells changed."""
+    count, took = Count._meta.db_table, Took._meta.db_table
     before = {
         (a, m, k): v
         for a, m, k, v in Count.objects.filter(measure__in=[cells.BOARD, cells.FUNNEL]).values_list(
@@ -56,38 +109,56 @@ def board_recount() -> int:
     }
     with transaction.atomic(), connection.cursor() as cursor:
         locks.lock_state()  # one recount at a time
+        # First: a change committed after this is still in the feed when the recount ends.
+        BoardChange.objects.all().delete()
         Count.objects.filter(measure__in=[cells.BOARD, cells.FUNNEL]).delete()
-        # Additive figures per municipality, rolled up.
-        sessions = f"{session} s JOIN {task} t ON t.id = s.task_id"
-        additive = {
-            "tasks": ("COUNT(*)", f"{task} t", f"t.status IN ({public})"),
-            "sessions": ("COUNT(*)", sessions, live),
-            "seats": ("SUM(s.capacity)", sessions, live),
-            "signups": ("COUNT(*)", joined, f"{live} AND {confirmed}"),
-            "attended": ("COUNT(*)", joined, f"{live} AND {confirmed} AND {attended}"),
-            "no_show": ("COUNT(*)", joined, f"{live} AND {confirmed} AND {no_show}"),
-        }
-        for key, (figure, source, where) in additive.items():
+        for key, (figure, source, where) in _PLACES.items():
             cursor.execute(
                 f"INSERT INTO {count} (area, measure, key, value) "
                 f"SELECT 'M' || t.municipality_id, 'board', '{key}', {figure} FROM {source} "
                 f"WHERE {where} GROUP BY t.municipality_id"
             )
+        if connection.vendor == "postgresql":  # no dead rows left for a vacuum (rebuild's)
+            cursor.execute(f"TRUNCATE {took}")
+        else:
+            Took.objects.all().delete()
+        cursor.execute(_took_sql())
+        # What people did, per municipality, from the ledger; then everything rolled up.
+        for key in ("signups", "attended", "no_show"):
+            cursor.execute(
+                f"INSERT INTO {count} (area, measure, key, value) "
+                f"SELECT 'M' || k.municipality, 'board', '{key}', SUM(k.{key}) FROM {took} k "
+                f"GROUP BY k.municipality HAVING SUM(k.{key}) > 0"
+            )
         _roll_up(cursor, [cells.BOARD])
-        # People who took part, once or more, per area (not additive: counted per level).
-        for area, group, _key in BOARD_LEVELS:
-            per_person = f"""SELECT {area} AS area, u.person_id, COUNT(*) AS n
-                FROM {joined} {region} WHERE {live} AND {confirmed} AND {attended}
-                GROUP BY {group}, u.person_id"""
+        # People who took part (once or more) and the funnel, per area (not additive).
+        for area, group, bit in TOOK_LEVELS:
+            per_person = f"""SELECT {area} AS area, k.person_id, SUM(k.attended) AS n,
+                    MAX(CASE WHEN (k.tied & {bit}) <> 0 THEN 1 ELSE 0 END) AS tied
+                FROM {took} k JOIN places_prefecture p ON p.code = k.prefecture
+                GROUP BY {group}, k.person_id"""
             cursor.execute(
                 f"""INSERT INTO {count} (area, measure, key, value)
                 SELECT area, 'board', 'participants', COUNT(*) FROM ({per_person}) x
-                GROUP BY area
+                WHERE n >= 1 GROUP BY area
                 UNION ALL
                 SELECT area, 'board', 'repeaters', COUNT(*) FROM ({per_person}) x
-                WHERE n >= 2 GROUP BY area"""
+                WHERE n >= 2 GROUP BY area
+                UNION ALL
+                SELECT area, 'funnel', 'signed_up', COUNT(*) FROM ({per_person}) x
+                WHERE tied = 1 GROUP BY area
+                UNION ALL
+                SELECT area, 'funnel', 'took_part', COUNT(*) FROM ({per_person}) x
+                WHERE tied = 1 AND n >= 1 GROUP BY area
+                UNION ALL
+                SELECT area, 'funnel', 'again', COUNT(*) FROM ({per_person}) x
+                WHERE tied = 1 AND n >= 2 GROUP BY area"""
             )
-        _funnel_cells(cursor, source=tally, table=count)
+        cursor.execute(
+            f"""INSERT INTO {count} (area, measure, key, value)
+            SELECT area, 'funnel', 'registered', value FROM {count} WHERE {REGISTERED_SOURCE}
+            AND value > 0"""
+        )
         after = {
             (a, m, k): v
             for a, m, k, v in Count.objects.filter(

@@ -7,6 +7,7 @@ from, and the disclosure check over every figure shown without row-level rights.
 from __future__ import annotations
 
 import datetime
+import secrets
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.utils import timezone
 from .. import cells, disclosure, locks
 from ..models import Count, Published, State, Tally
 from .board import _funnel_cells
+from .pages import pages_write
 from .sql import _chunks, _registration_cells
 
 
@@ -30,6 +32,12 @@ def publication_due() -> bool:
     if state.published_as_of is None:
         return True
     return _seconds_since(state.published_as_of) >= settings.INSIGHTS_PUBLISH_SECONDS
+
+
+def _new_version() -> int:
+    """A publication's version: drawn, not counted, so that it names this publication only
+    (a database restored or made afresh starts no old version again under a kept cache)."""
+    return secrets.randbits(62) + 1
 
 
 def _seconds_since(moment: datetime.datetime | None) -> float:
@@ -77,7 +85,18 @@ def publication_refresh() -> int:
                 unique_fields=["area", "measure", "key"],
                 update_fields=["value", "shown"],
             )
-        State.objects.filter(id=1).update(published_at=timezone.now(), published_as_of=started)
+        State.objects.filter(id=1).update(
+            published_at=timezone.now(),
+            published_as_of=started,
+            published_version=_new_version(),
+        )
+        # The pages, from the same figures, in the same transaction: a page never shows
+        # figures of another publication than its version says.
+        pages_write(
+            {cell: value for cell, (value, _shown) in published.items()},
+            version=State.objects.values_list("published_version", flat=True).get(id=1),
+            as_of=started,
+        )
     return len(gone) + len(changed)
 
 
