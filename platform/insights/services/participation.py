@@ -27,7 +27,7 @@ from .. import cells, locks
 from ..cells import Geography, geography
 from ..models import BoardChange, Count, State, Tally, Took
 from .board import _PLACES, PLACES_KEYS, REGISTERED_SOURCE, took_rows_sql
-from .sql import _chunks
+from .sql import _chunks, cells_add
 
 # A run takes at most this many rows of the feed (the rest waits for the next).
 FEED_BATCH = 100_000
@@ -66,7 +66,7 @@ def board_update() -> int:
         delta = _places_delta(cursor, geo, towns) if towns else Counter()
         for chunk in _chunks(sorted(people), 5000):
             delta.update(_people_delta(cursor, geo, chunk))
-        _apply(delta)
+        cells_add(delta)
         State.objects.filter(id=1).update(board_counted_at=timezone.now(), board_due=False)
     return sum(1 for value in delta.values() if value)
 
@@ -194,21 +194,6 @@ def took_cells(geo: Geography, rows: Iterable[tuple]) -> Counter:
             if attended >= 2:
                 found[(area, cells.FUNNEL, "again")] += 1
     return found
-
-
-def _apply(delta: Counter) -> None:
-    """Add ``delta`` to the cells (one statement per page of them)."""
-    rows = [(*cell, value) for cell, value in delta.items() if value]
-    table = Count._meta.db_table
-    with connection.cursor() as cursor:
-        for page in _chunks(rows, 1000):
-            values = ", ".join(["(%s, %s, %s, %s)"] * len(page))
-            cursor.execute(
-                f"INSERT INTO {table} (area, measure, key, value) VALUES {values} "
-                f"ON CONFLICT (area, measure, key) DO UPDATE "
-                f"SET value = {table}.value + excluded.value",
-                [item for row in page for item in row],
-            )
 
 
 def funnel_registered(areas: Iterable[str]) -> None:

@@ -2,7 +2,6 @@
 the profiles' ``updated_at`` (see the package's docstring)."""
 
 # The SQL here is built from our own table names and constants, never from input.
-# ruff: noqa: S608
 
 from __future__ import annotations
 
@@ -18,12 +17,12 @@ from registry.models import Profile, Registration, RegistrationEvent, Status
 from .. import cells, locks
 from ..cells import Counted, geography
 from ..locks import RebuildRunning
-from ..models import Count, State, Tally
+from ..models import State, Tally
 from .board import board_fingerprint, board_recount
 from .participation import board_update, funnel_registered, people_changed
 from .publication import _seconds_since, publication_due, publication_refresh
 from .rebuild import counts_rebuild
-from .sql import SETTLE, _chunks
+from .sql import SETTLE, _chunks, cells_add
 
 
 def counts_update(*, batch_size: int = 5000, max_rows: int = 500_000) -> dict:
@@ -232,7 +231,7 @@ def _recount(ids: Sequence[int]) -> int:
         unique_fields=["registration_id"],
         update_fields=list(TALLY_FIELDS),
     )
-    _add(delta)
+    cells_add(delta)
     funnel_registered(
         area
         for area, measure, _key in delta
@@ -243,18 +242,3 @@ def _recount(ids: Sequence[int]) -> int:
 
 def _upper_areas(geo, municipalities: Iterable[str]) -> set[str]:
     return {area for m in municipalities for area in geo.upper_areas_of(m)}
-
-
-def _add(delta: Counter) -> None:
-    """Add ``delta`` to the cells, creating the missing ones (one statement per page)."""
-    rows = [(*cell, value) for cell, value in delta.items() if value]
-    table = Count._meta.db_table
-    with connection.cursor() as cursor:
-        for page in _chunks(rows, 1000):
-            values = ", ".join(["(%s, %s, %s, %s)"] * len(page))
-            cursor.execute(
-                f"INSERT INTO {table} (area, measure, key, value) VALUES {values} "
-                f"ON CONFLICT (area, measure, key) DO UPDATE "
-                f"SET value = {table}.value + excluded.value",
-                [item for row in page for item in row],
-            )
