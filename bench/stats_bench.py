@@ -30,10 +30,13 @@ What it does, in this order:
 4. ``--new-registrations`` registrations of existing generated adults with municipalities
    they are not registered with, through ``registry.services.registration_create``
    (``--via service``, the default) or written in one transaction by COPY as
-   ``demo.population.people`` writes generated rows (``--via sql``); then ``counts_update()``
-   until it returns, with its parts; checks that the nation's registrations rose by exactly
-   that many; then ``counts_update()`` again right away. What production leaves to the
-   workers (the matcher's refresh of the person) is queued to an in-memory broker, not run.
+   ``demo.population.people`` writes generated rows (``--via sql``), and ``--new-signups``
+   sign-ups through ``matching.services.signup_create`` (``stats_changes.py``); then
+   ``counts_update()`` until it returns, with its parts; checks that the nation's
+   registrations rose by exactly that many; then ``counts_update()`` again right away.
+   What production leaves to the workers (the matcher's refresh of the person) is queued to
+   an in-memory broker, not run.
+5. With ``--check-rebuild``: every cell the updates left compared with a full rebuild's.
 
 ``--only rebuild,noop,dashboards,update`` picks the parts. Figures go to RESULTS.md.
 """

@@ -8,7 +8,7 @@ driven by wrk in alternation (issue 18, "Done when" 1 for ``/stats/``).
 Two gunicorns with 3 sync workers each, as docker-compose.yml runs the site, on the same
 database and Redis: the project (``config.wsgi``, ``config.settings.base``, database
 connections kept for 60 s as production's ``DATABASE_CONN_MAX_AGE``) and the baseline, this
-module as settings, URLconf and WSGI application: the project's settings with no middleware
+module as settings, URLconf and WSGI application: the project's settings with no app, no middleware
 and one view that runs one indexed 20-row query (the first 20 published tasks by id) and
 answers them as JSON. wrk (2 threads, ``--connections``) runs against each in turn,
 ``--rounds`` times, the project first; each run's requests/s and the ratio of the medians are
@@ -30,6 +30,7 @@ if os.environ.get("DJANGO_SETTINGS_MODULE") == "stats_http_baseline":  # as the 
 
     ROOT_URLCONF = "stats_http_baseline"
     MIDDLEWARE: list[str] = []
+    INSTALLED_APPS: list[str] = []  # a bare view: no app, no middleware
     DATABASES["default"]["CONN_MAX_AGE"] = 60  # noqa: F405
 
     from django.db import connection

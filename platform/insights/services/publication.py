@@ -15,8 +15,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from .. import cells, disclosure, locks
-from ..models import Count, Published, State, Tally
-from .board import _funnel_cells
+from ..models import Count, Published, State, Tally, Took
+from .board import funnel_registered_sql, tie_bits, took_level_cells
 from .pages import pages_write
 from .sql import _chunks, _registration_cells
 
@@ -106,6 +106,8 @@ PUBLISHED_BASIS = "insights_published_basis"
 
 PUBLISHED_ROWS = "insights_published_rows"
 
+PUBLISHED_TOOK = "insights_published_took"
+
 
 def _published_basis(today: datetime.date) -> str:
     """The part of the ledger that is published, as SQL: registrations at least
@@ -143,7 +145,18 @@ def _figures_for_publication() -> dict[tuple[str, str, str], int]:
         if connection.vendor == "postgresql":
             cursor.execute(f"ANALYZE {PUBLISHED_ROWS}")
         _registration_cells(cursor, source=PUBLISHED_ROWS, table=basis)
-        _funnel_cells(cursor, source=PUBLISHED_ROWS, table=basis)
+        # The funnel over the basis: the board's ledger rows tied to anything (no other can
+        # be tied to the basis, a part of the ledger), their ties looked up in the basis.
+        cursor.execute(
+            f"""CREATE TEMPORARY TABLE {PUBLISHED_TOOK} AS
+            SELECT k.person_id, k.municipality, k.prefecture, k.attended,
+                {tie_bits(PUBLISHED_ROWS, "k")} AS tied
+            FROM (SELECT person_id, municipality AS m, prefecture AS pf, municipality,
+                    prefecture, attended FROM {Took._meta.db_table} WHERE tied <> 0) k
+            JOIN places_prefecture p ON p.code = k.pf"""
+        )
+        took_level_cells(cursor, source=PUBLISHED_TOOK, table=basis, participants=False)
+        cursor.execute(funnel_registered_sql(basis))
         cursor.execute(
             f"""SELECT area, measure, key, value FROM {basis}
             WHERE area = 'JP' OR measure NOT IN ('new', 'gone')
@@ -156,4 +169,5 @@ def _figures_for_publication() -> dict[tuple[str, str, str], int]:
         figures = {(a, m, k): v for a, m, k, v in cursor.fetchall()}
         cursor.execute(f"DROP TABLE {basis}")
         cursor.execute(f"DROP TABLE {PUBLISHED_ROWS}")
+        cursor.execute(f"DROP TABLE {PUBLISHED_TOOK}")
     return figures
