@@ -33,7 +33,10 @@ _PUBLIC = ", ".join(f"'{s}'" for s in PUBLIC_STATUSES)
 LIVE = f"t.status IN ({_PUBLIC}) AND s.status = '{SessionStatus.SCHEDULED}'"
 CONFIRMED = f"u.status = '{SignupStatus.CONFIRMED}'"
 _SESSIONS = f"{Session._meta.db_table} s JOIN {Task._meta.db_table} t ON t.id = s.task_id"
-_SIGNUPS = f"{Signup._meta.db_table} u JOIN {_SESSIONS} ON s.id = u.session_id"
+_SIGNUPS = (
+    f"{Signup._meta.db_table} u JOIN {Session._meta.db_table} s ON s.id = u.session_id"
+    f" JOIN {Task._meta.db_table} t ON t.id = s.task_id"
+)
 # The board's own figures per municipality (the tasks': what it offers): (figure, rows, which).
 _PLACES = {
     "tasks": ("COUNT(*)", f"{Task._meta.db_table} t", f"t.status IN ({_PUBLIC})"),
@@ -89,15 +92,15 @@ def _took_sql() -> str:
     """The ledger of the board in one statement: ``took_rows_sql`` with the ties (``tie_bits``'
     rule), by one join of the people's active registrations rather than a probe per row."""
     tally = Tally._meta.db_table
-    return f"""INSERT INTO {Took._meta.db_table}
-            (person_id, municipality, prefecture, signups, attended, no_show, tied)
-        WITH y AS MATERIALIZED ({took_rows_sql()}),
+    return f"""WITH y AS MATERIALIZED ({took_rows_sql()}),
         ties AS MATERIALIZED (
             SELECT DISTINCT r.person_id, r.municipality AS m, tm.prefecture_id AS pf,
                 tp.region
             FROM {tally} r JOIN places_municipality tm ON tm.code = r.municipality
             JOIN places_prefecture tp ON tp.code = tm.prefecture_id
             WHERE r.active AND r.person_id IN (SELECT person_id FROM y))
+        INSERT INTO {Took._meta.db_table}
+            (person_id, municipality, prefecture, signups, attended, no_show, tied)
         SELECT y.person_id, y.m, y.pf, y.signups, y.attended, y.no_show,
             CASE WHEN COUNT(x.person_id) = 0 THEN 0 ELSE {Took.TIED_NATION}
                 + MAX(CASE WHEN x.m = y.m THEN {Took.TIED_MUNICIPALITY} ELSE 0 END)
