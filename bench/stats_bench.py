@@ -30,10 +30,13 @@ What it does, in this order:
 4. ``--new-registrations`` registrations of existing generated adults with municipalities
    they are not registered with, through ``registry.services.registration_create``
    (``--via service``, the default) or written in one transaction by COPY as
-   ``demo.population.people`` writes generated rows (``--via sql``); then ``counts_update()``
-   until it returns, with its parts; checks that the nation's registrations rose by exactly
-   that many; then ``counts_update()`` again right away. What production leaves to the
-   workers (the matcher's refresh of the person) is queued to an in-memory broker, not run.
+   ``demo.population.people`` writes generated rows (``--via sql``), and ``--new-signups``
+   sign-ups through ``matching.services.signup_create`` (``stats_changes.py``); then
+   ``counts_update()`` until it returns, with its parts; checks that the nation's
+   registrations rose by exactly that many; then ``counts_update()`` again right away.
+   What production leaves to the workers (the matcher's refresh of the person) is queued to
+   an in-memory broker, not run.
+5. With ``--check-rebuild``: every cell the updates left compared with a full rebuild's.
 
 ``--only rebuild,noop,dashboards,update`` picks the parts. Figures go to RESULTS.md.
 """
@@ -43,9 +46,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
-import json
 import os
-import random
 import resource
 import statistics
 import subprocess
@@ -57,6 +58,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stats_changes import rebuild_equals, registrations_add, signups_add, viewer  # noqa: E402
+
 sys.path[:0] = [str(REPO / "platform"), str(REPO)]
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 # Every update that changed something publishes (the worst case; production publishes at
@@ -65,7 +69,6 @@ os.environ.setdefault("INSIGHTS_PUBLISH_SECONDS", "0")
 
 PREFECTURE = "21"  # 岐阜県
 MUNICIPALITY = "212172"  # 飛騨市, in 岐阜県
-VIEWER_DOMAIN = "stats-bench.invalid"
 
 
 def sql(query: str, params=()) -> list[tuple]:
@@ -87,7 +90,7 @@ def check_database() -> None:
     db = settings.DATABASES["default"]
     if db["ENGINE"] != "django.db.backends.postgresql":
         raise SystemExit("This benchmark runs on PostgreSQL: set DATABASE_URL.")
-    if not db["NAME"].endswith("_bench"):
+    if "_bench" not in db["NAME"]:
         raise SystemExit(f"The benchmark writes to the database: refused for {db['NAME']!r}.")
 
 
@@ -303,13 +306,15 @@ class Peak:
 
 def rebuild(statements: bool) -> None:
     from insights import disclosure, services
+    from insights.services import publication
+    from insights.services import rebuild as module
 
     targets = [
-        (services, "_rebuild_tally"),
-        (services, "_registration_cells"),
-        (services, "board_recount"),
-        (services, "publication_refresh"),
-        (services, "_figures_for_publication"),
+        (module, "_rebuild_tally"),
+        (module, "_registration_cells"),
+        (module, "board_recount"),
+        (module, "publication_refresh"),
+        (publication, "_figures_for_publication"),
         (disclosure, "problem_from"),
         (disclosure, "suppress"),
     ]
@@ -389,38 +394,50 @@ def national_registrations() -> tuple[int | None, int | None]:
 
 
 def update(label: str, statements: bool = False) -> float:
-    from insights import disclosure, services
+    from insights import disclosure
+    from insights import services as package
+    from insights.services import participation, publication
+    from insights.services import update as services
 
     targets = [
         (services, "_next_events"),
         (services, "_recount"),
         (services, "board_recount"),
         (services, "board_fingerprint"),
+        (services, "board_update"),
+        (participation, "_places_delta"),
+        (participation, "_people_delta"),
         (services, "publication_refresh"),
-        (services, "_figures_for_publication"),
+        (publication, "_figures_for_publication"),
         (disclosure, "problem_from"),
         (disclosure, "suppress"),
+        (publication, "pages_write"),
     ]
+    assert package.counts_update is services.counts_update
     with Peak() as peak, Parts(targets) as parts, Statements() as timed:
         started = time.perf_counter()
         result = services.counts_update()
         total = time.perf_counter() - started
     s, c = parts.seconds, parts.calls
     feed = total - s["_next_events"] - s["_recount"] - s["board_recount"] - s["publication_refresh"]
+    feed -= s["board_update"]
     # board_fingerprint runs before deciding on a recount, and inside board_recount.
     fingerprint = s["board_fingerprint"] * (c["board_fingerprint"] - c["board_recount"])
     fingerprint = fingerprint / c["board_fingerprint"] if c["board_fingerprint"] else 0.0
     feed -= fingerprint
     writing = s["publication_refresh"] - s["_figures_for_publication"] - s["problem_from"]
-    writing -= s["suppress"]
+    writing -= s["suppress"] + s["pages_write"]
     print(
         f"  {label}: {total:.2f} s → {result}\n"
         f"    reading the event feed {s['_next_events']:.2f} s ({c['_next_events']} reads), "
         f"recounting {s['_recount']:.2f} s ({c['_recount']} calls), "
         f"board_fingerprint {fingerprint:.2f} s, board_recount {s['board_recount']:.2f} s, "
+        f"board_update {s['board_update']:.2f} s (places {s['_places_delta']:.2f}, "
+        f"people {s['_people_delta']:.2f} in {c['_people_delta']} calls), "
         f"publication_refresh {s['publication_refresh']:.2f} s ({c['publication_refresh']} call: "
-        f"reading {s['_figures_for_publication']:.2f}, relations {s['problem_from']:.2f}, "
-        f"suppressing {s['suppress']:.2f}, writing {writing:.2f}), "
+        f"the basis {s['_figures_for_publication']:.2f}, relations {s['problem_from']:.2f}, "
+        f"suppressing {s['suppress']:.2f}, the pages {s['pages_write']:.2f}, "
+        f"writing the cells {writing:.2f}), "
         f"the rest (profile feed, state) {feed:.2f} s\n    {peak}"
     )
     if statements:
@@ -434,169 +451,19 @@ def noop_updates(runs: int) -> None:
     print(f"  no-op median {statistics.median(times):.2f} s, max {max(times):.2f} s")
 
 
-def registrations_add(count: int, via: str, seed: int) -> None:
-    """``count`` new registrations of generated adults with municipalities they have no
-    registration with (nor live in)."""
-    from django.db import connection, transaction
-    from django.utils import timezone
-
-    from accounts.models import User
-    from demo.population import EMAIL_DOMAIN
-    from demo.population.people import PREFECTURE_REGISTRATION_COLUMNS, REGISTRATION_COLUMNS
-    from places.models import Municipality
-    from registry import services as registry
-    from registry.models import (
-        AGE_OF_MAJORITY,
-        CONSENT_FIELDS,
-        PrefectureRegistration,
-        Registration,
-        RegistrationEvent,
-        RelationshipType,
-        Status,
-        TieOrigin,
-    )
-
-    salt = sql("SELECT COUNT(*) FROM registry_registration")[0][0]  # another draw each run
-    rng = random.Random(seed * 1_000_003 + salt)
-    adults_before = timezone.localdate().year - AGE_OF_MAJORITY - 1
-    started = time.perf_counter()
-    people = sql(
-        """SELECT u.id, p.home_municipality_id FROM accounts_user u
-           JOIN registry_profile p ON p.user_id = u.id
-           WHERE u.email LIKE %s AND p.birth_year < %s
-           ORDER BY md5(u.id::text || %s) LIMIT %s""",
-        [f"%@{EMAIL_DOMAIN}", adults_before, str(salt), count],
-    )
-    if len(people) < count:
-        raise SystemExit("Not enough generated adults.")
-    taken: dict[int, set[str]] = defaultdict(set)
-    ids = [person for person, _home in people]
-    for start in range(0, len(ids), 5000):
-        for person, code in Registration.objects.filter(
-            person_id__in=ids[start : start + 5000], status=Status.ACTIVE
-        ).values_list("person_id", "municipality_id"):
-            taken[person].add(code)
-    municipalities = {m.code: m for m in Municipality.objects.all()}
-    codes = sorted(municipalities)
-    visiting = [t for t in RelationshipType.values if t != RelationshipType.NON_VISITING]
-    plan = []
-    for person, home in people:
-        code = rng.choice(codes)
-        while code == home or code in taken[person]:
-            code = rng.choice(codes)
-        kinds = (
-            rng.sample(visiting, rng.randint(1, 2))
-            if rng.random() < 0.8
-            else [RelationshipType.NON_VISITING]
-        )
-        types = sum(1 << RelationshipType.values.index(k) for k in kinds)
-        consent = {name: rng.random() < 0.5 for name in CONSENT_FIELDS}
-        plan.append((person, home, code, types, rng.choice(TieOrigin.values), consent))
-    print(
-        f"  drew {count:,} people and their new municipalities in "
-        f"{time.perf_counter() - started:.1f} s"
-    )
-
-    started = time.perf_counter()
-    if via == "service":
-        users = User.objects.in_bulk(ids)
-        each = []
-        for person, _home, code, types, origin, consent in plan:
-            one = time.perf_counter()
-            registry.registration_create(
-                person=users[person],
-                municipality=municipalities[code],
-                types=types,
-                origin=origin,
-                consent=consent,
-            )
-            each.append((time.perf_counter() - one) * 1000)
-        seconds = time.perf_counter() - started
-        print(
-            f"  registry.services.registration_create × {count:,}: {seconds:.1f} s "
-            f"(median {statistics.median(each):.1f} ms, p95 {percentile95(each):.1f} ms each)"
-        )
-        return
-    # One transaction, by COPY, as demo.population.people writes generated rows.
-    now = timezone.now()
-    prefecture_of = {code: m.prefecture_id for code, m in municipalities.items()}
-    with transaction.atomic(), connection.cursor() as cursor:
-        held = set(
-            PrefectureRegistration.objects.filter(
-                person_id__in=ids, status=Status.ACTIVE
-            ).values_list("person_id", "prefecture_id")
-        )
-
-        def reserve(model, n: int) -> list[int]:
-            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [model._meta.db_table])
-            sequence = cursor.fetchone()[0]
-            cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [sequence, n])
-            return [row[0] for row in cursor.fetchall()]
-
-        registration_ids = reserve(Registration, count)
-        registrations, events, prefectures = [], [], []
-        for pk, (person, home, code, types, origin, consent) in zip(
-            registration_ids, plan, strict=True
-        ):
-            registrations.append(
-                [
-                    pk,
-                    person,
-                    code,
-                    home,
-                    types,
-                    origin,
-                    Status.ACTIVE.value,
-                    now,
-                    "basic",
-                    None,
-                    None,
-                    *(consent[name] for name in CONSENT_FIELDS),
-                    "",
-                    None,
-                    1,
-                    None,
-                ]
-            )
-            detail = json.dumps(
-                {"consent": consent, "types": types, "origin": origin, "minor": False}
-            )
-            events.append([pk, "registered", now, person, detail])
-            if (person, prefecture_of[code]) not in held:
-                held.add((person, prefecture_of[code]))
-                prefectures.append([person, prefecture_of[code], Status.ACTIVE.value, now])
-        for i, pk in enumerate(reserve(PrefectureRegistration, len(prefectures))):
-            prefectures[i].insert(0, pk)
-        for i, pk in enumerate(reserve(RegistrationEvent, len(events))):
-            events[i].insert(0, pk)
-        for model, columns, rows in (
-            (Registration, REGISTRATION_COLUMNS, registrations),
-            (PrefectureRegistration, PREFECTURE_REGISTRATION_COLUMNS, prefectures),
-            (
-                RegistrationEvent,
-                ("id", "registration_id", "kind", "at", "actor_id", "detail"),
-                events,
-            ),
-        ):
-            names = ", ".join(f'"{name}"' for name in columns)
-            with (
-                connection.connection.cursor() as raw,
-                raw.copy(f'COPY "{model._meta.db_table}" ({names}) FROM STDIN') as copy,
-            ):
-                for row in rows:
-                    copy.write_row(row)
-    print(
-        f"  {count:,} registrations, {len(prefectures):,} prefecture registrations and "
-        f"{count:,} events "
-        f"by COPY in one transaction: {time.perf_counter() - started:.1f} s"
-    )
-
-
-def after_new_registrations(count: int, via: str, seed: int, statements: bool) -> None:
-    print(f"\n4. {count:,} new registrations, then counts_update()")
+def after_new_registrations(
+    count: int, signups: int, via: str, seed: int, statements: bool, check: bool
+) -> None:
+    print(f"\n4. {count:,} new registrations and {signups:,} new sign-ups, then counts_update()")
     live_before, published_before = national_registrations()
+    signups_before = board_signups()
     registrations_add(count, via, seed)
-    update(f"counts_update() after {count:,} new registrations", statements=statements)
+    if signups:
+        signups_add(signups, seed)
+    update(
+        f"counts_update() after {count:,} new registrations and {signups:,} sign-ups",
+        statements=statements,
+    )
     live_after, published_after = national_registrations()
     active = sql("SELECT COUNT(*) FROM registry_registration WHERE status = 'active'")[0][0]
     ok = "yes" if live_after - live_before == count else "NO"
@@ -605,34 +472,25 @@ def after_new_registrations(count: int, via: str, seed: int, statements: bool) -
         f"(+{live_after - live_before:,}; "
         f"exactly {count:,}: {ok}; active rows now {active:,}: "
         f"{'equal' if active == live_after else 'DIFFERENT'}), "
-        f"published {published_before} → {published_after}"
+        f"published {published_before} → {published_after}; the nation's sign-ups "
+        f"{signups_before} → {board_signups()}"
     )
     update("counts_update() again right away (the young events are read again)")
+    if check:
+        rebuild_equals()
+
+
+def board_signups() -> int | None:
+    from insights.models import Count
+
+    return (
+        Count.objects.filter(area="JP", measure="board", key="signups")
+        .values_list("value", flat=True)
+        .first()
+    )
 
 
 # --- 3. The dashboards ------------------------------------------------------------------------
-
-
-def viewer(role, where: str, name: str):
-    from accounts.models import Membership, User
-    from accounts.services import membership_grant
-    from places.models import Municipality, Prefecture
-
-    user = User.objects.filter(email=f"{name}@{VIEWER_DOMAIN}").first()
-    if user is None:
-        user = User.objects.create_user(
-            f"{name}@{VIEWER_DOMAIN}", None, family_name="統計", given_name=name
-        )
-    if not Membership.objects.filter(user=user, role=role).exists():
-        membership_grant(
-            user=user,
-            role=role,
-            prefecture=Prefecture.objects.get(code=where) if where and len(where) == 2 else None,
-            municipality=Municipality.objects.get(code=where)
-            if where and len(where) == 6
-            else None,
-        )
-    return user
 
 
 def dashboards(requests: int, warmup: int) -> None:
@@ -751,6 +609,12 @@ def dashboards(requests: int, warmup: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--new-registrations", type=int, default=10_000)
+    parser.add_argument("--new-signups", type=int, default=1_000)
+    parser.add_argument(
+        "--check-rebuild",
+        action="store_true",
+        help="after the update, compare every cell with a full rebuild's",
+    )
     parser.add_argument("--via", choices=("service", "sql"), default="service")
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--requests", type=int, default=30)
@@ -808,7 +672,14 @@ def main() -> None:
     if "dashboards" in only:
         dashboards(args.requests, args.warmup)
     if "update" in only:
-        after_new_registrations(args.new_registrations, args.via, args.seed, args.statements)
+        after_new_registrations(
+            args.new_registrations,
+            args.new_signups,
+            args.via,
+            args.seed,
+            args.statements,
+            args.check_rebuild,
+        )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 
+from django.http import HttpResponse
 from django.urls import path
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext as _
@@ -29,7 +30,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import selectors
+from . import public, selectors
 from .errors import InsightsCode
 from .selectors import SUPPRESSED
 
@@ -105,10 +106,27 @@ class StatsView(APIView):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        # What is shown depends on who asks: no shared cache may keep an answer.
-        add_never_cache_headers(response)
+        # What is shown depends on who asks: no shared cache may keep a signed-in viewer's
+        # answer (an anonymous one is the publication's: ``public`` sets its headers).
+        if "ETag" not in response:
+            add_never_cache_headers(response)
         patch_vary_headers(response, ("Cookie", "Authorization"))
         return response
+
+    def answer(self, request, make) -> HttpResponse:
+        """``make()``'s answer; for anonymous viewers (after DRF's checks and rate limits)
+        from the cache of the publication, rendered once per publication and language."""
+        if not public.is_public(request._request):
+            return make()
+
+        def build() -> HttpResponse:
+            response = self.finalize_response(request, make())
+            response.render()
+            return response
+
+        # The URL with its parameters and the format it negotiated name the answer.
+        name = f"api:{request.get_full_path()}:{request.accepted_renderer.format}"
+        return public.answer(request._request, name=name, build=build, shared=True)
 
     kind = selectors.NATIONAL
 
@@ -136,11 +154,14 @@ class DashboardView(StatsView):
     def get(self, request, code: str = ""):
         if request.accepted_renderer.format == "csv":  # a CSV file holds one table
             raise NotAcceptable(_("CSV は表ごとに取得できます（…/<表の名前>/?format=csv）。"))
-        return Response(self.dashboard(request, code).as_dict())
+        return self.answer(request, lambda: Response(self.dashboard(request, code).as_dict()))
 
 
 class TableView(StatsView):
     def get(self, request, table: str, code: str = ""):
+        return self.answer(request, lambda: self.table(request, table, code))
+
+    def table(self, request, table: str, code: str) -> Response:
         dashboard = self.dashboard(request, code)
         names = [t.name for t in dashboard.tables]
         if table not in names:

@@ -86,6 +86,25 @@ class Published(Cell):
         verbose_name_plural = pgettext_lazy("plural", "公表値")
 
 
+class Page(models.Model):
+    """What one published page (and its API) needs, written by the publication: the figures
+    of the areas it shows, its series for one period, its ranking and the names of its
+    children, in words of no language (labels are looked up when it is shown). A page view
+    reads this one row, not the cells."""
+
+    key = models.CharField(max_length=32, primary_key=True)  # "<area>:<period>"
+    payload = models.JSONField()
+    version = models.PositiveBigIntegerField()
+
+    class Meta:
+        verbose_name = _("公表ページ")
+        verbose_name_plural = pgettext_lazy("plural", "公表ページ")
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.key} v{self.version}"
+
+
 class State(models.Model):
     """Where the counting stands (one row): the change feeds read so far, and when the
     counts and the published figures were last brought up to date."""
@@ -106,6 +125,8 @@ class State(models.Model):
     published_at = models.DateTimeField(null=True)
     published_as_of = models.DateTimeField(null=True)
     rebuilt_at = models.DateTimeField(null=True)
+    # Drawn at every publication: the published pages' version (their ETag, their cache key).
+    published_version = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         verbose_name = _("集計の状態")
@@ -120,3 +141,58 @@ class State(models.Model):
     @classmethod
     def now(cls) -> "State":
         return cls.objects.get_or_create(id=1)[0]
+
+
+class BoardChange(models.Model):
+    """The board's change feed: a row for every sign-up, session or task written, put there
+    by PostgreSQL triggers (``migrations/0002``) so that no service of the board spends a
+    statement on it. ``counts_update`` takes the rows it can see (deleting them), so a row
+    of a transaction still open stays for the next run. SQLite has no triggers here: the
+    board is recounted whole there when it has changed (``services.board_fingerprint``)."""
+
+    id = models.BigAutoField(primary_key=True)
+    person_id = models.BigIntegerField(null=True)  # a sign-up's person
+    session_id = models.BigIntegerField(null=True)  # a session's (its sign-ups' people)
+    task_id = models.BigIntegerField(null=True)  # a task's (its sessions' and sign-ups')
+    municipality = models.CharField(max_length=6, blank=True)  # where a task or session was
+
+    class Meta:
+        verbose_name = _("掲示板の変更")
+        verbose_name_plural = pgettext_lazy("plural", "掲示板の変更")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.id}: {self.person_id or ''} {self.session_id or ''} {self.task_id or ''}"
+
+
+class Took(models.Model):
+    """What one person's sign-ups counted in one municipality's tasks (the board's ledger,
+    as ``Tally`` is the registrations'): their confirmed sign-ups of live sessions, how many
+    of those they attended or missed, and to which of the task's areas they were tied by an
+    active registration (``TIED_*`` bits). The participation and funnel cells are sums over
+    these rows, so a change of a person's sign-ups or registrations is counted by
+    subtracting their rows and adding them as they are now."""
+
+    TIED_MUNICIPALITY, TIED_PREFECTURE, TIED_REGION, TIED_NATION = 1, 2, 4, 8
+
+    id = models.BigAutoField(primary_key=True)
+    person_id = models.BigIntegerField()
+    municipality = models.CharField(max_length=6)
+    prefecture = models.CharField(max_length=2)  # the task's (as the board files it)
+    signups = models.PositiveIntegerField()
+    attended = models.PositiveIntegerField()
+    no_show = models.PositiveIntegerField()
+    tied = models.PositiveSmallIntegerField()
+
+    class Meta:
+        verbose_name = _("集計済みの参加")
+        verbose_name_plural = pgettext_lazy("plural", "集計済みの参加")
+        ordering = ["person_id", "municipality"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person_id", "municipality", "prefecture"], name="insights_took_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} → {self.municipality}: {self.signups}"

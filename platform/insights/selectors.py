@@ -27,7 +27,7 @@ from registry.models import AgeBand, Gender, RelationshipType, Tier
 from . import cells
 from .disclosure import CUMULATIVE, week_of
 from .errors import InsightsCode
-from .models import Count, Published, State
+from .models import Count, Page, Published, State
 
 # How a suppressed figure (None) is printed, on pages and in CSV alike.
 SUPPRESSED = "x"
@@ -164,19 +164,40 @@ class Figures:
     ``Published`` (as decided there: months everywhere, weeks and days for the nation)."""
 
     def __init__(
-        self, *, row_level: bool, areas: list[str], series_of: str | None, period: str
+        self,
+        *,
+        row_level: bool,
+        areas: list[str],
+        series_of: str | None,
+        period: str,
+        page: dict | None = None,
     ) -> None:
         self.row_level = row_level
         self.cells: dict[tuple[str, str, str], int | None] = {}
+        self.ranking: list[list] = []
+        self.periods: list[str] = []
+        if page is not None:  # a published page's row (``services.pages_write``)
+            self._page(page, series_of)
+            return
         model = Count if row_level else Published
         series = (cells.NEW, cells.GONE, CUMULATIVE)
         rows = model.objects.filter(area__in=areas).exclude(measure__in=series)
         self.cells.update(
             ((a, m, k), v) for a, m, k, v in rows.values_list("area", "measure", "key", "value")
         )
-        self.periods: list[str] = []
         if series_of is not None:
             self._series(model, series_of, period)
+
+    def _page(self, page: dict, area: str | None) -> None:
+        for name, found in page.get("cells", {}).items():
+            self.cells.update(((name, m, k), v) for m, k, v in found)
+        for measure, key, value in page.get("series", []):
+            self.cells[(area, measure, key)] = value
+        keys = sorted({k for _m, k, _v in page.get("series", [])})
+        self.periods = (
+            _all_periods(keys[0], "day" if len(keys[0]) == 10 else "month") if keys else []
+        )
+        self.ranking = page.get("ranking", [])
 
     def _series(self, model, area: str, period: str) -> None:
         rows = model.objects.filter(area=area, measure__in=(cells.NEW, cells.GONE, CUMULATIVE))
@@ -368,34 +389,58 @@ def published_periods(*, user, area: Area) -> tuple[str, ...]:
     return ("day", "month") if area.kind == NATIONAL else ("month",)
 
 
-def dashboard_read(*, user, area: Area, period: str = "month") -> Dashboard:
-    """Every table of the area as this viewer may see it (``area_open`` checked access)."""
-    if period not in published_periods(user=user, area=area):
-        raise ValueError(period)
-    row_level = has_row_level_rights(user=user)
-    state = State.objects.filter(id=1).first()
-    as_of = None
-    if state is not None:
-        as_of = state.counted_at if row_level else state.published_as_of
-    key = area.key
-    children: list[tuple[str, str, str]] = []  # (area key, code, name)
+def published_page(*, area: Area, period: str) -> dict:
+    """The published page's row (``services.pages_write``): empty before a publication."""
+    found = (
+        Page.objects.filter(key=f"{area.key}:{period}").values_list("payload", flat=True).first()
+    )
+    return found or {}
+
+
+def published_version() -> int:
+    """The publication's version: it moves at every publication (pages' ETag, cache key)."""
+    return State.objects.filter(id=1).values_list("published_version", flat=True).first() or 0
+
+
+def _children(area: Area) -> list[tuple[str, str, str]]:
+    """The areas below this one that its tables list: (area key, code, name)."""
     if area.kind == NATIONAL:
         prefectures = list(
             Prefecture.objects.order_by("code").values_list("code", "name", "region")
         )
         children = [(cells.prefecture_area(c), c, n) for c, n, _r in prefectures]
-        children += [(cells.region_area(r), r, str(label)) for r, label in Region.choices]
-    elif area.kind == PREFECTURE:
-        children = [
+        return children + [(cells.region_area(r), r, str(label)) for r, label in Region.choices]
+    if area.kind == PREFECTURE:
+        return [
             (cells.municipality_area(c), c, n)
             for c, n in Municipality.objects.filter(prefecture_id=area.code)
             .order_by("code")
             .values_list("code", "name")
         ]
-    wanted = [key] + [a for a, _c, _n in children]
-    if area.kind == MUNICIPALITY:
-        wanted += [cells.prefecture_area(area.prefecture_code), cells.NATION]
-    figures = Figures(row_level=row_level, areas=wanted, series_of=key, period=period)
+    return []
+
+
+def dashboard_read(*, user, area: Area, period: str = "month") -> Dashboard:
+    """Every table of the area as this viewer may see it (``area_open`` checked access)."""
+    if period not in published_periods(user=user, area=area):
+        raise ValueError(period)
+    row_level = has_row_level_rights(user=user)
+    key = area.key
+    if row_level:
+        state = State.objects.filter(id=1).first()
+        as_of = state.counted_at if state is not None else None
+        children = _children(area)
+        wanted = [key] + [a for a, _c, _n in children]
+        if area.kind == MUNICIPALITY:
+            wanted += [cells.prefecture_area(area.prefecture_code), cells.NATION]
+        figures = Figures(row_level=True, areas=wanted, series_of=key, period=period)
+    else:  # one row: the page as the publication wrote it
+        page = published_page(area=area, period=period)
+        as_of = datetime.datetime.fromisoformat(page["as_of"]) if page.get("as_of") else None
+        children = [tuple(child) for child in page.get("children", [])]
+        if area.kind == NATIONAL:
+            children += [(cells.region_area(r), r, str(label)) for r, label in Region.choices]
+        figures = Figures(row_level=False, areas=[], series_of=key, period=period, page=page)
     tables = [_summary(figures, area)]
     tables.append(_series_table(figures, key, period))
     if area.kind == NATIONAL:
@@ -423,8 +468,8 @@ def dashboard_read(*, user, area: Area, period: str = "month") -> Dashboard:
                 ),
             )
         )
-        tables.append(_ranking(row_level))
-        tables.append(_flow(row_level))
+        tables.append(_ranking(figures))
+        tables.append(_flow(figures))
     elif area.kind == PREFECTURE:
         tables.append(
             _children_table(
@@ -522,23 +567,23 @@ def _children_table(figures, name, title, children, *, people, chart="bar", link
     return table
 
 
-def _ranking(row_level: bool) -> Table:
+def _ranking(figures: Figures) -> Table:
     """The municipalities with the most registrations nationally (suppressed ones left out)."""
-    model = Count if row_level else Published
-    top = (
-        model.objects.filter(
-            measure=cells.REGISTRATIONS, key="", area__startswith="M", value__isnull=False
+    if figures.row_level:
+        top = list(
+            Count.objects.filter(measure=cells.REGISTRATIONS, key="", area__startswith="M")
+            .order_by("-value", "area")
+            .values_list("area", "value")[:RANKING_SIZE]
         )
-        .order_by("-value", "area")
-        .values_list("area", "value")[:RANKING_SIZE]
-    )
-    top = list(top)
-    names = {
-        code: (name, prefecture)
-        for code, name, prefecture in Municipality.objects.filter(
-            code__in=[a[1:] for a, _v in top]
-        ).values_list("code", "name", "prefecture__name")
-    }
+        names = {
+            code: (name, prefecture)
+            for code, name, prefecture in Municipality.objects.filter(
+                code__in=[a[1:] for a, _v in top]
+            ).values_list("code", "name", "prefecture__name")
+        }
+    else:  # as the publication ranked them
+        top = [(f"M{code}", value) for code, value, _n, _p in figures.ranking]
+        names = {code: (name, prefecture) for code, _v, name, prefecture in figures.ranking}
     table = Table(
         "ranking",
         _("登録数の多い市区町村（上位%(n)s）") % {"n": RANKING_SIZE},
@@ -554,17 +599,20 @@ def _ranking(row_level: bool) -> Table:
     return table
 
 
-def _flow(row_level: bool) -> Table:
+def _flow(figures: Figures) -> Table:
     """From where registrants live (三大都市圏 or not) to where their tie is. Counted: the
     sums of the prefectures' figures; published: as the disclosure check left them."""
-    if row_level:
+    if figures.row_level:
         sums: dict = defaultdict(int)
         rows = Count.objects.filter(measure=cells.ORIGIN, area__startswith="P")
         for area, origin, value in rows.values_list("area", "key", "value"):
             sums[(cells.metro_area(area[1:]), origin)] += value
     else:
-        rows = Published.objects.filter(area=cells.NATION, measure=cells.FLOW)
-        sums = {tuple(key.split(":")): value for key, value in rows.values_list("key", "value")}
+        sums = {
+            tuple(key.split(":")): value
+            for (area, measure, key), value in figures.cells.items()
+            if area == cells.NATION and measure == cells.FLOW
+        }
     table = Table(
         "flow",
         _("住まいの都市圏から関わり先の都市圏へ（登録数・延べ）"),

@@ -11,15 +11,16 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import messages
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 
 from core.pages import get_only, personal
 from places.tiles import TILES
 
-from . import charts, selectors
+from . import charts, public, selectors
 from .selectors import MUNICIPALITY, NATIONAL, PREFECTURE, Area
 
 MUNICIPALITY_BARS = 30  # the prefecture page's bar chart: the towns with most registrations
@@ -118,7 +119,7 @@ def _chart(table: selectors.Table, area: Area):
     return None
 
 
-def _page(request, area: Area):
+def _page(request, area: Area, **extra_context):
     row_level = selectors.has_row_level_rights(user=request.user)
     period, period_error = _period(request, area, row_level)
     dashboard = selectors.dashboard_read(user=request.user, area=area, period=period)
@@ -175,6 +176,7 @@ def _page(request, area: Area):
                 if area.kind == NATIONAL and not row_level
                 else []
             ),
+            **extra_context,
         },
     )
 
@@ -191,10 +193,25 @@ def _period_choices(user, area: Area) -> list[tuple[str, str]]:
     return [(p, names[p]) for p in periods] if len(periods) > 1 else []
 
 
-@never_cache  # a national administrator's page holds the unsuppressed counts
 @get_only
 def national(request):
-    return _page(request, selectors.area_open(user=request.user, kind=NATIONAL))
+    """Everyone's page. Anonymous visitors get it from the cache of the publication
+    (``public``: one render per publication and language); signed-in people live (their
+    menu, their areas), and a national administrator's holds the unsuppressed counts."""
+    area = selectors.area_open(user=request.user, kind=NATIONAL)
+    if not public.is_public(request) or len(messages.get_messages(request)):
+        response = _page(request, area)
+        add_never_cache_headers(response)
+        return response
+    asked = request.GET.get("period", "")
+    periods = selectors.published_periods(user=request.user, area=area)
+    return public.answer(
+        request,
+        name=f"page:national:{asked if asked in ('', *periods) else 'invalid'}",
+        # The form token's place is kept for each request's own (``public``).
+        build=lambda: _page(request, area, csrf_token=public.TOKEN),
+        shared=False,
+    )
 
 
 @personal

@@ -7,6 +7,7 @@ from, and the disclosure check over every figure shown without row-level rights.
 from __future__ import annotations
 
 import datetime
+import secrets
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -14,8 +15,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from .. import cells, disclosure, locks
-from ..models import Count, Published, State, Tally
-from .board import _funnel_cells
+from ..models import Count, Published, State, Tally, Took
+from .board import funnel_registered_sql, tie_bits, took_level_cells
+from .pages import pages_write
 from .sql import _chunks, _registration_cells
 
 
@@ -30,6 +32,12 @@ def publication_due() -> bool:
     if state.published_as_of is None:
         return True
     return _seconds_since(state.published_as_of) >= settings.INSIGHTS_PUBLISH_SECONDS
+
+
+def _new_version() -> int:
+    """A publication's version: drawn, not counted, so that it names this publication only
+    (a database restored or made afresh starts no old version again under a kept cache)."""
+    return secrets.randbits(62) + 1
 
 
 def _seconds_since(moment: datetime.datetime | None) -> float:
@@ -77,7 +85,18 @@ def publication_refresh() -> int:
                 unique_fields=["area", "measure", "key"],
                 update_fields=["value", "shown"],
             )
-        State.objects.filter(id=1).update(published_at=timezone.now(), published_as_of=started)
+        State.objects.filter(id=1).update(
+            published_at=timezone.now(),
+            published_as_of=started,
+            published_version=_new_version(),
+        )
+        # The pages, from the same figures, in the same transaction: a page never shows
+        # figures of another publication than its version says.
+        pages_write(
+            {cell: value for cell, (value, _shown) in published.items()},
+            version=State.objects.values_list("published_version", flat=True).get(id=1),
+            as_of=started,
+        )
     return len(gone) + len(changed)
 
 
@@ -86,6 +105,8 @@ def publication_refresh() -> int:
 PUBLISHED_BASIS = "insights_published_basis"
 
 PUBLISHED_ROWS = "insights_published_rows"
+
+PUBLISHED_TOOK = "insights_published_took"
 
 
 def _published_basis(today: datetime.date) -> str:
@@ -124,7 +145,18 @@ def _figures_for_publication() -> dict[tuple[str, str, str], int]:
         if connection.vendor == "postgresql":
             cursor.execute(f"ANALYZE {PUBLISHED_ROWS}")
         _registration_cells(cursor, source=PUBLISHED_ROWS, table=basis)
-        _funnel_cells(cursor, source=PUBLISHED_ROWS, table=basis)
+        # The funnel over the basis: the board's ledger rows tied to anything (no other can
+        # be tied to the basis, a part of the ledger), their ties looked up in the basis.
+        cursor.execute(
+            f"""CREATE TEMPORARY TABLE {PUBLISHED_TOOK} AS
+            SELECT k.person_id, k.municipality, k.prefecture, k.attended,
+                {tie_bits(PUBLISHED_ROWS, "k")} AS tied
+            FROM (SELECT person_id, municipality AS m, prefecture AS pf, municipality,
+                    prefecture, attended FROM {Took._meta.db_table} WHERE tied <> 0) k
+            JOIN places_prefecture p ON p.code = k.pf"""
+        )
+        took_level_cells(cursor, source=PUBLISHED_TOOK, table=basis, participants=False)
+        cursor.execute(funnel_registered_sql(basis))
         cursor.execute(
             f"""SELECT area, measure, key, value FROM {basis}
             WHERE area = 'JP' OR measure NOT IN ('new', 'gone')
@@ -137,4 +169,5 @@ def _figures_for_publication() -> dict[tuple[str, str, str], int]:
         figures = {(a, m, k): v for a, m, k, v in cursor.fetchall()}
         cursor.execute(f"DROP TABLE {basis}")
         cursor.execute(f"DROP TABLE {PUBLISHED_ROWS}")
+        cursor.execute(f"DROP TABLE {PUBLISHED_TOOK}")
     return figures

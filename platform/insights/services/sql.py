@@ -8,6 +8,7 @@ the nation, and the settling time of the change feed."""
 from __future__ import annotations
 
 import datetime
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from django.conf import settings
@@ -134,3 +135,18 @@ def _roll_up(cursor, measures: Sequence[str], *, table: str | None = None) -> No
             WHERE c.area LIKE 'M%%' AND c.measure IN ({names})
             GROUP BY {group}, c.measure, c.key"""
         )
+
+
+def cells_add(delta: Counter) -> None:
+    """Add ``delta`` to the cells, creating the missing ones (one statement per page)."""
+    rows = [(*cell, value) for cell, value in delta.items() if value]
+    table = Count._meta.db_table
+    with connection.cursor() as cursor:
+        for page in _chunks(rows, 1000):
+            values = ", ".join(["(%s, %s, %s, %s)"] * len(page))
+            cursor.execute(
+                f"INSERT INTO {table} (area, measure, key, value) VALUES {values} "
+                f"ON CONFLICT (area, measure, key) DO UPDATE "
+                f"SET value = {table}.value + excluded.value",
+                [item for row in page for item in row],
+            )

@@ -2,7 +2,6 @@
 the profiles' ``updated_at`` (see the package's docstring)."""
 
 # The SQL here is built from our own table names and constants, never from input.
-# ruff: noqa: S608
 
 from __future__ import annotations
 
@@ -18,11 +17,12 @@ from registry.models import Profile, Registration, RegistrationEvent, Status
 from .. import cells, locks
 from ..cells import Counted, geography
 from ..locks import RebuildRunning
-from ..models import Count, State, Tally
+from ..models import State, Tally
 from .board import board_fingerprint, board_recount
+from .participation import board_update, funnel_registered, people_changed
 from .publication import _seconds_since, publication_due, publication_refresh
 from .rebuild import counts_rebuild
-from .sql import SETTLE, _chunks
+from .sql import SETTLE, _chunks, cells_add
 
 
 def counts_update(*, batch_size: int = 5000, max_rows: int = 500_000) -> dict:
@@ -66,22 +66,29 @@ def counts_update(*, batch_size: int = 5000, max_rows: int = 500_000) -> dict:
         state.save(update_fields=["profile_mark", "counted_at"])
     if changed:
         State.objects.filter(id=1).update(changed_at=timezone.now(), board_due=True)
-    # The board's figures (and the funnel, which joins it to the registrations) are
-    # recounted whole: when either has changed, at most every INSIGHTS_BOARD_SECONDS, and
-    # before a publication.
-    board = 0
+    board = _board_catch_up()
+    if board:
+        State.objects.filter(id=1).update(changed_at=timezone.now())
+    published = publication_due()
+    if published:
+        publication_refresh()
+    return {"registrations": changed, "board": board, "published": published}
+
+
+def _board_catch_up() -> int:
+    """The board's and the funnel's cells brought up to date: on PostgreSQL from the
+    board's change feed (triggers fill it), at every update; elsewhere (SQLite, the embedded
+    default, has no such triggers) recounted whole when the board or the registrations have
+    changed, at most every INSIGHTS_BOARD_SECONDS and before a publication."""
+    if connection.vendor == "postgresql":
+        return board_update()
     state = State.now()
     if (state.board_due or board_fingerprint() != state.board_fingerprint) and (
         _seconds_since(state.board_counted_at) >= settings.INSIGHTS_BOARD_SECONDS
         or publication_due()
     ):
-        board = board_recount()
-        if board:
-            State.objects.filter(id=1).update(changed_at=timezone.now())
-    published = publication_due()
-    if published:
-        publication_refresh()
-    return {"registrations": changed, "board": board, "published": published}
+        return board_recount()
+    return 0
 
 
 def _next_events(mark: int, limit: int) -> tuple[list[int], int, int]:
@@ -211,6 +218,8 @@ def _recount(ids: Sequence[int]) -> int:
             delta[(area, cells.PEOPLE, "")] += 1
         for area in was - becomes:
             delta[(area, cells.PEOPLE, "")] -= 1
+    if connection.vendor == "postgresql":  # their ties, which the funnel reads
+        people_changed(changed_of)
     Tally.objects.filter(pk__in=[pk for pk in changed if pk not in now]).delete()
     Tally.objects.bulk_create(
         [
@@ -222,24 +231,14 @@ def _recount(ids: Sequence[int]) -> int:
         unique_fields=["registration_id"],
         update_fields=list(TALLY_FIELDS),
     )
-    _add(delta)
+    cells_add(delta)
+    funnel_registered(
+        area
+        for area, measure, _key in delta
+        if measure == cells.PEOPLE or (measure == cells.REGISTRATIONS and area[0] == "M")
+    )
     return len(changed)
 
 
 def _upper_areas(geo, municipalities: Iterable[str]) -> set[str]:
     return {area for m in municipalities for area in geo.upper_areas_of(m)}
-
-
-def _add(delta: Counter) -> None:
-    """Add ``delta`` to the cells, creating the missing ones (one statement per page)."""
-    rows = [(*cell, value) for cell, value in delta.items() if value]
-    table = Count._meta.db_table
-    with connection.cursor() as cursor:
-        for page in _chunks(rows, 1000):
-            values = ", ".join(["(%s, %s, %s, %s)"] * len(page))
-            cursor.execute(
-                f"INSERT INTO {table} (area, measure, key, value) VALUES {values} "
-                f"ON CONFLICT (area, measure, key) DO UPDATE "
-                f"SET value = {table}.value + excluded.value",
-                [item for row in page for item in row],
-            )
