@@ -1,7 +1,5 @@
 """The notification workers, on the ``notifications`` queue. All idempotent and bounded."""
 
-import time
-
 from celery import shared_task
 
 from . import services
@@ -15,14 +13,6 @@ def email_relay_task() -> dict:
     if sum(counts.values()) >= 2000:
         email_relay_task.delay()
         return counts
-    if not email_relay_task.app.conf.task_always_eager:
-        # The kicks of the moments after the one that started this run were skipped
-        # (services.RELAY_KICK_SECONDS): once those have passed, look again.
-        time.sleep(services.RELAY_KICK_SECONDS + 0.05)
-        for outcome, count in services.email_relay().items():
-            counts[outcome] = counts.get(outcome, 0) + count
-        if sum(counts.values()) >= 2000:
-            email_relay_task.delay()
     return counts
 
 

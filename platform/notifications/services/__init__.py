@@ -23,7 +23,6 @@ from .inbox import (
 )
 from .relay import RETRY_DELAYS, email_relay, emails_recover
 from .sending import (
-    RELAY_KICK_SECONDS,
     Send,
     frequencies_of,
     notification_send,
@@ -31,7 +30,6 @@ from .sending import (
 )
 
 __all__ = [
-    "RELAY_KICK_SECONDS",
     "RETRY_DELAYS",
     "Send",
     "digests_send",

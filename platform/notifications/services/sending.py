@@ -15,18 +15,16 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from core.queue import enqueue, send_now
+from core.queue import enqueue
 
 from .. import locks
 from ..models import (
@@ -133,28 +131,8 @@ def _prepared(send: Send) -> Send:
     return send
 
 
-# After a commit that wrote e-mail the relay is kicked, at most once in this long per
-# process when a broker takes the kicks: each is a round trip or two to the broker, and a
-# relay takes every due e-mail anyway. A relay's run looks once more this long after it
-# found nothing (``notifications.relay``), so what a skipped kick wrote is taken by the
-# run of the kick before it. In process (no broker) every commit runs the relay itself.
-RELAY_KICK_SECONDS = 0.2
-_last_kick = [-RELAY_KICK_SECONDS]
-
-
 def _relay_soon() -> None:
-    if current_app.conf.task_always_eager:
-        enqueue("notifications.relay")
-    else:
-        transaction.on_commit(_kick)
-
-
-def _kick() -> None:
-    now = time.monotonic()
-    if now - _last_kick[0] < RELAY_KICK_SECONDS:
-        return
-    _last_kick[0] = now
-    send_now("notifications.relay")
+    enqueue("notifications.relay")
 
 
 # --- PostgreSQL: one statement -------------------------------------------------------------
