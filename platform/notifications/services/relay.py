@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.db import DatabaseError, transaction
 from django.db import connection as db_connection
-from django.db.models import BooleanField, F, Q
+from django.db.models import BooleanField, F, Q, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Now
 from django.utils import timezone
@@ -46,7 +46,7 @@ def _claim(batch: int, now: datetime.datetime) -> tuple[list[int], datetime.date
         rows = list(
             locks.claim(Email.objects.filter(state=EmailState.PENDING, next_attempt_at__lte=now))
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-            .annotate(held=_HELD_BEFORE_RESTART)
+            .annotate(held=_held_before_restart())
             .order_by("next_attempt_at", "id")
             .values_list("id", "held")[:batch]
         )
@@ -65,12 +65,17 @@ def _claim(batch: int, now: datetime.datetime) -> tuple[list[int], datetime.date
     return ids, lease
 
 
-_HELD_BEFORE_RESTART = RawSQL(
-    "claimed_until IS NOT NULL AND claimed_at IS NOT NULL "
-    "AND claimed_at < pg_postmaster_start_time()",
-    [],
-    output_field=BooleanField(),
-)
+def _held_before_restart():
+    """Whether a row was claimed before the database server last started (see ``_claim``).
+    The embedded SQLite database commits every message synchronously: nothing to lose."""
+    if db_connection.vendor != "postgresql":
+        return Value(False, output_field=BooleanField())
+    return RawSQL(
+        "claimed_until IS NOT NULL AND claimed_at IS NOT NULL "
+        "AND claimed_at < pg_postmaster_start_time()",
+        [],
+        output_field=BooleanField(),
+    )
 
 
 def _relay_connection():
@@ -130,16 +135,18 @@ def email_relay(*, batch: int = 200, max_messages: int = 2000) -> dict[str, int]
 # it is lost only if the database server itself stops within the next fraction of a
 # second — never when the relay or its connection dies, which is what the sending mark is
 # for. A server that stopped is caught by ``_claim``: what relays held then is uncertain.
+# (The embedded SQLite database has no such setting: its commits stay synchronous.)
 _START_SQL = """
 UPDATE notifications_email SET
     state = CASE WHEN id = %(start)s THEN 'sending' ELSE 'sent' END,
     sending_since = CASE WHEN id = %(start)s THEN %(now)s ELSE sending_since END,
     sent_at = CASE WHEN id = %(start)s THEN sent_at ELSE %(now)s END,
     attempts = attempts + CASE WHEN id = %(start)s THEN 0 ELSE 1 END
-FROM (SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous
+{asynchronous}
 WHERE (id = %(start)s AND state = 'pending') OR (id = %(sent)s AND state = 'sending')
 RETURNING id
 """
+_ASYNCHRONOUS = "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous"
 
 # E-mails read at a time: their rows, people and notifications in two queries.
 _READ_AHEAD = 50
@@ -175,7 +182,11 @@ class _Batch:
 
     def _start(self, pk: int | None) -> bool:
         with db_connection.cursor() as cursor:
-            cursor.execute(_START_SQL, {"start": pk, "sent": self.sent, "now": timezone.now()})
+            asynchronous = _ASYNCHRONOUS if db_connection.vendor == "postgresql" else ""
+            cursor.execute(
+                _START_SQL.format(asynchronous=asynchronous),
+                {"start": pk, "sent": self.sent, "now": timezone.now()},
+            )
             done = {row[0] for row in cursor.fetchall()}
         self.sent = None
         return pk in done

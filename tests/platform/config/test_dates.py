@@ -4,19 +4,14 @@ the pages, a 400 naming the field in the API, on PostgreSQL and on the embedded 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import pytest
 
+from tests.embedded import run_embedded
 from tests.factories import client_for
 from tests.matching.support import CHIZU, api_as, error_of, published_task, staff_of
 
-REPO = Path(__file__).resolve().parents[3]
 PAGES = ("/tasks/", "/tasks/calendar/", "/tasks/map/")
 FAR = [("date_from", "0001-01-01"), ("date_to", "9999-12-31"), ("date_from", "1999-12-31")]
 
@@ -103,52 +98,29 @@ def test_registrant_filters_and_activity_dates_keep_the_range():
     assert "2000-01-01" in html.content.decode()
 
 
-SQLITE_SCRIPT = textwrap.dedent(
-    """
-    import json
-    import django
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.test import Client
-    from django.test.utils import override_settings
+SQLITE_SCRIPT = """
+from django.conf import settings
+from django.test import Client
+from django.test.utils import override_settings
 
-    assert settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
-    call_command("migrate", verbosity=0)
-    # Static files from the finders, as the suite takes them (no collectstatic here).
-    plain = "django.contrib.staticfiles.storage.StaticFilesStorage"
-    override_settings(STORAGES={**settings.STORAGES, "staticfiles": {"BACKEND": plain}}).enable()
-    client = Client(HTTP_HOST="127.0.0.1", HTTP_ACCEPT_LANGUAGE="ja")
-    out = {}
-    for path in ("/tasks/", "/tasks/calendar/", "/tasks/map/", "/api/tasks/"):
-        response = client.get(path, {"date_from": "0001-01-01"})
-        out[path] = [response.status_code, response.content.decode()]
-    print(json.dumps(out))
-    """
-)
+assert settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+# Static files from the finders, as the suite takes them (no collectstatic here).
+plain = "django.contrib.staticfiles.storage.StaticFilesStorage"
+override_settings(STORAGES={**settings.STORAGES, "staticfiles": {"BACKEND": plain}}).enable()
+client = Client(HTTP_HOST="127.0.0.1", HTTP_ACCEPT_LANGUAGE="ja")
+out = {}
+for path in ("/tasks/", "/tasks/calendar/", "/tasks/map/", "/api/tasks/"):
+    response = client.get(path, {"date_from": "0001-01-01"})
+    out[path] = [response.status_code, response.content.decode()]
+print(json.dumps(out))
+"""
 
 
 @pytest.mark.slow  # a Django process of its own, migrating a fresh SQLite database
 def test_far_dates_are_refused_on_the_embedded_sqlite_default(tmp_path):
     """The embedded default (config.settings.base, SQLite in a fresh var/ folder), in its own
     process: this is where 0001-01-01 used to overflow into a 500."""
-    result = subprocess.run(
-        [sys.executable, "-c", SQLITE_SCRIPT],
-        cwd=REPO,
-        env={
-            "PATH": os.environ["PATH"],
-            "HOME": str(tmp_path),
-            "FURUSATO_VAR_DIR": str(tmp_path / "var"),
-            "PYTHONPATH": f"{REPO / 'platform'}:{REPO}",
-            "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        },
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    pages = json.loads(result.stdout.strip().splitlines()[-1])
+    pages = run_embedded(SQLITE_SCRIPT, tmp_path)
     for path in PAGES:
         status, html = pages[path]
         assert status == 200, (path, html[-2000:])
