@@ -148,16 +148,21 @@ class AtomicRateThrottle(throttling.SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        # A public answer's cache entry, read in the same round trip (core.public_cache).
-        prefetch = getattr(request, "public_cache_prefetch", None)
-        count, self.remaining = _count(self.key, self.duration, prefetch)
+        # Counted already by the public cache's front door (core.public_cache), or now,
+        # with a public answer's cache entry read in the same round trip.
+        counted = getattr(request, "rate_limit_counted", None) or {}
+        if self.key in counted:
+            count, self.remaining = counted.pop(self.key)
+        else:
+            prefetch = getattr(request, "public_cache_prefetch", None)
+            count, self.remaining = count_request(self.key, self.duration, prefetch)
         return count <= self.num_requests
 
     def wait(self):
         return max(self.remaining, 1)
 
 
-def _count(key: str, duration: int, prefetch: dict | None = None) -> tuple[int, int]:
+def count_request(key: str, duration: int, prefetch: dict | None = None) -> tuple[int, int]:
     """This request's number in ``key``'s window, and the seconds left in the window; with
     ``prefetch`` (``{"keys": [...], "found": None}``), the cache's values at those keys read
     in the same step into ``found``."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.utils.cache import add_never_cache_headers
 
+from .public_cache import front_answer
+
 
 class PrivateResponsesMiddleware:
     """Nothing answered to a signed-in person or an API token is kept by a cache.
@@ -23,3 +25,19 @@ class PrivateResponsesMiddleware:
         if "HTTP_AUTHORIZATION" in request.META or (user is not None and user.is_authenticated):
             add_never_cache_headers(response)
         return response
+
+
+class PublicCacheMiddleware:
+    """An anonymous repeat of a public answer from the cache, before URL resolution and the
+    view (``core.public_cache``: the front door). The innermost middleware: every other one
+    has seen the request (its session, language and user) and sees the answer."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method in ("GET", "HEAD"):
+            response = front_answer(request)
+            if response is not None:
+                return response
+        return self.get_response(request)

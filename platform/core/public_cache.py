@@ -25,12 +25,22 @@ What varies per person never enters the cache:
   that began, a deadline passed) without any write: an entry lives at most a minute, and
   ``max-age`` (``PUBLIC_CACHE_MAX_AGE``, a few seconds) is all a proxy may keep an answer
   without asking again.
+
+The front door (``front_answer``, from ``core.middleware.PublicCacheMiddleware``, the
+innermost middleware) answers a repeat before URL resolution and the view: every other
+middleware has run, so the request is known to be anonymous and its language is set as the
+view would see it. What it needs of a path (its kind, its versions, the API's rate limits)
+is learned from the view's own answer in each process. It serves only an entry the view
+stored under the same key; otherwise it hands over what it read (the versions, the entry
+and the rate limit's count) so that the view costs no second round trip and the limit
+counts once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import time
 from collections.abc import Callable
 
@@ -42,6 +52,7 @@ from django.utils import translation
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from rest_framework.renderers import JSONRenderer
 
+from .api import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle, count_request
 from .versions import cache_is_down, version_keys, versions_from
 
 ENTRY_SECONDS = 60
@@ -115,7 +126,10 @@ def _answer(request, body: bytes, content_type: str, etag: str, *, page: bool) -
     response = HttpResponse(body, content_type=content_type)
     patch_vary_headers(
         response,
-        ("Accept-Language", "Cookie") if page else ("Accept-Language", "Cookie", "Authorization"),
+        # (An API answer is also DRF's choice of renderer by Accept.)
+        ("Accept-Language", "Cookie")
+        if page
+        else ("Accept", "Accept-Language", "Cookie", "Authorization"),
     )
     if not is_anonymous(request):
         return response  # private, no-store (core.middleware); no validator for a person
@@ -152,6 +166,8 @@ def public_response(
     key = cache_key(request, kind, extra)
     versions, entry = _lookup(key, names, request)
     page = kind == "page"
+    if is_anonymous(request):
+        _learn(request, kind, names, extra)
     if entry is None:
         response = build()
         if response.status_code != 200 or response.streaming or response.cookies:
@@ -224,5 +240,86 @@ class PublicCacheMixin:
             and (is_anonymous(request) or self.public_cache_shared(request))
         ):
             keys = [*version_keys(*self.public_cache_names), cache_key(request, "api")]
-            setattr(request, PREFETCH_ATTR, {"keys": keys, "found": None})
+            before = getattr(request, PREFETCH_ATTR, None)  # the front door's, if it read them
+            if before is None or before["keys"] != keys:
+                setattr(request, PREFETCH_ATTR, {"keys": keys, "found": None})
+            request.public_cache_throttles = tuple(type(t) for t in self.get_throttles())
         super().check_throttles(request)
+
+
+# --- The front door -------------------------------------------------------------------------
+
+_ROUTES_SIZE = 4096  # paths remembered per process (a task page each: cleared when full)
+_routes: dict[str, tuple[str, tuple[str, ...], str, tuple[type, ...]]] = {}
+_routes_lock = threading.Lock()
+
+
+def routes_forget() -> None:
+    """Forget what was learned of every path (tests: their views' limits change with them)."""
+    with _routes_lock:
+        _routes.clear()
+
+
+def _front_throttles(classes) -> bool:
+    """Rate limits the front door can count as the view would: by client, not by view."""
+    return all(
+        issubclass(cls, (AnonRateThrottle, UserRateThrottle))
+        and not issubclass(cls, ScopedRateThrottle)
+        for cls in classes
+    )
+
+
+def _learn(request, kind: str, names: tuple[str, ...], extra: str) -> None:
+    throttles = getattr(request, "public_cache_throttles", None) if kind == "api" else ()
+    if throttles is None or not _front_throttles(throttles):
+        return  # an API view whose limits the front door cannot count: always the view's
+    route = (kind, names, extra, throttles)
+    if _routes.get(request.path) == route:
+        return
+    with _routes_lock:
+        if len(_routes) >= _ROUTES_SIZE:
+            _routes.clear()
+        _routes[request.path] = route
+
+
+def _asks_json(request) -> bool:
+    """What DRF would answer with its first renderer, JSON (no ``format``, no preference for
+    the browsable API's HTML)."""
+    accept = request.META.get("HTTP_ACCEPT", "")
+    return "format" not in request.GET and (
+        not accept or accept == "*/*" or accept.startswith("application/json")
+    )
+
+
+def front_answer(request) -> HttpResponse | None:
+    """The cached answer to an anonymous repeat of a path the views answered from the cache,
+    or ``None`` for the view to answer (with what was read handed over)."""
+    route = _routes.get(request.path)
+    if route is None or not enabled() or not is_anonymous(request):
+        return None
+    kind, names, extra, throttles = route
+    if kind == "api" and not _asks_json(request):
+        return None
+    key = cache_key(request, kind, extra)
+    prefetch = {"keys": [*version_keys(*names), key], "found": None}
+    counted, refused = {}, False
+    for cls in throttles:
+        throttle = cls()
+        limit_key = throttle.get_cache_key(request, None) if throttle.rate else None
+        if limit_key is None:
+            continue
+        count, remaining = count_request(limit_key, throttle.duration, prefetch)
+        counted[limit_key] = (count, remaining)
+        refused = refused or count > throttle.num_requests
+    if prefetch["found"] is None:
+        prefetch["found"] = cache.get_many(prefetch["keys"])
+    setattr(request, PREFETCH_ATTR, prefetch)
+    request.rate_limit_counted = counted  # the view's throttles take these counts
+    if refused:
+        return None  # the view refuses it, with its own answer (429 and Retry-After)
+    versions = versions_from(prefetch["found"], names)
+    entry = prefetch["found"].get(key)
+    if entry is None or entry[0] != versions:
+        return None
+    _versions, body, content_type, etag = entry
+    return _answer(request, body, content_type, etag, page=kind == "page")

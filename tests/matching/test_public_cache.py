@@ -18,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from core.api import AnonRateThrottle
+from core.public_cache import routes_forget
 from core.versions import versions_of
 from matching import services
 from matching.api.rows import BriefRows, brief_values
@@ -47,6 +48,7 @@ pytestmark = [
 @pytest.fixture
 def _public_cache_on(settings):
     settings.PUBLIC_CACHE = True
+    routes_forget()  # what the front door learned of the views' limits in other tests
 
 
 def titles(api_body: dict) -> list[str]:
@@ -242,6 +244,58 @@ def test_the_anonymous_limit_still_counts_answers_from_the_cache(monkeypatch):
         api.get("/api/municipalities/", {"search": "ひだし"}).status_code for _ in range(5)
     )
     assert answers == {200: 3, 429: 2}
+
+
+def test_a_repeat_is_answered_before_the_view_and_a_change_goes_to_it(monkeypatch):
+    staff = staff_of()
+    task = published_task(staff=staff, title="棚田の草刈り")
+    api, browser = APIClient(), Client()
+    assert titles(api.get("/api/tasks/").json()) == ["棚田の草刈り"]
+    assert "棚田の草刈り" in browser.get(f"/tasks/{task.pk}/").content.decode()
+
+    def not_run(*args, **kwargs):
+        raise AssertionError("the view ran for a repeat")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(TaskViewSet, "list", not_run)
+        patched.setattr("matching.views.task._task_detail", not_run)
+        with CaptureQueriesContext(connection) as queries:
+            repeat = api.get("/api/tasks/")
+            page = browser.get(f"/tasks/{task.pk}/")
+        assert len(queries) == 0
+        assert titles(repeat.json()) == ["棚田の草刈り"] and repeat["ETag"]
+        assert "Accept" in repeat["Vary"]  # DRF's renderer is chosen by it
+        assert "棚田の草刈り" in page.content.decode() and page["Cache-Control"].startswith(
+            "private"
+        )
+    services.task_update(task=task, actor=staff, title="水路の掃除")
+    assert titles(api.get("/api/tasks/").json()) == ["水路の掃除"]  # to the view again
+    assert "水路の掃除" in browser.get(f"/tasks/{task.pk}/").content.decode()
+
+
+def test_the_front_door_answers_json_only_to_who_asks_for_json():
+    published_task(title="棚田の草刈り")
+    api = APIClient()
+    assert api.get("/api/tasks/")["Content-Type"] == "application/json"
+    browsable = api.get("/api/tasks/", HTTP_ACCEPT="text/html")
+    assert browsable["Content-Type"].startswith("text/html")
+    assert api.get("/api/tasks/", HTTP_ACCEPT="*/*")["Content-Type"] == "application/json"
+
+
+def test_the_limit_counts_once_when_the_front_door_hands_a_miss_to_the_view(monkeypatch):
+    class Tight(AnonRateThrottle):
+        rate = "2/hour"
+
+    monkeypatch.setattr(TaskViewSet, "throttle_classes", [Tight])
+    staff = staff_of()
+    task = published_task(staff=staff, title="棚田の草刈り")
+    api = APIClient(REMOTE_ADDR="198.51.100.10")
+    assert api.get("/api/tasks/").status_code == 200  # the view's: counted 1, path learned
+    services.task_update(task=task, actor=staff, title="水路の掃除")
+    # Counted 2 at the front door, a miss (the version moved), built by the view.
+    assert titles(api.get("/api/tasks/").json()) == ["水路の掃除"]
+    refused = api.get("/api/tasks/")
+    assert refused.status_code == 429 and refused["Retry-After"]
 
 
 # --- Lean rows ----------------------------------------------------------------------------

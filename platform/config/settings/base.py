@@ -91,9 +91,11 @@ MIDDLEWARE = [
     # Staff: an idle session ends; no personal data or statistics without a second factor.
     "accounts.middleware.StaffIdleTimeoutMiddleware",
     "accounts.middleware.StaffMFAMiddleware",
-    # Last: runs a write with an Idempotency-Key (API) or a form token (pages) in one
+    # Last of the checks: runs a write with an Idempotency-Key (API) or a form token (pages) in one
     # transaction with the record of its answer, after every other check has passed.
     "idempotency.middleware.IdempotencyMiddleware",
+    # Innermost: an anonymous repeat of a public answer, before the URL and the view.
+    "core.middleware.PublicCacheMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
