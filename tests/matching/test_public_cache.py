@@ -51,6 +51,16 @@ def _public_cache_on(settings):
     routes_forget()  # what the front door learned of the views' limits in other tests
 
 
+def tight_limit(monkeypatch, viewset, rate: str) -> None:
+    """The anonymous limit of ``viewset`` at ``rate`` for this test."""
+
+    class Tight(AnonRateThrottle):
+        pass
+
+    Tight.rate = rate
+    monkeypatch.setattr(viewset, "throttle_classes", [Tight])
+
+
 def titles(api_body: dict) -> list[str]:
     return [row["title"] for row in api_body["results"]]
 
@@ -235,10 +245,7 @@ def test_bad_query_input_is_still_a_clear_refusal_never_stored():
 
 
 def test_the_anonymous_limit_still_counts_answers_from_the_cache(monkeypatch):
-    class Tight(AnonRateThrottle):
-        rate = "3/hour"
-
-    monkeypatch.setattr(MunicipalityViewSet, "throttle_classes", [Tight])
+    tight_limit(monkeypatch, MunicipalityViewSet, "3/hour")
     api = APIClient(REMOTE_ADDR="198.51.100.7")
     answers = Counter(
         api.get("/api/municipalities/", {"search": "ひだし"}).status_code for _ in range(5)
@@ -283,10 +290,7 @@ def test_the_front_door_answers_json_only_to_who_asks_for_json():
 
 
 def test_the_limit_counts_once_when_the_front_door_hands_a_miss_to_the_view(monkeypatch):
-    class Tight(AnonRateThrottle):
-        rate = "2/hour"
-
-    monkeypatch.setattr(TaskViewSet, "throttle_classes", [Tight])
+    tight_limit(monkeypatch, TaskViewSet, "2/hour")
     staff = staff_of()
     task = published_task(staff=staff, title="棚田の草刈り")
     api = APIClient(REMOTE_ADDR="198.51.100.10")
@@ -333,10 +337,7 @@ def own_redis():
 
 
 def test_on_redis_the_limit_reads_the_entry_and_a_change_still_shows(own_redis, monkeypatch):
-    class Tight(AnonRateThrottle):
-        rate = "5/hour"
-
-    monkeypatch.setattr(TaskViewSet, "throttle_classes", [Tight])
+    tight_limit(monkeypatch, TaskViewSet, "5/hour")
     staff = staff_of()
     task = published_task(staff=staff, title="棚田の草刈り")
     api = APIClient(REMOTE_ADDR="198.51.100.8")
