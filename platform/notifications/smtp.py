@@ -39,6 +39,12 @@ class RelayBackend(EmailBackend):
         if self.connection is not None:
             self.connection.data_sent = False
 
+    def send_raw(self, sender: str, recipients: list[str], data: bytes) -> None:
+        """Send a message already made into bytes (``notifications.emails.Outgoing``)."""
+        if self.connection is None:
+            raise smtplib.SMTPServerDisconnected("not connected")
+        self.connection.sendmail(sender, recipients, data)
+
     @property
     def handed_over(self) -> bool:
         """Whether the last message's DATA went to the server."""

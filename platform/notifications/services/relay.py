@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import locks
-from ..emails import Renders, message_for
+from ..emails import Prepared, Renders, message_for
 from ..models import AT_LEAST_ONCE_TOPICS, Email, EmailState, Notification
 from ..smtp import SMTP_BACKEND
 
@@ -158,6 +158,8 @@ class _Batch:
     def __init__(self, connection):
         self.connection = connection
         self.renders = Renders()
+        # The relay's own SMTP connection takes messages as bytes, built for many at once.
+        self.prepared = Prepared(self.renders) if hasattr(connection, "send_raw") else None
         self.sent: int | None = None  # handed over and answered, not yet recorded
 
     def deliver(self, ids: list[int], counts: dict[str, int]) -> None:
@@ -204,8 +206,11 @@ class _Batch:
             return "failed"
         try:
             carried = None if email.digest else [notification] if notification else []
-            message = message_for(email, carried, self.renders)
-            if message is not None:
+            if self.prepared is not None:
+                message = self.prepared.message_for(email, carried)
+            else:
+                message = message_for(email, carried, self.renders)
+            if hasattr(message, "message"):
                 message.message()  # headers checked before anything goes out
         except Exception as exc:  # a message that cannot be built never will be: not transient
             logger.exception("E-mail %s cannot be built", pk)
