@@ -58,8 +58,10 @@ RUN_AXE = """async (blocking) => {
 }"""
 
 
-def violations_of(page: RecordingPage) -> list[dict]:
-    """The critical and serious violations axe finds on the page as it is now."""
+def violations_of(page: RecordingPage, language: str) -> list[dict]:
+    """The critical and serious violations axe finds on the page as it is now (which is in
+    ``language``)."""
+    assert page.page.get_attribute("html", "lang") == language, page.page.url
     page.page.evaluate(AXE.axe_script)
     return page.page.evaluate(RUN_AXE, list(BLOCKING))
 
@@ -157,13 +159,13 @@ def main_pages(task_id: int) -> dict[str, list[str]]:
     }
 
 
-def check(page: RecordingPage, url: str, where: str, found: list[dict]) -> None:
+def check(page: RecordingPage, url: str, language: str, where: str, found: list[dict]) -> None:
     response = page.page.goto(url)
     assert response.status == 200, url
     # Not sent to the login page.
     assert unquote(page.page.url) == url, f"{url} went to {page.page.url}"
     page.page.wait_for_load_state("networkidle")
-    found.extend({**item, "where": where} for item in violations_of(page))
+    found.extend({**item, "where": where} for item in violations_of(page, language))
 
 
 def test_the_main_pages_of_every_role_have_no_serious_violation(live_server, site, open_page):
@@ -173,7 +175,8 @@ def test_the_main_pages_of_every_role_have_no_serious_violation(live_server, sit
         for role, paths in pages.items():
             page = open_page(language, site.get(role))
             for path in paths:
-                check(page, f"{live_server.url}{path}", f"{role}, {language}, {path}", found)
+                url = f"{live_server.url}{path}"
+                check(page, url, language, f"{role}, {language}, {path}", found)
             assert page.csp_violations == []
             assert page.external_requests() == []
 
@@ -188,7 +191,7 @@ def test_the_main_pages_of_every_role_have_no_serious_violation(live_server, sit
         assert page.page.locator(".messages").count() == 1
         found.extend(
             {**item, "where": f"resident, {language}, after logging in"}
-            for item in violations_of(page)
+            for item in violations_of(page, language)
         )
 
         # The API docs: Swagger UI draws the operations before axe looks.
@@ -197,7 +200,7 @@ def test_the_main_pages_of_every_role_have_no_serious_violation(live_server, sit
         page.page.wait_for_selector(".opblock", timeout=20_000)
         found.extend(
             {**item, "where": f"anonymous, {language}, /api/docs/"}
-            for item in violations_of(page)
+            for item in violations_of(page, language)
         )
         assert page.csp_violations == []
         assert page.external_requests() == []
@@ -223,7 +226,7 @@ def test_a_violation_is_found_and_reported(live_server, open_page):
         }"""
     )
     page.page.wait_for_load_state("networkidle")
-    found = [{**item, "where": "home"} for item in violations_of(page)]
+    found = [{**item, "where": "home"} for item in violations_of(page, "ja")]
     rules = {item["rule"]: item for item in found}
     assert rules["image-alt"]["impact"] == "critical"
     assert rules["image-alt"]["targets"] == ["#no-alt"]
