@@ -32,6 +32,7 @@ TYPED = [
     "ヤマダ ハナコ",
     "山田",
     "花子",
+    "現地までの交通費は参加者の負担です。",  # the default of a task made in Japanese
 ]
 
 JAPANESE = re.compile(r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff60]+")
@@ -89,7 +90,10 @@ def japanese_in(html: str, proper_names: list[str]) -> list[str]:
     parser.feed(html)
     text = "\n".join(part.strip() for part in parser.parts if part.strip())
     for name in proper_names:
-        text = text.replace(name, " ")
+        text = text.replace(name, "\x00")
+    # A place's own bracket (「（岐阜県）」) goes with its name: how a place is shown is the
+    # place names' own concern.
+    text = re.sub(r"[（(]\s*\x00\s*[）)]", " ", text).replace("\x00", " ")
     found = []
     for line in text.splitlines():
         if JAPANESE.search(line):
@@ -103,7 +107,8 @@ def proper_names() -> list[str]:
     for model in (Prefecture, Municipality):
         for row in model.objects.values("name", "kana"):
             names.update(value for value in row.values() if value)
-    names.update(name.rstrip("都道府県") for name in Prefecture.objects.values_list("name", flat=True))
+    for name in Prefecture.objects.values_list("name", flat=True):
+        names.update((name[:-1], name[:2], name[:3]))  # 岐阜, 神奈, as tiles and tables name them
     return sorted(names, key=len, reverse=True)
 
 
