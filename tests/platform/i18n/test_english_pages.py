@@ -147,6 +147,8 @@ def crawl(client, paths: list[str], proper_names: list[str]) -> str:
         html = response.content.decode()
         assert '<html lang="en">' in html, path
         problems.extend(f"{path}: {line}" for line in japanese_in(html, proper_names))
+        # Times on the 24-hour clock, as in Japanese: never "9 a.m." beside "15:00".
+        problems.extend(f"{path}: 12-hour time" for _ in re.finditer(r"\b[ap]\.m\.", html))
     print("\n".join(problems))  # noqa: T201
     return "\n".join(problems)
 
@@ -169,6 +171,14 @@ def test_anonymous_pages_are_english(board, proper_names):
         "/accounts/password/reset/",
     ]
     assert crawl(client_for(None, "en"), paths, proper_names) == ""
+
+
+def test_times_are_on_the_24_hour_clock_in_both_languages(board):
+    task = board["task"]  # one session a week from now, 9:00 to 15:00
+    for language, span in (("en", "09:00 – 15:00"), ("ja", "09:00〜15:00")):
+        html = client_for(None, language).get(f"/tasks/{task.pk}/").content.decode()
+        assert span in html, language
+        assert "a.m." not in html and "p.m." not in html
 
 
 def test_a_residents_pages_are_english(board, proper_names):
