@@ -123,9 +123,7 @@ def board():
     session = task.sessions.get()
     person = resident()
     registration = register(person, CHIZU)
-    signup = matching_services.signup_create(
-        session=session, person=person, details=SIGNUP_DETAILS
-    )
+    signup = matching_services.signup_create(session=session, person=person, details=SIGNUP_DETAILS)
     return {
         "clerk": clerk,
         "host": host,
@@ -149,7 +147,6 @@ def crawl(client, paths: list[str], proper_names: list[str]) -> str:
         problems.extend(f"{path}: {line}" for line in japanese_in(html, proper_names))
         # Times on the 24-hour clock, as in Japanese: never "9 a.m." beside "15:00".
         problems.extend(f"{path}: 12-hour time" for _ in re.finditer(r"\b[ap]\.m\.", html))
-    print("\n".join(problems))  # noqa: T201
     return "\n".join(problems)
 
 
@@ -240,6 +237,7 @@ def test_a_town_clerks_pages_are_english(board, proper_names):
         f"/sessions/{session.pk}/roster/print/",
         "/cards/verify/",
         "/accounts/2fa/",
+        "/notifications/",
     ]
     assert crawl(client_for(board["clerk"], "en"), paths, proper_names) == ""
 
@@ -250,3 +248,35 @@ def test_the_parser_sees_japanese_outside_lang_ja_only():
         '<button aria-label="閉じる">x</button><script>var a="日本";</script></body></html>'
     )
     assert japanese_in(html, []) == ["Hello 世界", "閉じる"]
+
+
+def _posted(client, path: str, data: dict, proper_names: list[str]) -> list[str]:
+    response = client.post(path, data)
+    assert response.status_code == 200, (path, response.status_code)
+    html = response.content.decode()
+    assert 'role="alert"' in html or "field-error" in html or "errorlist" in html, path
+    return [f"{path}: {line}" for line in japanese_in(html, proper_names)]
+
+
+def test_what_went_wrong_is_said_in_english(board, proper_names):
+    """Forms sent with mistakes, and filters that make no sense, explain in English."""
+    person, clerk = client_for(board["resident"], "en"), client_for(board["clerk"], "en")
+    problems = [
+        *_posted(person, "/me/profile/", {"birth_year": "1800", "home": "nowhere"}, proper_names),
+        *_posted(person, "/registrations/new/", {"municipality": "999999"}, proper_names),
+        *_posted(person, "/host/apply/", {"municipality": "", "purpose": ""}, proper_names),
+        *_posted(clerk, f"/tasks/new/{CHIZU}/", {"title": ""}, proper_names),
+        *_posted(
+            client_for(None, "en"),
+            "/accounts/signup/",
+            {"email": "x", "password1": "a", "password2": "b"},
+            proper_names,
+        ),
+    ]
+    for path in ("/tasks/?date_from=2026-13-40&distance=abc", "/municipalities/?q=市"):
+        html = client_for(None, "en").get(path).content.decode()
+        problems.extend(f"{path}: {line}" for line in japanese_in(html, proper_names))
+    api = client_for(None, "en").get("/api/tasks/?municipality=12&date_from=x")
+    assert api.status_code == 400
+    assert not JAPANESE.search(api.content.decode()), api.content.decode()
+    assert "\n".join(problems) == ""
