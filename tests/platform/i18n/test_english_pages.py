@@ -280,3 +280,18 @@ def test_what_went_wrong_is_said_in_english(board, proper_names):
     assert api.status_code == 400
     assert not JAPANESE.search(api.content.decode()), api.content.decode()
     assert "\n".join(problems) == ""
+
+
+def test_one_japanese_word_two_english_senses(board):
+    """中止 is the button "Cancel" and the state "Cancelled"; 参加者 heads a list as
+    "Participants"; 申込 is the person's page "My sign-ups"."""
+    task, session = board["task"], board["session"]
+    clerk = client_for(board["clerk"], "en")
+    sessions = clerk.get(f"/tasks/{task.pk}/sessions/").content.decode()
+    assert f'href="/sessions/{session.pk}/cancel/">Cancel</a>' in sessions
+    staff_tasks = clerk.get(f"/staff/{CHIZU}/tasks/").content.decode()
+    assert f'href="/tasks/{task.pk}/participants/">Participants</a>' in staff_tasks
+    matching_services.session_cancel(session=session, actor=board["clerk"], reason="大雨")
+    mine = client_for(board["resident"], "en").get("/me/signups/").content.decode()
+    assert "<h1>My sign-ups</h1>" in mine
+    assert "Cancelled" in mine  # the sign-up's state
