@@ -21,6 +21,8 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import TYPE_STRING
 from openpyxl.styles import Font
 
+from core.language import list_join
+
 from .errors import MatchingCode
 from .selectors import DetailsState, Roster, RosterRow
 
@@ -119,7 +121,7 @@ def _not_shift_jis(roster: Roster) -> ValidationError:
             "文字を置き換えると名前が変わってしまうので、UTF-8（BOM付き）の CSV か Excel（XLSX）"
             "でダウンロードしてください。"
         )
-        % {"rows": "、".join(problems)},
+        % {"rows": list_join(problems)},
         code=MatchingCode.ROSTER_NOT_SHIFT_JIS,
     )
 

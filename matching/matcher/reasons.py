@@ -8,6 +8,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from core.language import list_join
 from registry import flags
 from registry.models import AvailableDays, Category, Month, Profile, Skill
 
@@ -73,7 +74,7 @@ def reason_texts(codes: Iterable[Iterable[Any]]) -> list[str]:
         elif code in labels:
             values = detail if isinstance(detail, list) else [detail]
             # Translators: what separates the items of a list ("、" in Japanese).
-            words = _("、").join(str(labels[code].get(value, value)) for value in values)
+            words = list_join(str(labels[code].get(value, value)) for value in values)
             texts.append(
                 {
                     "interest": _("関心のある分野: %(labels)s"),

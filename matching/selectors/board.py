@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.selectors import staff_scope
 from core.errors import Denied
+from core.language import list_join
 from places import distances
 from places.kana import search_key
 from registry import flags
@@ -486,7 +487,7 @@ def _shown(field, value) -> str:
     if value is None or value == "":
         return "—"
     if field.name == "skills":
-        return "、".join(str(label) for label in flags.labels_of(Skill, value)) or "—"
+        return list_join(flags.labels_of(Skill, value)) or "—"
     if field.choices:
         return str(dict(field.flatchoices).get(value, value))
     if isinstance(value, bool):

@@ -1,5 +1,5 @@
 """How allauth speaks for Furusato: the site's own name in every e-mail, and our own texts
-for the security notices (allauth's Japanese reads as a translation)."""
+for every e-mail it sends (allauth's Japanese reads as a translation)."""
 
 from types import SimpleNamespace
 
@@ -11,8 +11,14 @@ from django.utils.translation import gettext as _
 
 from .models import Language
 
-# Security notices whose text is ours: accounts/templates/accounts/email/<name>_*.txt.
+# E-mails whose text is ours: accounts/templates/accounts/email/<name>_*.txt — the security
+# notices, and the messages with a link or a code (allauth's stock texts greet with "です!").
 OUR_NOTICES = {
+    "account/email/email_confirmation",
+    "account/email/email_confirmation_signup",
+    "account/email/password_reset_key",
+    "account/email/unknown_account",
+    "account/email/account_already_exists",
     "account/email/password_changed",
     "account/email/password_set",
     "account/email/password_reset",

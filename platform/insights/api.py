@@ -30,6 +30,8 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.language import list_join
+
 from . import public, selectors
 from .errors import InsightsCode
 from .selectors import SUPPRESSED
@@ -167,7 +169,7 @@ class TableView(StatsView):
         if table not in names:
             raise NotFound(
                 _("「%(table)s」という表はありません。表の名前: %(names)s")
-                % {"table": table, "names": _("、").join(names)}
+                % {"table": table, "names": list_join(names)}
             )
         response = Response(dashboard.table(table).as_dict())
         if request.accepted_renderer.format == "csv":

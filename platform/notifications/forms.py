@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Language
+from core.language import aside
 
 from .models import CHANNEL_FREQUENCIES, Channel, Frequency, Topic
 
@@ -14,8 +15,20 @@ def field_name(topic: str, channel: str) -> str:
     return f"{topic}__{channel}"
 
 
+class LanguageSelect(forms.Select):
+    """Each language named in itself, marked so (「日本語」 is Japanese on an English page)."""
+
+    def create_option(self, *args, **kwargs):
+        option = super().create_option(*args, **kwargs)
+        if option["value"]:
+            option["attrs"]["lang"] = option["value"]
+        return option
+
+
 class PreferencesForm(forms.Form):
-    language = forms.ChoiceField(label=_("メールの言語"), choices=Language.choices)
+    language = forms.ChoiceField(
+        label=_("メールの言語"), choices=Language.choices, widget=LanguageSelect
+    )
 
     def __init__(self, *args, preferences: dict[str, dict[str, str]], language: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -27,7 +40,7 @@ class PreferencesForm(forms.Form):
             for channel, channel_label in Channel.choices:
                 name = field_name(topic, channel)
                 self.fields[name] = forms.ChoiceField(
-                    label=f"{topic_label}（{channel_label}）",
+                    label=f"{topic_label}{aside(channel_label)}",
                     choices=[(f, labels[f]) for f in CHANNEL_FREQUENCIES[channel]],
                     initial=preferences[topic][channel],
                 )

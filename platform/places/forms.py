@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import NormalisedInputMixin
+from core.language import list_join
 
 from .kana import normalize, to_katakana
 from .models import Municipality, Prefecture
@@ -91,7 +92,7 @@ def municipality_by_code_or_name(value: str) -> Municipality:
         code="ambiguous",
         params={
             "value": value[:40],
-            "choices": "、".join(f"{m.full_name} {m.code}" for m in matches),
+            "choices": list_join(f"{m.full_name} {m.code}" for m in matches),
         },
     )
 

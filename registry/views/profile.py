@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from accounts import services as account_services
 from accounts.selectors import staff_scope
+from core.language import list_join
 from core.pages import get_only, get_or_post, personal, put_errors, safe_next
 from core.text import nfkc
 from places.forms import municipality_picker
@@ -31,11 +32,11 @@ def _profile_summary(profile) -> list[tuple[str, str]]:
         (_("生まれた年"), str(profile.birth_year or "")),
         (_("年代"), str(band.label) if band else ""),
         (_("性別"), str(profile.get_gender_display()) if profile.gender else ""),
-        (_("関心のある分野"), "、".join(flags.labels_of(Category, profile.interests))),
-        (_("できること・技能"), "、".join(flags.labels_of(Skill, profile.skills))),
-        (_("参加しやすい日"), "、".join(flags.labels_of(AvailableDays, profile.available_days))),
-        (_("参加しやすい月"), "、".join(flags.labels_of(Month, profile.available_months))),
-        (_("使える言語"), "、".join(flags.labels_of(Language, profile.languages))),
+        (_("関心のある分野"), list_join(flags.labels_of(Category, profile.interests))),
+        (_("できること・技能"), list_join(flags.labels_of(Skill, profile.skills))),
+        (_("参加しやすい日"), list_join(flags.labels_of(AvailableDays, profile.available_days))),
+        (_("参加しやすい月"), list_join(flags.labels_of(Month, profile.available_months))),
+        (_("使える言語"), list_join(flags.labels_of(Language, profile.languages))),
     ]
     return rows
 

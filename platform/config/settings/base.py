@@ -354,6 +354,9 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
 USE_TZ = True
+# Our own date and time formats (config/formats/<language>/formats.py): 24-hour times in
+# English as in Japanese.
+FORMAT_MODULE_PATH = ["config.formats"]
 
 # --- Static and media -------------------------------------------------------------------
 STATIC_URL = "static/"

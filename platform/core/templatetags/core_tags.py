@@ -7,13 +7,11 @@ import datetime
 
 from django import template
 from django.utils import dateformat, formats, timezone
-from django.utils.translation import get_language
+
+from core import language
+from core.language import japanese as _japanese
 
 register = template.Library()
-
-
-def _japanese() -> bool:
-    return (get_language() or "ja").startswith("ja")
 
 
 @register.filter
@@ -42,4 +40,22 @@ def jdatetime(value) -> str:
 @register.filter
 def jlist(values) -> str:
     """A list in the language's own way: 「、」 in Japanese, ", " otherwise."""
-    return ("、" if _japanese() else ", ").join(str(value) for value in values or [])
+    return language.list_join(values)
+
+
+@register.filter
+def aside(value) -> str:
+    """``{{ email|aside }}``: 「（…）」 in Japanese, " (…)" otherwise."""
+    return language.aside(value) if value not in (None, "") else ""
+
+
+@register.simple_tag
+def sep() -> str:
+    """``A {% sep %} B``: 「・」 between details in Japanese, "·" otherwise."""
+    return language.separator()
+
+
+@register.simple_tag
+def colon() -> str:
+    """``{% translate "メモ" %}{% colon %}``: 「：」 in Japanese, ": " otherwise."""
+    return language.colon()

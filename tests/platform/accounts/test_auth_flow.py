@@ -17,8 +17,8 @@ NEW_PASSWORD = "yuki-kaki-2027?"
 TEXT = {
     "ja": {"verify_subject": "メールアドレスを確認してください", "reset_subject": "パスワード"},
     "en": {
-        "verify_subject": "Please Confirm Your Email Address",
-        "reset_subject": "Password Reset",
+        "verify_subject": "Confirm your email address",
+        "reset_subject": "Reset your password",
     },
 }
 
