@@ -10,11 +10,11 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from core.search import query_key as search_key
 from matching import services
 from matching.models import Task, TaskStatus
 from matching.selectors import TaskQuery, task_search
 from matching.selectors.search import GRAMS_COLUMN, grams
-from core.search import query_key as search_key
 from tests.matching.support import (
     CHIZU,
     HIDA,
