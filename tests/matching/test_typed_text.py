@@ -214,3 +214,15 @@ def test_migration_0010_rebuilds_every_key_in_batches(monkeypatch):
         task.search_text == services._search_text(task)
         for task in Task.objects.select_related("municipality")
     )
+    # Run again, it finds every key right and writes nothing.
+    statements.clear()
+    with connection.execute_wrapper(count):
+        migration.rebuild(global_apps, None)
+    assert statements == []
+
+    # Reversed, the keys are 0009's again (katakana, no readings), and forward once more.
+    migration.rebuild_as_before(global_apps, None)
+    assert Task.objects.get(pk=tasks[0].pk).search_text.startswith("草刈リ(ソノ0)")
+    assert _ids(api_as(None).get("/api/tasks/", {"search": "ひだ"})) == []
+    migration.rebuild(global_apps, None)
+    assert _ids(api_as(None).get("/api/tasks/", {"search": "ひだ"})) == found
