@@ -263,8 +263,8 @@ def _bench_task(code: str, sessions: int, capacity: int):
     distinct days; removed afterwards."""
     from django.utils import timezone
 
+    from core.search import document_key
     from matching.models import Session, Task, TaskStatus
-    from places.kana import search_key
     from places.models import Municipality
 
     town = Municipality.objects.get(code=code)
@@ -280,7 +280,7 @@ def _bench_task(code: str, sessions: int, capacity: int):
         reward="-",
         status=TaskStatus.PUBLISHED,
         published_at=now,
-        search_text=search_key(BENCH_TITLE),
+        search_text=document_key([BENCH_TITLE]),
     )
     rows = Session.objects.bulk_create(
         [

@@ -77,9 +77,9 @@ def prepare(tasks: int, sessions: int, capacity: int) -> list[int]:
     from django.utils import timezone
 
     from accounts.models import Membership, Role
+    from core.search import document_key
     from demo.population import EMAIL_DOMAIN
     from matching.models import Session, Task, TaskStatus
-    from places.kana import search_key
     from places.models import Municipality
 
     cleanup()
@@ -107,7 +107,7 @@ def prepare(tasks: int, sessions: int, capacity: int) -> list[int]:
             reward="-",
             status=TaskStatus.PUBLISHED,
             published_at=now,
-            search_text=search_key(TITLE),
+            search_text=document_key([TITLE]),
         )
         rows = Session.objects.bulk_create(
             [

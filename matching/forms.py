@@ -1,5 +1,6 @@
-"""Forms of the board. They parse and normalise what people type; the rules live in
-``services`` and its refusals come back as errors of these forms.
+"""Forms of the board. They parse what people type (fixed-form fields normalised, free text
+kept as typed); the rules live in ``services`` and its refusals come back as errors of these
+forms.
 
 ``TaskFilterForm`` is the one parser of the board's filters: the pages and ``/api/tasks/``
 both use it, so a filter means the same thing everywhere."""
@@ -15,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import EARLIEST, LATEST
-from core.forms import DATE_INPUT_FORMATS, NormalisedInputMixin, date_field
+from core.forms import DATE_INPUT_FORMATS, FixedFormCharField, NormalisedInputMixin, date_field
 from places.forms import municipality_by_code_or_name
 from places.models import Municipality, Prefecture
 from registry import flags
@@ -42,9 +43,9 @@ class TaskFilterForm(NormalisedInputMixin, forms.Form):
     """The board's filters, from a query string. ``near`` is a municipality code, or
     ``home`` for the signed-in person's home municipality."""
 
-    search = forms.CharField(label=_("キーワード"), max_length=100, required=False)
-    prefecture = forms.CharField(label=_("都道府県"), max_length=2, required=False)
-    municipality = forms.CharField(label=_("市区町村コード"), max_length=6, required=False)
+    search = FixedFormCharField(label=_("キーワード"), max_length=100, required=False)
+    prefecture = FixedFormCharField(label=_("都道府県"), max_length=2, required=False)
+    municipality = FixedFormCharField(label=_("市区町村コード"), max_length=6, required=False)
     category = forms.ChoiceField(
         label=_("カテゴリ"), choices=[("", _("すべて")), *Category.choices], required=False
     )
@@ -52,7 +53,7 @@ class TaskFilterForm(NormalisedInputMixin, forms.Form):
     date_to = date_field(_("この日まで"), required=False)
     online = forms.ChoiceField(label=_("場所"), choices=ONLINE_CHOICES, required=False)
     open = forms.BooleanField(label=_("空きのある回だけ"), required=False)
-    near = forms.CharField(label=_("距離の基準"), max_length=6, required=False)
+    near = FixedFormCharField(label=_("距離の基準"), max_length=6, required=False)
     within_km = forms.FloatField(
         label=_("距離（km 以内）"), min_value=1, max_value=3000, required=False
     )
@@ -195,7 +196,7 @@ class ThanksForm(NormalisedInputMixin, forms.Form):
 
 
 class HostApplyForm(NormalisedInputMixin, forms.Form):
-    municipality = forms.CharField(
+    municipality = FixedFormCharField(
         label=_("ヌシとして活動する市区町村"),
         max_length=40,
         help_text=_(
@@ -538,7 +539,7 @@ def roster_fields(task: Task, person, *, bound: bool) -> dict[str, forms.Field]:
             required=False,
             widget=forms.TextInput(attrs={"autocomplete": "name"}),
         ),
-        "furigana": forms.CharField(
+        "furigana": FixedFormCharField(
             label=_("フリガナ"),
             max_length=100,
             required=False,
@@ -549,7 +550,7 @@ def roster_fields(task: Task, person, *, bound: bool) -> dict[str, forms.Field]:
         fields["full_name"].initial = person.public_name
         fields["furigana"].initial = f"{person.family_name_kana} {person.given_name_kana}".strip()
     if task.asks_phone:
-        fields["phone"] = forms.CharField(
+        fields["phone"] = FixedFormCharField(
             label=_("電話番号"), max_length=30, required=False, widget=_tel("tel")
         )
     if task.asks_emergency_contact:
@@ -559,7 +560,7 @@ def roster_fields(task: Task, person, *, bound: bool) -> dict[str, forms.Field]:
             required=False,
             help_text=_("例：山田太郎（父）"),
         )
-        fields["emergency_phone"] = forms.CharField(
+        fields["emergency_phone"] = FixedFormCharField(
             label=_("緊急連絡先（電話番号）"), max_length=30, required=False, widget=_tel("off")
         )
     if task.asks_birth_date:

@@ -1,5 +1,6 @@
-"""Forms of the registry's pages. They parse and normalise what people type; the rules live
-in ``services`` and its refusals come back as errors of these forms."""
+"""Forms of the registry's pages. They parse what people type (fixed-form fields normalised,
+free text kept as typed); the rules live in ``services`` and its refusals come back as
+errors of these forms."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import NormalisedInputMixin, date_field
+from core.forms import FixedFormCharField, NormalisedInputMixin, date_field
 from places.forms import municipality_by_code, municipality_by_code_or_name
 from places.kana import to_katakana
 from places.models import Municipality
@@ -39,8 +40,10 @@ KANA_RE = re.compile(r"^[\u30a0-\u30ffー・ ]*$")
 class NamesForm(NormalisedInputMixin, forms.Form):
     family_name = forms.CharField(label=_("姓"), max_length=50, required=False)
     given_name = forms.CharField(label=_("名"), max_length=50, required=False)
-    family_name_kana = forms.CharField(label=_("セイ（フリガナ）"), max_length=50, required=False)
-    given_name_kana = forms.CharField(label=_("メイ（フリガナ）"), max_length=50, required=False)
+    family_name_kana = FixedFormCharField(
+        label=_("セイ（フリガナ）"), max_length=50, required=False
+    )
+    given_name_kana = FixedFormCharField(label=_("メイ（フリガナ）"), max_length=50, required=False)
 
     def _clean_kana(self, name: str) -> str:
         value = to_katakana(self.cleaned_data[name])
@@ -59,7 +62,7 @@ class NamesForm(NormalisedInputMixin, forms.Form):
 
 
 class ProfileForm(NormalisedInputMixin, forms.Form):
-    home = forms.CharField(
+    home = FixedFormCharField(
         label=_("住所の市区町村（住民票のあるまち）"),
         max_length=40,
         help_text=_("市区町村名か6桁の市区町村コード（例：世田谷区、131121）"),
@@ -152,7 +155,7 @@ class ConsentForm(forms.Form):
 
 
 class RegistrationForm(NormalisedInputMixin, ConsentForm):
-    municipality = forms.CharField(
+    municipality = FixedFormCharField(
         label=_("登録するまちの市区町村コード（6桁）"),
         max_length=20,
         help_text=_("上の検索でまちを選ぶと入ります。"),

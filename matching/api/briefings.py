@@ -12,16 +12,16 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import NormalisedCharField
 from core.errors import Denied
 
 from .. import selectors, services
 from ..errors import MatchingCode
 
 
-def _text() -> NormalisedCharField:
-    # No max_length here: the service refuses what is too long, with its own code.
-    return NormalisedCharField(allow_blank=True, required=False, trim_whitespace=True)
+def _text() -> serializers.CharField:
+    # Free text, kept as typed. No max_length here: the service refuses what is too long,
+    # with its own code.
+    return serializers.CharField(allow_blank=True, required=False, trim_whitespace=True)
 
 
 class BriefingSerializer(serializers.Serializer):

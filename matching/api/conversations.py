@@ -22,7 +22,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import NormalisedCharField, Pagination
+from core.api import Pagination
 
 from .. import selectors, services
 from ..errors import MatchingCode
@@ -38,8 +38,8 @@ class TaskMessageInSerializer(serializers.Serializer):
         required=False, allow_null=True, default=None, help_text="開催回の ID（省略ですべての回）"
     )
     audience = serializers.ChoiceField(choices=Audience.choices)
-    subject = NormalisedCharField(max_length=TEXT_LIMIT, allow_blank=True)
-    body = NormalisedCharField(max_length=TEXT_LIMIT, allow_blank=True)
+    subject = serializers.CharField(max_length=TEXT_LIMIT, allow_blank=True)
+    body = serializers.CharField(max_length=TEXT_LIMIT, allow_blank=True)
 
 
 class TaskMessageSerializer(serializers.ModelSerializer):
@@ -63,7 +63,7 @@ class TaskMessageSerializer(serializers.ModelSerializer):
 
 
 class ThreadPostInSerializer(serializers.Serializer):
-    body = NormalisedCharField(max_length=TEXT_LIMIT, allow_blank=True)
+    body = serializers.CharField(max_length=TEXT_LIMIT, allow_blank=True)
 
 
 class ThreadPostSerializer(serializers.ModelSerializer):

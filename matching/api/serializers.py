@@ -237,8 +237,10 @@ class JSONListField(serializers.ListField):
         return super().to_internal_value(data)
 
 
-def _text(max_length: int, **kwargs) -> NormalisedCharField:
-    return NormalisedCharField(max_length=max_length, allow_blank=True, required=False, **kwargs)
+def _text(max_length: int, **kwargs) -> serializers.CharField:
+    """Free text, kept as typed (``core.text``); the roster's fixed-form details (furigana,
+    phone numbers) are folded by ``services.roster``."""
+    return serializers.CharField(max_length=max_length, allow_blank=True, required=False, **kwargs)
 
 
 class TaskWriteSerializer(serializers.Serializer):
@@ -252,8 +254,8 @@ class TaskWriteSerializer(serializers.Serializer):
             "max_length": gettext_lazy("開催回は100回までです。"),
         },
     )
-    title = NormalisedCharField(max_length=120)
-    description = NormalisedCharField(max_length=5000)
+    title = serializers.CharField(max_length=120)
+    description = serializers.CharField(max_length=5000)
     host_name = _text(100)
     host_message = _text(3000)
     schedule = _text(2000)
@@ -269,7 +271,7 @@ class TaskWriteSerializer(serializers.Serializer):
         required=False, allow_null=True, min_value=0, max_value=100
     )
     what_to_bring = _text(1000)
-    reward = NormalisedCharField(max_length=1000)
+    reward = serializers.CharField(max_length=1000)
     conditions = _text(1000)
     participant_costs = _text(1000)
     weather_policy = _text(1000)
@@ -298,7 +300,7 @@ class TaskUpdateSerializer(TaskWriteSerializer):
 
 
 class NoteSerializer(serializers.Serializer):
-    note = NormalisedCharField(max_length=1000, required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
 class WatchSerializer(serializers.Serializer):
@@ -307,11 +309,11 @@ class WatchSerializer(serializers.Serializer):
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = NormalisedCharField(max_length=1000)
+    reason = serializers.CharField(max_length=1000)
 
 
 class ReportSerializer(serializers.Serializer):
-    report = NormalisedCharField(max_length=5000)
+    report = serializers.CharField(max_length=5000)
     photo = serializers.FileField(required=False, allow_empty_file=False)
 
 
@@ -389,7 +391,7 @@ class ParticipantSerializer(serializers.Serializer):
 
 
 class SignupCreateSerializer(serializers.Serializer):
-    message = NormalisedCharField(max_length=1000, required=False, allow_blank=True, default="")
+    message = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
     # The roster's details (``services.roster`` checks them, with its codes): name and
     # furigana always, what the task asks, and the person's agreement to tell the host.
     full_name = _text(100)
@@ -426,7 +428,7 @@ class SignupCreateSerializer(serializers.Serializer):
 
 
 class CancelSerializer(serializers.Serializer):
-    reason = NormalisedCharField(
+    reason = serializers.CharField(
         max_length=1000,
         required=False,
         allow_blank=True,
@@ -436,7 +438,7 @@ class CancelSerializer(serializers.Serializer):
 
 
 class ThanksSerializer(serializers.Serializer):
-    message = NormalisedCharField(max_length=1000)
+    message = serializers.CharField(max_length=1000)
 
 
 class DecideSerializer(serializers.Serializer):
@@ -477,8 +479,8 @@ class HostApplicationSerializer(serializers.ModelSerializer):
 
 class HostApplyRequestSerializer(serializers.Serializer):
     municipality = MunicipalityCodeField()
-    organisation = NormalisedCharField(max_length=100, required=False, allow_blank=True)
-    message = NormalisedCharField(max_length=2000)
+    organisation = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    message = serializers.CharField(max_length=2000)
 
 
 class RevisionFieldSerializer(serializers.Serializer):

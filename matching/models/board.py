@@ -227,9 +227,11 @@ class Task(models.Model):
     ends_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The last moment anyone may still sign up (the last session's deadline).
     signup_closes_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # NFKC, hiragana folded to katakana: what free-text search looks in. On PostgreSQL its
-    # 1- and 2-grams are in the generated column search_grams, which this model leaves
-    # undeclared so that no read carries it (migration 0009, matching.selectors.search).
+    # The search key (core.search: NFKC, katakana folded to hiragana, with the reading of
+    # the kanji and the municipality's name and reading), what free-text search looks in;
+    # the text itself stays as typed. On PostgreSQL its 1- and 2-grams are in the generated
+    # column search_grams, which this model leaves undeclared so that no read carries it
+    # (migrations 0009 and 0010, matching.selectors.search).
     search_text = models.TextField(blank=True, editable=False)
     # The days (registry.AvailableDays bits) and months (registry.Month bits) of its
     # scheduled sessions, kept by the services: matched against people's availability.

@@ -32,8 +32,8 @@ from accounts.models import User
 from accounts.selectors import staff_scope
 from core.errors import Denied
 from core.language import list_join
+from core.search import query_key
 from places import distances
-from places.kana import search_key
 from registry import flags
 from registry.models import Skill
 
@@ -118,13 +118,14 @@ def public_tasks() -> QuerySet[Task]:
 
 def task_search(query: TaskQuery, *, now: datetime.datetime | None = None) -> QuerySet[Task]:
     """Public tasks matching ``query``, sorted as asked. Every filter is on an index; free
-    text is a substring of the normalised text (an index of its 1- and 2-grams on
-    PostgreSQL, ``selectors.search``), so that 草刈 finds 草刈り and ひだ finds ヒダ."""
+    text is a substring of the task's search key (an index of its 1- and 2-grams on
+    PostgreSQL, ``selectors.search``), so that 草刈 and くさかり find 草刈り and ひだ finds
+    a 飛騨市 task."""
     now = now or timezone.now()
     qs = public_tasks().select_related("municipality__prefecture", "prefecture")
     if not query.include_past:
         qs = qs.filter(status=TaskStatus.PUBLISHED, ends_at__gt=now)
-    key = search_key(query.search)
+    key = query_key(query.search)
     if key:
         qs = qs.filter(text_holds(key))
     if query.prefecture:

@@ -1,8 +1,11 @@
-"""Free-text search of the board: which tasks' normalised text holds a query.
+"""Free-text search of the board: which tasks' search keys hold a query.
 
-The text is ``Task.search_text``, and the query ``places.kana.search_key`` of what was typed
-(NFKC, hiragana folded to katakana, lower case, no spaces): a task matches when the key is a
-substring of its text, whatever the length of the key.
+A task's key is ``Task.search_text``, kept by the services (``task_search_key``): the
+``core.search`` key of its title, description, host's message, host name and address, with
+the hiragana reading of their kanji, and its municipality's name and official reading. The
+query is ``core.search.query_key`` of what was typed (NFKC, katakana folded to hiragana,
+lower case, no spaces): a task matches when the query is a substring of its key, whatever
+the length of the query. So くさかり, ｸｻｶﾘ and 草刈 find 草刈り, and ひだ a 飛騨市 task.
 
 On PostgreSQL, each task's 1- and 2-grams are kept in the generated column ``search_grams``
 with a GIN index (migration ``0009_task_search_grams``). For a key of one or two characters,
@@ -21,6 +24,8 @@ from django.db.models import BooleanField, F, Q, TextField, Value
 from django.db.models.expressions import Col, Expression
 from django.db.models.functions import StrIndex
 from django.db.models.lookups import Exact
+
+from core.search import document_key
 
 GRAMS_COLUMN = "search_grams"  # matching_task's, generated; the model does not declare it
 
@@ -42,6 +47,23 @@ class _HasGrams(Expression):
     def resolve_expression(self, *args, **kwargs):
         text = F("search_text").resolve_expression(*args, **kwargs)
         return ArrayContains(Col(text.alias, _grams_field), self.wanted)
+
+
+def task_search_key(
+    *,
+    title: str,
+    description: str = "",
+    host_message: str = "",
+    host_name: str = "",
+    address: str = "",
+    municipality_name: str = "",
+    municipality_kana: str = "",
+) -> str:
+    """A task's ``search_text``: what the services store and migration 0010 rebuilt."""
+    return document_key(
+        [title, description, host_message, host_name, address, municipality_name],
+        readings=[municipality_kana],
+    )
 
 
 def grams(key: str) -> list[str]:

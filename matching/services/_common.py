@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Role, User
 from accounts.selectors import staff_scope
 from core.errors import Code, Denied
+from core.holidays import is_day_off
 from places.models import Municipality
 from registry import flags
 from registry.models import AvailableDays, Month
@@ -115,8 +116,9 @@ def _sessions_errors(sessions: list[dict], now) -> dict[str, Any]:
 
 
 def _task_dates_refresh(task_id: int) -> None:
-    """Keep the task's first start, last end, last moment to sign up, and the days and
-    months its sessions fall on (what the matcher compares with people's availability)."""
+    """Keep the task's first start, last end, last moment to sign up, and the days (weekday,
+    or day off: a weekend or a public holiday, ``core.holidays``) and months its sessions
+    fall on (what the matcher compares with people's availability)."""
     times = list(
         Session.objects.filter(task_id=task_id, status=SessionStatus.SCHEDULED).values_list(
             "starts_at", "ends_at"
@@ -126,7 +128,7 @@ def _task_dates_refresh(task_id: int) -> None:
     days = months = 0
     for starts_at, _ends_at in times:
         local = timezone.localtime(starts_at)
-        weekend = AvailableDays.WEEKENDS if local.weekday() >= 5 else AvailableDays.WEEKDAYS
+        weekend = AvailableDays.WEEKENDS if is_day_off(local.date()) else AvailableDays.WEEKDAYS
         days |= flags.bit(AvailableDays, weekend)
         months |= flags.bit(Month, str(local.month))
     last_start = max((start for start, _end in times), default=None)

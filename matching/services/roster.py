@@ -21,7 +21,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import audit_record
-from places.kana import normalize, to_katakana
+from core.text import as_typed, fixed_form
+from places.kana import to_katakana
 
 from ..errors import MatchingCode
 from ..models import Session, Signup, SignupDetails, Task
@@ -71,9 +72,13 @@ def roster_asks_errors(task: Task) -> dict[str, list[ValidationError]]:
     return {}
 
 
+# Names are free text, kept as typed; furigana and phone numbers have a fixed form.
+FIXED_FORM_DETAILS = ("furigana", "phone", "emergency_phone")
+
+
 def _text(details: dict[str, Any], name: str) -> str:
     value = details.get(name)
-    return normalize(value) if isinstance(value, str) else ""
+    return fixed_form(value) if name in FIXED_FORM_DETAILS else as_typed(value)
 
 
 def _phone(value: str, field: str, errors: dict) -> str:
@@ -91,9 +96,9 @@ def _required(field: str, message: str, errors: dict) -> None:
 
 
 def signup_details_clean(*, task: Task, details: dict[str, Any]) -> dict[str, Any]:
-    """The details a person gives for a sign-up to ``task``, checked and normalised (NFKC,
-    furigana in katakana); only what the task asks is kept. Refuses without the person's
-    agreement to pass them to the host."""
+    """The details a person gives for a sign-up to ``task``, checked; names as typed, the
+    fixed-form ones normalised (NFKC, furigana in katakana); only what the task asks is
+    kept. Refuses without the person's agreement to pass them to the host."""
     errors: dict[str, ValidationError] = {}
     if details.get("agree") is not True:
         errors["agree"] = ValidationError(
@@ -152,7 +157,7 @@ def _birth_date(value: Any, errors: dict) -> datetime.date | None:
         return None
     if isinstance(value, str):
         try:
-            value = datetime.date.fromisoformat(normalize(value))
+            value = datetime.date.fromisoformat(fixed_form(value))
         except ValueError:
             value = None
     today = timezone.localdate()

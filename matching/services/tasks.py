@@ -4,7 +4,6 @@ them off; the activity report; who takes part (for the host and staff).
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -19,7 +18,6 @@ from accounts.services import audit_record
 from core.errors import Code, Conflict, Denied
 from notifications.models import Topic
 from notifications.services import notification_send
-from places.kana import search_key
 from places.models import Municipality
 
 from ..errors import MatchingCode
@@ -36,6 +34,7 @@ from ..models import (
 )
 from ..photos import photo_clean
 from ..selectors import check_manage, participants_of
+from ..selectors.search import task_search_key
 from ._common import (
     _check_staff,
     _sessions_errors,
@@ -99,8 +98,18 @@ TOLD_FIELDS = (
 
 
 def _search_text(task: Task) -> str:
-    parts = [task.title, task.description, task.host_message, task.host_name, task.address]
-    return search_key(" ".join(p for p in parts if p))
+    """The task's search key (``core.search``): its texts with the reading of their kanji,
+    and its municipality's name and official reading, so that ひだ finds a 飛騨市 task."""
+    municipality = task.municipality
+    return task_search_key(
+        title=task.title,
+        description=task.description,
+        host_message=task.host_message,
+        host_name=task.host_name,
+        address=task.address,
+        municipality_name=municipality.name,
+        municipality_kana=municipality.kana,
+    )
 
 
 def _clean_task(task: Task) -> None:
@@ -238,15 +247,6 @@ def task_update(*, task: Task, actor: User, photo=None, **fields: Any) -> Task:
     return _task_update(task=task, actor=actor, fields=fields, photo=photo)
 
 
-def _same_text(new: Any, old: Any) -> bool:
-    return (
-        isinstance(new, str)
-        and isinstance(old, str)
-        and new != old
-        and unicodedata.normalize("NFKC", new) == unicodedata.normalize("NFKC", old)
-    )
-
-
 def _task_fields_check(task: Task, actor: User, fields: dict[str, Any], photo=None) -> list[str]:
     """Set ``fields`` on ``task`` (not saved) and check it; the names that change.
     ``photo``, an upload, is checked and re-encoded onto ``task.photo``."""
@@ -261,11 +261,6 @@ def _task_fields_check(task: Task, actor: User, fields: dict[str, Any], photo=No
         if fields["host_name"] != task.host_name:
             errors.update(_host_name_errors(actor, task.municipality, fields["host_name"] or "-"))
         fields = {name: value for name, value in fields.items() if name != "host_name"}
-    # Text that differs from what is stored only in its form (full-width （）！ typed into a
-    # form that folds them, say) is no change: the stored text stays as it was written.
-    fields = {
-        name: value for name, value in fields.items() if not _same_text(value, getattr(task, name))
-    }
     before = {name: getattr(task, name) for name in fields}
     for name, value in fields.items():
         setattr(task, name, value)

@@ -36,7 +36,7 @@ from rest_framework.views import APIView
 from core.errors import Code, Conflict, Denied
 from core.forms import NormalisedInputMixin
 from core.pages import put_errors
-from core.text import nfkc
+from core.text import as_typed
 
 from .selectors import managed_object, staff_scope
 from .services import audit_record
@@ -189,7 +189,7 @@ class DecisionSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=NOTE_MAX, required=False, allow_blank=True, default="")
 
     def validate_note(self, value: str) -> str:
-        return nfkc(value).strip()
+        return as_typed(value)
 
 
 def decide_from_api(request, queue: Queue, item):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -13,6 +12,7 @@ from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from core.errors import Denied
+from core.text import as_typed, fixed_form
 from places.models import Municipality, Prefecture
 
 from . import locks
@@ -192,12 +192,13 @@ NAME_FIELDS = ("family_name", "given_name", "family_name_kana", "given_name_kana
 
 
 def user_names_update(*, user: User, **names: str) -> User:
-    """Change the person's 姓・名 and their furigana (NFKC-normalised, validated)."""
+    """Change the person's 姓・名 (kept as typed) and their furigana (a reading, of fixed
+    form: NFKC-normalised), validated."""
     unknown = set(names) - set(NAME_FIELDS)
     if unknown:
         raise TypeError(f"Unknown name fields: {sorted(unknown)}")
     for field, value in names.items():
-        setattr(user, field, unicodedata.normalize("NFKC", value or "").strip())
+        setattr(user, field, fixed_form(value) if field.endswith("_kana") else as_typed(value))
     user.full_clean(exclude=["password", "email"], validate_constraints=False)
     user.save(update_fields=list(names))
     return user

@@ -123,7 +123,9 @@ def exception_handler(exc, context):
 
 
 class NormalisedCharField(serializers.CharField):
-    """Text is NFKC-normalised (full-width digits, half-width kana) before validation."""
+    """Text of a fixed form (a code, a date, a phone number, a kana reading), NFKC-normalised
+    (full-width digits, half-width kana) before validation. Free text is a plain
+    ``serializers.CharField``: kept as typed (``core.text``)."""
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)

@@ -1,4 +1,5 @@
-"""Form pieces every room's pages share: normalised input and dates people type."""
+"""Form pieces every room's pages share: fixed-form input made comparable, free text kept
+as typed, and dates people type."""
 
 from __future__ import annotations
 
@@ -10,20 +11,40 @@ from .text import nfkc_data
 DATE_INPUT_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日", "%Y.%m.%d"]
 
 
-class NormalisedInputMixin:
-    """Unicode NFKC on everything typed (full-width digits and letters, half-width kana)
-    before any field validates it, as SPEC 7a asks. Passwords are left exactly as typed."""
+class FixedFormCharField(forms.CharField):
+    """Text whose form is fixed (a code, a postcode, a phone number, a kana reading): on a
+    ``NormalisedInputMixin`` form it is NFKC-normalised before it validates, so that ３１３
+    and ｶﾅ are 313 and カナ. A plain ``forms.CharField`` is free text, kept as typed."""
 
-    def __init__(self, data=None, *args, **kwargs):
-        if data is not None:
-            prefix = kwargs.get("prefix") or getattr(self, "prefix", None)
-            keep = {
-                f"{prefix}-{name}" if prefix else name
-                for name, field in self.base_fields.items()
-                if isinstance(field.widget, forms.PasswordInput)
+    fixed_form = True
+
+
+def is_fixed_form(field: forms.Field) -> bool:
+    """Whether what is typed into ``field`` is folded with NFKC: fields that parse a value
+    (numbers, dates, times, choices, e-mail, URLs) and ``FixedFormCharField``; never free
+    text (a plain ``CharField``) nor a password."""
+    explicit = getattr(field, "fixed_form", None)
+    if explicit is not None:
+        return bool(explicit)
+    if isinstance(field.widget, forms.PasswordInput):
+        return False
+    return type(field) is not forms.CharField
+
+
+class NormalisedInputMixin:
+    """Unicode NFKC (full-width digits and letters, half-width kana) on the fields whose
+    form is fixed (``is_fixed_form``) before they validate, as SPEC 7a asks; free text and
+    passwords are left exactly as typed."""
+
+    def full_clean(self):
+        # At cleaning, not in __init__: a form may add fields of its own after it (by the
+        # person's age, by the task's questions), and they are folded too.
+        if self.is_bound:
+            only = {
+                self.add_prefix(name) for name, field in self.fields.items() if is_fixed_form(field)
             }
-            data = nfkc_data(data, keep)
-        super().__init__(data, *args, **kwargs)
+            self.data = nfkc_data(self.data, only)
+        super().full_clean()
 
 
 class DateInput(forms.DateInput):

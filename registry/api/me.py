@@ -47,8 +47,8 @@ class ProfileSerializer(serializers.Serializer):
 
 class MeSerializer(serializers.Serializer):
     email = serializers.EmailField(read_only=True)
-    family_name = NormalisedCharField(max_length=50, required=False, allow_blank=True)
-    given_name = NormalisedCharField(max_length=50, required=False, allow_blank=True)
+    family_name = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    given_name = serializers.CharField(max_length=50, required=False, allow_blank=True)
     family_name_kana = NormalisedCharField(max_length=50, required=False, allow_blank=True)
     given_name_kana = NormalisedCharField(max_length=50, required=False, allow_blank=True)
     profile = ProfileSerializer(required=False)

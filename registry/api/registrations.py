@@ -12,7 +12,6 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from core.api import NormalisedCharField
 from core.dates import SaneDateField
 from core.errors import Conflict
 from places.api import MunicipalityBriefSerializer, MunicipalityCodeField
@@ -79,10 +78,10 @@ class ActivitySerializer(serializers.ModelSerializer):
 
 
 class ActivitySubmitSerializer(serializers.Serializer):
-    title = NormalisedCharField(max_length=120)
+    title = serializers.CharField(max_length=120)
     occurred_on = SaneDateField()
     evidence = serializers.FileField()
-    note = NormalisedCharField(max_length=1000, required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
 class PremiumApplicationSerializer(serializers.ModelSerializer):
@@ -160,7 +159,7 @@ class RegistrationCreateSerializer(serializers.Serializer):
     types = FlagsField(flag_choices=RelationshipType, allow_empty_set=False)
     origin = serializers.ChoiceField(choices=TieOrigin.choices)
     consent = ConsentSerializer(required=False)
-    guardian_name = NormalisedCharField(
+    guardian_name = serializers.CharField(
         max_length=100, required=False, allow_blank=True, default=""
     )
     guardian_consent = serializers.BooleanField(required=False, default=False)
@@ -183,7 +182,7 @@ class CardSerializer(serializers.Serializer):
 
 
 class PremiumApplySerializer(serializers.Serializer):
-    message = NormalisedCharField(max_length=1000, required=False, allow_blank=True, default="")
+    message = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
 class RegistrationViewSet(

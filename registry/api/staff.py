@@ -18,7 +18,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.selectors import managed_municipality, managed_object, staff_scope
-from core.api import NormalisedCharField, Pagination
+from core.api import Pagination
 from core.dates import SaneDateField
 from places.models import Municipality
 
@@ -137,8 +137,8 @@ class RegistrantsView(APIView):
 class PerkWriteSerializer(serializers.Serializer):
     tier = serializers.ChoiceField(choices=Tier.choices, default=Tier.BASIC)
     kind = serializers.ChoiceField(choices=PerkKind.choices)
-    title = NormalisedCharField(max_length=100)
-    description = NormalisedCharField(max_length=2000)
+    title = serializers.CharField(max_length=100)
+    description = serializers.CharField(max_length=2000)
     url = serializers.URLField(required=False, allow_blank=True, default="")
     is_active = serializers.BooleanField(default=True)
 

@@ -440,7 +440,7 @@ def test_the_host_edits_a_task_and_manages_its_sessions(board):
     assert response.status_code == 302
     task.refresh_from_db()
     assert (task.title, task.host_name, task.reward) == (
-        "棚田の草刈り(午前だけ)",  # NFKC: full-width brackets become ASCII
+        "棚田の草刈り（午前だけ）",  # kept as typed
         board["host"].public_name,
         "新米 2kg と昼食",
     )

@@ -210,7 +210,7 @@ def test_the_api_collects_what_the_task_asks_and_nothing_else():
     assert stored.furigana == "タカハシ ハナコ"
     assert (stored.phone, stored.emergency_name, stored.birth_date) == (
         "090-1234-5678",
-        "髙橋 太郎(父)",  # NFKC, as everything typed
+        "髙橋 太郎（父）",  # a name is free text: kept as typed
         datetime.date(1990, 4, 1),
     )
     plain = published_task()

@@ -10,11 +10,11 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from core.search import query_key as search_key
 from matching import services
 from matching.models import Task, TaskStatus
 from matching.selectors import TaskQuery, task_search
 from matching.selectors.search import GRAMS_COLUMN, grams
-from places.kana import search_key
 from tests.matching.support import (
     CHIZU,
     HIDA,
@@ -38,10 +38,10 @@ TEXTS = [
 ]
 QUERIES = [
     "草",  # one character
-    "り",  # one kana, folded to リ
+    "り",  # one kana
     "草刈",  # two characters: no trigram
     "祭り",
-    "くさかり",  # hiragana finds katakana
+    "くさかり",  # hiragana finds katakana, and the reading of kanji
     "草刈り",  # three and more: every bigram, then the substring
     "草刈りを",  # every bigram is there, the substring is not
     "の草",

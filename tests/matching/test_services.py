@@ -766,7 +766,7 @@ def test_a_drafts_changes_tell_nobody():
     host = host_of(CHIZU)
     task = make_task(host)
     services.task_update(task=task, actor=host, title="新しい題")
-    assert Task.objects.get(pk=task.pk).search_text.startswith("新シイ題")
+    assert Task.objects.get(pk=task.pk).search_text.startswith("新しい題")
     assert not Notification.objects.exists()
 
 

@@ -341,9 +341,11 @@ def test_a_hosts_change_to_a_task_in_review_takes_it_out_of_review():
     assert Task.objects.get(pk=task.pk).status == "in_review"
 
 
-def test_text_that_only_looks_different_is_no_change_and_staff_hear_once():
-    """A form folds （）！ to half-width: the fields the host did not touch are not changes,
-    and a busy host's edits tell the town's staff once, not at every save."""
+def test_fields_sent_back_untouched_are_no_change_and_staff_hear_once():
+    """A host's form sends every field back as it is stored (free text is kept as typed):
+    the fields the host did not touch are not changes, and a busy host's edits tell the
+    town's staff once, not at every save. Half-width brackets typed over full-width ones are
+    a change of the writer's own, kept as typed."""
     host, staff = host_of(CHIZU), staff_of(CHIZU)
     task = hosts_published_task(
         host, staff, description="棚田のあぜの草刈り（デモ）です！", reward="お米（新米）"
@@ -351,7 +353,7 @@ def test_text_that_only_looks_different_is_no_change_and_staff_hear_once():
     revision = services.task_revision_submit(
         task=task,
         actor=host,
-        fields={"title": "棚田の草刈りと水路", "description": "棚田のあぜの草刈り(デモ)です!"},
+        fields={"title": "棚田の草刈りと水路", "description": "棚田のあぜの草刈り（デモ）です！"},
     )
     assert revision.changes == {"title": "棚田の草刈りと水路"}
     told = Notification.objects.filter(recipient=staff, kind="task_revision_submitted")
@@ -359,7 +361,7 @@ def test_text_that_only_looks_different_is_no_change_and_staff_hear_once():
     services.task_revision_submit(task=task, actor=host, fields={"reward": "お米(新米)と野菜"})
     assert told.count() == 1
     services.task_update(task=Task.objects.get(pk=task.pk), actor=staff, reward="お米(新米)")
-    assert Task.objects.get(pk=task.pk).reward == "お米（新米）"  # kept as written
+    assert Task.objects.get(pk=task.pk).reward == "お米(新米)"  # as the staff typed it
 
 
 def test_a_rejected_change_leaves_the_task_and_tells_the_host_why():

@@ -12,12 +12,13 @@ the load: ``core.bulk.load_transaction``); elsewhere with ``bulk_create``.
 What the rows keep, as the services and the database would:
 
 - a task's ``prefecture`` is its municipality's; ``search_text`` is
-  ``places.kana.search_key`` of title, description, host's message, host name and address,
-  as ``services`` computes it; ``starts_at``, ``ends_at`` and ``signup_closes_at`` are its
-  scheduled sessions' first start, last end and last start minus ``signup_close_hours``,
-  and ``session_days``/``session_months`` the weekday/weekend and month bits of their
-  starts, local time (what the matcher compares with people's availability); a cancelled
-  task keeps the dates and bits it had, as ``task_cancel`` leaves them;
+  ``matching.selectors.search.task_search_key`` of title, description, host's message, host
+  name, address and the municipality's name and reading, as ``services`` computes it;
+  ``starts_at``, ``ends_at`` and ``signup_closes_at`` are its scheduled sessions' first
+  start, last end and last start minus ``signup_close_hours``, and
+  ``session_days``/``session_months`` the weekday/day-off (``core.holidays``) and month bits
+  of their starts, local time (what the matcher compares with people's availability); a
+  cancelled task keeps the dates and bits it had, as ``task_cancel`` leaves them;
 - status by date, as ``tasks_advance`` would set it on the reference day: a task whose last
   session ended is completed (a few cancelled); one still to come is published, or closed
   once its last sign-up deadline passed; a few are drafts or cancelled;
@@ -54,6 +55,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.bulk import BulkWriter, load_transaction
+from core.holidays import is_day_off
 from matching.models import (
     Attendance,
     Session,
@@ -64,7 +66,7 @@ from matching.models import (
     Task,
     TaskStatus,
 )
-from places.kana import search_key
+from matching.selectors.search import task_search_key
 from places.models import Municipality
 from registry import flags
 from registry.models import AvailableDays, Month, Skill
@@ -202,7 +204,7 @@ class _Generator:
         rng = self.rng = random.Random(f"board-{seed}")  # noqa: S311  (synthetic data)
         towns = list(
             Municipality.objects.order_by("code").values_list(
-                "code", "name", "kind", "prefecture_id", "prefecture__name"
+                "code", "name", "kind", "prefecture_id", "prefecture__name", "kana"
             )
         )
         if not towns:
@@ -245,7 +247,7 @@ class _Generator:
         stamp = datetime.datetime.fromtimestamp
         task_rows = []
         for number in range(first, first + count):
-            code, town, _kind, prefecture, prefecture_name = self.towns.pick(rand())
+            code, town, _kind, prefecture, prefecture_name, town_kana = self.towns.pick(rand())
             category = self.categories.pick(rand())
             title, text, skills, online_share, minimum_age = rng.choice(TEMPLATES[category])
             fill = {"town": town, "crop": rng.choice(CROPS)}
@@ -293,7 +295,7 @@ class _Generator:
             session_days = session_months = 0
             for start, _end in times:
                 local = stamp(start, self.local)
-                session_days |= self.weekday_bits[local.weekday() >= 5]
+                session_days |= self.weekday_bits[is_day_off(local.date())]
                 session_months |= self.month_bits[local.month]
             first_start, last_end = times[0][0], times[-1][1]
             last_start = times[-1][0]
@@ -354,8 +356,14 @@ class _Generator:
             if status == TaskStatus.COMPLETED and rand() < REPORT_SHARE:
                 report = REPORT.format(n=1 + int(rand() * capacity))
                 report_at = stamp(min(ref, last_end + int(rand() * 10 * day)), utc)
-            search_text = search_key(
-                " ".join(p for p in (title, description, host_message, host_name, address) if p)
+            search_text = task_search_key(
+                title=title,
+                description=description,
+                host_message=host_message,
+                host_name=host_name,
+                address=address,
+                municipality_name=town,
+                municipality_kana=town_kana,
             )
             published_at = stamp(published, utc) if published else None
             row = {
