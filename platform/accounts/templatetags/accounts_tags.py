@@ -47,14 +47,15 @@ class Menu:
 
     @property
     def top_level_count(self) -> int:
-        extra = 1 + bool(self.staff) + 1 if self.signed_in else len(self.guest)
-        return len(self.public) + extra
+        if not self.signed_in:
+            return len(self.public) + len(self.guest)
+        return len(self.public) + 1 + bool(self.staff) + 1  # the inbox, staff, person menus
 
 
 def _statistics_items(scope: StaffScope) -> list[MenuItem]:
     """A link to the figures the staff member may see: national administrators the
     country's, prefecture staff their prefecture's, municipality staff their town's. With
-    more than one area each link is named after its area (one query for the names)."""
+    more than one area each link is named after its area (the names read then only)."""
     if scope.national:
         return [MenuItem(_("全国の統計"), reverse("insights:national"))]
     prefectures = sorted(scope.prefecture_codes)
