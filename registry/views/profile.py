@@ -148,6 +148,5 @@ def profile_edit(request):
             "matches": matches,
             "searched": search.data.get("q", "") if matches is not None else "",
             "next": next_url,
-            "keep": [("next", request.GET["next"])] if request.GET.get("next") else [],
         },
     )
