@@ -119,8 +119,11 @@ PICKER_LIMIT = 20
 
 def municipality_picker(request) -> tuple[MunicipalityPickerForm, list | None]:
     """The search that helps a person pick a municipality on a form: the search form from
-    ``?q=`` and its first matches (``None`` when nothing was searched)."""
-    search = MunicipalityPickerForm(request.GET if "q" in request.GET else None)
+    ``q`` and its first matches (``None`` when nothing was searched). ``q`` comes from the
+    query string, or from the POST of a form that holds the search itself (the profile's),
+    so that a search keeps everything else typed on that form."""
+    source = request.POST if request.method == "POST" else request.GET
+    search = MunicipalityPickerForm(source if "q" in source else None)
     matches = None
     if search.is_bound and search.is_valid() and search.cleaned_data["q"]:
         matches = list(

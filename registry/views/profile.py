@@ -14,7 +14,7 @@ from accounts.selectors import staff_scope
 from core.language import list_join
 from core.pages import get_only, get_or_post, personal, put_errors, safe_next
 from core.text import nfkc
-from places.forms import municipality_picker
+from places.forms import MunicipalityPickerForm, municipality_picker
 
 from .. import flags, forms, selectors, services
 from ..models import AvailableDays, Category, Language, Month, ReviewStatus, Skill
@@ -73,16 +73,44 @@ def my_page(request):
     )
 
 
+def _as_typed(form):
+    """The same form again, unbound, showing what was typed: a search or a pick of a town
+    is not a save, so nothing is checked (and no error shown) yet."""
+    return type(form)(initial={name: form[name].value() for name in form.fields})
+
+
+def _profile_action(request, search) -> str:
+    """What a POST of the profile asks: "save", "search" (the town search's button, or the
+    Enter key in its box with a new query) or "pick" (one of its matches)."""
+    if request.POST.get("pick_home"):
+        return "pick"
+    action = request.POST.get("action", "save")
+    if action == "enter":  # implicit submission: Enter in one of the boxes
+        query = search.data.get("q", "") if search.is_bound else ""
+        return "search" if query and query != request.POST.get("searched", "") else "save"
+    return "search" if action == "search" else "save"
+
+
 @personal
 @get_or_post
 def profile_edit(request):
     user = request.user
     profile = services.profile_of(user)
     next_url = safe_next(request, reverse("registry:my_page"))
+    search, matches = municipality_picker(request)
     if request.method == "POST":
         names_form = forms.NamesForm(request.POST)
         profile_form = forms.ProfileForm(request.POST)
-        if names_form.is_valid() and profile_form.is_valid():
+        action = _profile_action(request, search)
+        if action == "pick":
+            # The chosen town fills the field; everything else stays as typed.
+            data = request.POST.copy()
+            data["home"] = nfkc(data["pick_home"]).strip()[:40]
+            names_form, profile_form = _as_typed(names_form), _as_typed(forms.ProfileForm(data))
+            search, matches = MunicipalityPickerForm(), None
+        elif action == "search":
+            names_form, profile_form = _as_typed(names_form), _as_typed(profile_form)
+        elif names_form.is_valid() and profile_form.is_valid():
             try:
                 with transaction.atomic():
                     account_services.user_names_update(user=user, **names_form.cleaned_data)
@@ -110,7 +138,6 @@ def profile_edit(request):
                 "languages": profile.languages,
             }
         )
-    search, matches = municipality_picker(request)
     return render(
         request,
         "registry/profile_edit.html",
@@ -120,7 +147,7 @@ def profile_edit(request):
             "profile_form": profile_form,
             "search": search,
             "matches": matches,
+            "searched": search.data.get("q", "") if matches is not None else "",
             "next": next_url,
-            "keep": [("next", request.GET["next"])] if request.GET.get("next") else [],
         },
     )
