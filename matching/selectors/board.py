@@ -375,6 +375,18 @@ def task_counts_by_prefecture(query: TaskQuery) -> dict[str, int]:
     return dict(rows)
 
 
+def task_counts_by_municipality(query: TaskQuery) -> dict[str, int]:
+    """{municipality code: number of matching tasks}, for the points of the map."""
+    rows = (
+        task_search(query)
+        .order_by()
+        .values("municipality_id")
+        .annotate(n=Count("pk"))
+        .values_list("municipality_id", "n")
+    )
+    return dict(rows)
+
+
 def task_card_facts(tasks, *, now: datetime.datetime | None = None) -> dict[int, dict[str, object]]:
     """{task id: its next session's start, places left and sessions to come} for a page of
     tasks on the board, in one query whatever the number of tasks."""

@@ -17,6 +17,7 @@ from accounts.models import User
 from accounts.selectors import staff_scope
 from accounts.services import audit_record
 from core.errors import Code, Conflict, Denied
+from core.photos import photo_clean
 from notifications.models import Topic
 from notifications.services import notification_send
 from places.kana import search_key
@@ -34,7 +35,6 @@ from ..models import (
     Task,
     TaskStatus,
 )
-from ..photos import photo_clean
 from ..selectors import check_manage, participants_of
 from ._common import (
     _check_staff,
