@@ -10,7 +10,7 @@ from django.dispatch import receiver
 
 from places.town_page import TownSection, town_page_sections
 
-from .cells import PEOPLE, municipality_area
+from .cells import REGISTRATIONS, municipality_area
 from .models import Published, State
 
 
@@ -18,8 +18,11 @@ def _residents(request, municipality) -> dict | None:
     state = State.objects.filter(id=1).values("published_at", "published_as_of").first()
     if not state or state["published_at"] is None:
         return None  # nothing published yet
+    # A town's registrations are its people (one registration per person and town).
     row = (
-        Published.objects.filter(area=municipality_area(municipality.code), measure=PEOPLE, key="")
+        Published.objects.filter(
+            area=municipality_area(municipality.code), measure=REGISTRATIONS, key=""
+        )
         .values("value")
         .first()
     )
