@@ -321,7 +321,7 @@ def task_calendar(request):
 
 
 # The map's markers: towns nearer than this (in the map's units, 438 across) are one.
-MAP_CLUSTER_RADIUS = 14
+MAP_CLUSTER_RADIUS = 20
 
 
 @get_only
@@ -334,19 +334,14 @@ def task_map(request):
 
 def _task_map(request):
     form, query = _filter_form(request)
-    counts, by_town, single = {}, {}, {}
-    if query is not None:
-        counts = selectors.task_counts_by_prefecture(query)
-        by_town = selectors.task_counts_by_municipality(query)
-        alone = [code for code, n in by_town.items() if n == 1]
-        rows = selectors.task_search(query).filter(municipality_id__in=alone).order_by()
-        single = {
-            row["municipality_id"]: row for row in rows.values("pk", "title", "municipality_id")
-        }
+    places = selectors.task_counts_by_municipality(query) if query is not None else {}
+    by_town = {code: place["n"] for code, place in places.items()}
     towns = Municipality.objects.select_related("prefecture").in_bulk(list(by_town))
+    counts: dict[str, int] = defaultdict(int)
     points = []
     for code, count in by_town.items():
         town = towns[code]
+        counts[town.prefecture_id] += count
         x, y = maps.project(town.longitude, town.latitude)
         points.append((x, y, count, town))
     markers = []
@@ -356,23 +351,24 @@ def _task_map(request):
             "number": number,
             "x": round(marker.x, 1),
             "y": round(marker.y, 1),
-            "r": round(4 + 1.6 * math.log2(marker.count + 1), 1),
+            "r": round(7.5 + 2 * math.log2(marker.count), 1),
             "count": marker.count,
             "towns": [(town, by_town[town.code]) for town in marker.items],
             "task": None,
         }
-        if len(marker.items) == 1:
-            entry["task"] = single.get(marker.items[0].code)
+        if len(marker.items) == 1 and marker.count == 1:
+            entry["task"] = places[marker.items[0].code]
         markers.append(entry)
     outlines = maps.outlines()
+    prefectures = list(prefecture_list())
     return render(
         request,
         "matching/task_map.html",
         {
             **_filter_context(form, query),
             "view": "map",
-            "outlines": [outlines[p.code] for p in prefecture_list()],
-            "prefectures": [(p, counts.get(p.code, 0)) for p in prefecture_list()],
+            "outlines": [outlines[p.code] for p in prefectures],
+            "prefectures": [(p, counts.get(p.code, 0)) for p in prefectures],
             "markers": markers,
             "view_box": f"0 0 {maps.WIDTH} {maps.HEIGHT}",
             "total": sum(counts.values()),

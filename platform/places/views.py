@@ -128,7 +128,7 @@ def _prefecture_map(prefecture: Prefecture, municipalities: list[Municipality]) 
     first); its point keeps the name as its title."""
     outlines = maps.outlines()
     x, y, width, height = maps.view_box(outlines[prefecture.code].box)
-    size = max(width, height) / 45  # the labels' size, in the map's units
+    size = max(width, height) / 40  # the labels' size, in the map's units
     placed: list[tuple[float, float, float, float]] = []
     towns = []
     order = sorted(municipalities, key=lambda m: (m.kind != MunicipalityKind.CITY, m.code))

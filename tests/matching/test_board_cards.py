@@ -13,8 +13,8 @@ from PIL import Image
 
 from places import maps
 from places.models import Municipality
-from tests.matching.support import CHIZU, HIDA, in_days, published_task
 from tests.factories import client_for
+from tests.matching.support import CHIZU, HIDA, in_days, published_task
 from tests.support import page
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("municipalities")]

@@ -69,7 +69,8 @@ class TestTheTownPage:
         response = client.post(
             EDIT,
             {
-                "description": "古い町並みと朝市のまち（飛騨）！\n詳しくは https://www.city.hida.gifu.jp/ へ。"
+                "description": "古い町並みと朝市のまち（飛騨）！\n"
+                "詳しくは https://www.city.hida.gifu.jp/ へ。"
                 '<img src=x onerror="alert(1)">',
                 "website": "https://www.city.hida.gifu.jp/",
                 "cover_alt": "白壁土蔵街と瀬戸川",
@@ -93,7 +94,8 @@ class TestTheTownPage:
         ) in html
         assert "<img src=x" not in html and "&lt;img src=x" in html
         assert re.search(
-            r'<img class="town-cover" src="/media/towns/212172/[^"]+\.jpg" alt="白壁土蔵街と瀬戸川"',
+            r'<img class="town-cover" src="/media/towns/212172/[^"]+\.jpg" '
+            r'alt="白壁土蔵街と瀬戸川"',
             html,
         )
         for word in words:
