@@ -4,6 +4,7 @@ municipality and prefecture."""
 import re
 
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from core.public_cache import public_response
@@ -77,6 +78,9 @@ def municipality_detail(request, code: str):
     if FIVE_DIGITS.fullmatch(code):
         municipality = get_object_or_404(Municipality, code__startswith=code)
         return redirect("places:municipality_detail", municipality.code, permanent=True)
+    if not Municipality.objects.filter(code=code).exists():
+        # Before the cache: no version is started for a code that names no town.
+        raise Http404(code)
     sections = town_sections()
     return public_response(
         request,
