@@ -74,3 +74,13 @@ def test_a_prefecture_page_shows_its_towns_on_the_map_with_labels(live_server, p
     assert phone.page.evaluate("document.documentElement.scrollWidth") <= 390
     phone.screenshot("prefecture-map-gifu")
     assert phone.external_requests() == []
+
+
+def test_a_town_page_shows_its_tasks_on_a_phone(live_server, phone, tasks):
+    response = phone.page.goto(f"{live_server.url}/municipalities/21217/")
+    assert response.status == 200 and phone.page.url.endswith(f"/municipalities/{HIDA}/")
+    assert phone.page.locator("#town-tasks-heading").count() == 1
+    assert phone.page.locator(".task-card", has_text="古民家の大掃除").count() == 1
+    assert phone.page.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.screenshot("town-page-hida")
+    assert phone.external_requests() == []
