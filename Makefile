@@ -9,6 +9,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 MANAGE := $(BIN)/python manage.py
+# The data package of the board's map (MapSVG's Japan, CC BY 4.0), pinned.
+MAP_PACKAGE := @svg-maps/japan@2.0.0
+MAP_SVG := $(VENV)/npm/node_modules/@svg-maps/japan/japan.svg
 
 .PHONY: run setup install messages migrate data demo static browser test test-slow lint worker beat flower clean
 
@@ -23,12 +26,17 @@ run: setup
 setup: install messages migrate data demo static
 
 # The environment is rebuilt whenever pyproject.toml changes.
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(MAP_SVG)
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
+
+# The outline map of Japan (places.maps): prefecture outlines from the npm registry.
+$(MAP_SVG):
+	npm install --prefix $(VENV)/npm --no-save --no-audit --no-fund --loglevel=error $(MAP_PACKAGE)
+	test -s $@
 
 messages: install
 	$(MANAGE) compilemessages --ignore=$(VENV) --ignore=var -v0

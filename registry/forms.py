@@ -310,3 +310,55 @@ class PerkForm(NormalisedInputMixin, forms.ModelForm):
         model = Perk
         fields = ["tier", "kind", "title", "description", "url", "is_active"]
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+
+
+class TownPageForm(forms.Form):
+    """A town's own page, as its staff write it (kept as typed: no normalisation)."""
+
+    description = forms.CharField(
+        label=_("まちの紹介"),
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_("URL を書くと、リンクになります。"),
+    )
+    website = forms.URLField(
+        label=_("公式サイトの URL"),
+        max_length=300,
+        required=False,
+        assume_scheme="https",
+        widget=forms.TextInput(attrs={"inputmode": "url", "autocomplete": "url"}),
+    )
+    cover = forms.ImageField(
+        label=_("カバー写真"),
+        required=False,
+        help_text=_("JPEG、PNG、WebP。位置情報などは取り除いて保存します。"),
+    )
+    cover_alt = forms.CharField(
+        label=_("カバー写真の説明"),
+        max_length=200,
+        required=False,
+        help_text=_("写真が見えない人のために、写っているものを短く書いてください。"),
+    )
+    remove_cover = forms.BooleanField(label=_("カバー写真を外す"), required=False)
+
+    def __init__(self, *args, has_cover: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.has_cover = has_cover
+        if not has_cover:
+            del self.fields["remove_cover"]
+
+    def clean_website(self) -> str:
+        value = self.cleaned_data["website"]
+        if value and not value.lower().startswith(("https://", "http://")):
+            raise forms.ValidationError(
+                _("公式サイトの URL は https:// で始まるものにしてください。")
+            )
+        return value
+
+    def clean(self):
+        data = super().clean()
+        keeps_cover = (self.has_cover and not data.get("remove_cover")) or data.get("cover")
+        if keeps_cover and not (data.get("cover_alt") or "").strip():
+            self.add_error("cover_alt", _("カバー写真の説明を書いてください。"))
+        return data

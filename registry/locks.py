@@ -18,6 +18,7 @@ services take them in (an ``UPDATE`` also locks the rows it changes):
   exists: withdrawn and recorded again) likewise; a new one updates the registration alone.
   The board calls both holding the sign-up whose attendance changed (``matching.locks``):
   sign-up → activity → registration.
+- **town page** alone (``places.TownPage``, made when missing): ``town_page_update``.
 - **municipality → announcement** (insert): ``announcement_create``; the fan-out claims an
   announcement alone, skipping one another run holds (``announcement_claim``).
 
@@ -35,7 +36,7 @@ import datetime
 from django.db.models import F
 
 from accounts.models import User
-from places.models import Municipality
+from places.models import Municipality, TownPage
 
 from .models import Activity, Announcement, PremiumApplication, Profile, Registration, Tier
 
@@ -108,3 +109,8 @@ def announcement_claim(announcement_id: int) -> Announcement | None:
         .filter(pk=announcement_id)
         .first()
     )
+
+
+def lock_town_page(municipality):
+    """The town's own page (made when it has none yet), for ``town_page_update``."""
+    return TownPage.objects.select_for_update().get_or_create(municipality=municipality)[0]

@@ -37,6 +37,7 @@ urlpatterns = [
         name="activity_evidence",
     ),
     path("staff/<str:code>/perks/", views.perks, name="perks"),
+    path("staff/<str:code>/page/", views.town_page_edit, name="town_page_edit"),
     path("staff/<str:code>/announcements/", views.announcements, name="announcements"),
     path("staff/perks/<int:pk>/edit/", views.perk_edit, name="perk_edit"),
     path("staff/perks/<int:pk>/delete/", views.perk_delete, name="perk_delete"),

@@ -365,16 +365,19 @@ def sessions_in_month(query: TaskQuery, *, month: datetime.date) -> QuerySet[Ses
     )
 
 
-def task_counts_by_prefecture(query: TaskQuery) -> dict[str, int]:
-    """{prefecture code: number of matching tasks}, for the map of where tasks are."""
+def task_counts_by_municipality(query: TaskQuery) -> dict[str, dict]:
+    """{municipality code: {"n": number of matching tasks, "pk", "title": the first one's}}
+    for the points of the map, in one query (a town with one task links to it)."""
     rows = (
         task_search(query)
         .order_by()
-        .values("prefecture_id")
-        .annotate(n=Count("pk"))
-        .values_list("prefecture_id", "n")
+        .values("municipality_id")
+        .annotate(n=Count("pk"), first=Min("pk"), title=Min("title"))
     )
-    return dict(rows)
+    return {
+        row["municipality_id"]: {"n": row["n"], "pk": row["first"], "title": row["title"]}
+        for row in rows
+    }
 
 
 def task_card_facts(tasks, *, now: datetime.datetime | None = None) -> dict[int, dict[str, object]]:

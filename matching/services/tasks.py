@@ -16,6 +16,7 @@ from accounts.models import User
 from accounts.selectors import staff_scope
 from accounts.services import audit_record
 from core.errors import Code, Conflict, Denied
+from core.photos import photo_clean
 from notifications.models import Topic
 from notifications.services import notification_send
 from places.models import Municipality
@@ -32,7 +33,6 @@ from ..models import (
     Task,
     TaskStatus,
 )
-from ..photos import photo_clean
 from ..selectors import check_manage, participants_of
 from ..selectors.search import task_search_key
 from ._common import (

@@ -20,9 +20,9 @@ from core.dates import EARLIEST, LATEST
 from core.pages import get_only, personal
 from core.public_cache import cached_values, public_response
 from core.text import nfkc
+from places import maps
 from places.models import Municipality
 from places.selectors import prefecture_list
-from places.tiles import TILES, short_name
 from places.versions import PLACES
 from registry.models import Status as RegistrationStatus
 from registry.services import profile_of
@@ -320,35 +320,57 @@ def task_calendar(request):
     )
 
 
-HEAT_LEVELS = 4
+# The map's markers: towns nearer than this (in the map's units, 438 across) are one.
+MAP_CLUSTER_RADIUS = 20
 
 
 @get_only
 def task_map(request):
+    """The tasks as points on an outline map of Japan (``places.maps``), clustered where
+    dense; each marker links to its task, its town's tasks or, for a cluster, to its entry
+    in the list under the map, which says the same in words."""
+    return public_response(request, names=(BOARD, PLACES), build=lambda: _task_map(request))
+
+
+def _task_map(request):
     form, query = _filter_form(request)
-    counts = selectors.task_counts_by_prefecture(query) if query is not None else {}
-    top = max(counts.values(), default=0)
-    tiles = []
-    for prefecture in prefecture_list():
-        count = counts.get(prefecture.code, 0)
-        row, column = TILES[prefecture.code]
-        tiles.append(
-            {
-                "prefecture": prefecture,
-                "short_name": short_name(prefecture.name),
-                "count": count,
-                "row": row,
-                "column": column,
-                "level": math.ceil(HEAT_LEVELS * count / top) if count else 0,
-            }
-        )
+    places = selectors.task_counts_by_municipality(query) if query is not None else {}
+    by_town = {code: place["n"] for code, place in places.items()}
+    towns = Municipality.objects.select_related("prefecture").in_bulk(list(by_town))
+    counts: dict[str, int] = defaultdict(int)
+    points = []
+    for code, count in by_town.items():
+        town = towns[code]
+        counts[town.prefecture_id] += count
+        x, y = maps.project(town.longitude, town.latitude)
+        points.append((x, y, count, town))
+    markers = []
+    for number, marker in enumerate(maps.cluster(points, radius=MAP_CLUSTER_RADIUS), start=1):
+        marker.items.sort(key=lambda town: (-by_town[town.code], town.code))
+        entry = {
+            "number": number,
+            "x": round(marker.x, 1),
+            "y": round(marker.y, 1),
+            "r": round(7.5 + 2 * math.log2(marker.count), 1),
+            "count": marker.count,
+            "towns": [(town, by_town[town.code]) for town in marker.items],
+            "task": None,
+        }
+        if len(marker.items) == 1 and marker.count == 1:
+            entry["task"] = places[marker.items[0].code]
+        markers.append(entry)
+    outlines = maps.outlines()
+    prefectures = list(prefecture_list())
     return render(
         request,
         "matching/task_map.html",
         {
             **_filter_context(form, query),
             "view": "map",
-            "tiles": tiles,
+            "outlines": [outlines[p.code] for p in prefectures],
+            "prefectures": [(p, counts.get(p.code, 0)) for p in prefectures],
+            "markers": markers,
+            "view_box": f"0 0 {maps.WIDTH} {maps.HEIGHT}",
             "total": sum(counts.values()),
         },
     )

@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class InsightsConfig(AppConfig):
     name = "insights"
     verbose_name = _("統計")
+
+    def ready(self) -> None:
+        from . import town_page  # noqa: F401

@@ -1,5 +1,7 @@
 """Prefectures and municipalities, keyed by their official codes."""
 
+from __future__ import annotations
+
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -23,7 +25,7 @@ class Region(models.TextChoices):
     KYUSHU_OKINAWA = "kyushu_okinawa", _("九州・沖縄")
 
     @classmethod
-    def for_prefecture_code(cls, code: str) -> "Region":
+    def for_prefecture_code(cls, code: str) -> Region:
         """The region of a prefecture by its JIS code (01 北海道 … 47 沖縄県)."""
         number = int(code)
         for last, region in _REGION_BY_LAST_PREFECTURE:
@@ -123,3 +125,40 @@ class Municipality(models.Model):
     def full_name(self) -> str:
         """岐阜県飛騨市."""
         return f"{self.prefecture.name}{self.name}"
+
+
+def town_cover_path(page: TownPage, filename: str) -> str:
+    return f"towns/{page.municipality_id}/{filename}"
+
+
+class TownPage(models.Model):
+    """What a municipality's own staff say about it on its public page: a description, a
+    cover photo and the address of its official site. Apart from ``Municipality``, which
+    the loader of the reference data rewrites."""
+
+    municipality = models.OneToOneField(
+        Municipality,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="page",
+        verbose_name=_("市区町村"),
+    )
+    description = models.TextField(_("まちの紹介"), max_length=5000, blank=True)
+    cover = models.ImageField(_("カバー写真"), upload_to=town_cover_path, blank=True)
+    cover_alt = models.CharField(_("カバー写真の説明"), max_length=200, blank=True)
+    website = models.URLField(_("公式サイトの URL"), max_length=300, blank=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("まちのページ")
+        verbose_name_plural = pgettext_lazy("plural", "まちのページ")
+        ordering = ["municipality"]
+        constraints = [
+            models.CheckConstraint(
+                name="places_townpage_cover_has_alt",
+                condition=models.Q(cover="") | ~models.Q(cover_alt=""),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.municipality_id)

@@ -1,5 +1,5 @@
-"""A tile map of Japan: one square per prefecture, where the board's map and the statistics'
-map put it."""
+"""A tile map of Japan: one square per prefecture, where the statistics' map puts it (the
+board draws an outline map instead: places.maps)."""
 
 import re
 

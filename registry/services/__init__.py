@@ -30,6 +30,7 @@ from .registrations import (
 from .reviews import ACTIVITIES, PREMIUM_APPLICATIONS, activity_decide, premium_decide
 from .rights import registry_anonymise, registry_data_of
 from .staff_reads import activity_queue_read, premium_queue_read, registrants_read
+from .town_page import may_edit_town_page, town_page_update
 
 __all__ = [
     "ACTIVITIES",
@@ -49,6 +50,7 @@ __all__ = [
     "card_reissue",
     "card_verify",
     "consent_change",
+    "may_edit_town_page",
     "one_year_after",
     "perk_delete",
     "perk_save",
@@ -65,4 +67,5 @@ __all__ = [
     "registration_withdraw",
     "registry_anonymise",
     "registry_data_of",
+    "town_page_update",
 ]

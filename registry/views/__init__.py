@@ -36,6 +36,7 @@ from .staff import (
     staff_home,
     staff_page,
 )
+from .town_page import town_page_edit
 
 __all__ = [
     "ANNOUNCEMENTS_PER_PAGE",
@@ -69,5 +70,6 @@ __all__ = [
     "registration_new",
     "staff_home",
     "staff_page",
+    "town_page_edit",
     "withdraw",
 ]

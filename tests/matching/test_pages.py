@@ -664,8 +664,9 @@ def test_the_map_counts_tasks_by_prefecture_and_links_to_the_list():
     assert count("31", "鳥取県") == 2
     assert count("21", "岐阜県") == 1
     assert count("13", "東京都") == 0
-    assert html.count('class="tile ') == 47
-    assert "tile heat-4" in html and "heat-0" in html
+    # The outline map: every prefecture drawn, a marker per town with tasks.
+    assert html.count('<svg class="japan-map"') == 1 and html.count("<path d=") == 47
+    assert html.count('class="map-marker') == 2
     assert "飛騨の雪かき" in page(client_for(None), "/tasks/", prefecture="21")
 
 

@@ -24,11 +24,11 @@ from accounts.models import AuditEvent, User
 from accounts.selectors import staff_scope
 from config.celery import app as celery_app
 from core.errors import Code, Conflict, Denied
+from core.photos import PHOTO_MAX_SIDE, photo_clean
 from matching import services
 from matching.errors import MatchingCode
 from matching.forms import TaskFilterForm
 from matching.models import HostApplication, Session, Signup, Task
-from matching.photos import PHOTO_MAX_SIDE, photo_clean
 from matching.selectors import TaskQuery, task_search, waitlist_position
 from notifications.models import Notification
 from places import distances

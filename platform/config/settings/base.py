@@ -362,6 +362,12 @@ FORMAT_MODULE_PATH = ["config.formats"]
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "collected-static"
+# The outline map of Japan (places.maps): the SVG of the npm package @svg-maps/japan, which
+# `make install` puts in the environment (the image copies it to the same place).
+PLACES_MAP_SVG = env.path(
+    "FURUSATO_MAP_SVG",
+    default=BASE_DIR / ".venv" / "npm" / "node_modules" / "@svg-maps" / "japan" / "japan.svg",
+)
 MEDIA_URL = "media/"
 MEDIA_ROOT = VAR_DIR / "media"
 # Public uploads (task photos): the site serves them itself in the embedded mode; in

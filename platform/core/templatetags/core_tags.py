@@ -7,6 +7,8 @@ import datetime
 
 from django import template
 from django.utils import dateformat, formats, timezone
+from django.utils.html import linebreaks, urlize
+from django.utils.safestring import mark_safe
 
 from core import language
 from core.language import japanese as _japanese
@@ -59,3 +61,17 @@ def sep() -> str:
 def colon() -> str:
     """``{% translate "メモ" %}{% colon %}``: 「：」 in Japanese, ": " otherwise."""
     return language.colon()
+
+
+_NOFOLLOW = ' rel="nofollow"'
+
+
+@register.filter(needs_autoescape=True)
+def linkify(value, autoescape=True):
+    """Free text as typed with its web addresses made links, and its line breaks kept:
+    Django's ``urlize`` (which escapes the text, and links only http, https, www. and
+    e-mail addresses, never ``javascript:``), each link ``rel="nofollow noopener"``."""
+    linked = urlize(value, nofollow=True, autoescape=autoescape)
+    # The text itself was escaped by urlize, so this attribute can only be urlize's own.
+    linked = linked.replace(_NOFOLLOW, ' rel="nofollow noopener"')
+    return mark_safe(linebreaks(linked, autoescape=False))  # noqa: S308 — escaped by urlize

@@ -1,4 +1,5 @@
-"""Photos of tasks and reports, made safe before they are stored.
+"""Photos of tasks, reports and town pages, made safe before they are stored (the board's tasks
+and the towns' own pages use the same checks).
 
 An upload must be a JPEG, PNG or WebP image of at most ``MATCHING_PHOTO_MAX_BYTES`` and a
 sane number of pixels (a decompression bomb is refused before it is decoded). It is then
