@@ -282,3 +282,12 @@ def test_the_cached_api_answer_is_kept_per_language(settings):
         body = Client(HTTP_ACCEPT_LANGUAGE=language).get("/api/municipalities/", {"search": "hida"})
         labels.append(body.json()["results"][0]["kind_label"])
     assert labels[0] == labels[2] != labels[1] == labels[3] == "市"
+
+
+def test_statistics_pages_name_their_area_in_romaji():
+    staff = person_with_role(Role.MUNICIPALITY_ADMIN, HIDA)
+    html = page(client_for(staff, language="en"), f"/stats/municipalities/{HIDA}/", language="en")
+    assert "Hida (飛騨市)" in title_of(html)
+    assert 'Gifu (<span lang="ja">岐阜県</span>)' in html  # the crumbs
+    assert f'<li aria-current="page">{HIDA_EN}</li>' in html
+    assert "Hida" not in page(client_for(staff), f"/stats/municipalities/{HIDA}/")
