@@ -13,8 +13,8 @@ from core.forms import NormalisedInputMixin
 
 from .kana import normalize, to_katakana
 from .models import Municipality, Prefecture
+from .names import place_name
 from .selectors import municipality_search
-from .templatetags.place_names import place_text
 
 CODE_RE = re.compile(r"^[0-9]{6}$")
 
@@ -23,7 +23,7 @@ class PrefectureChoiceField(forms.ModelChoiceField):
     """A prefecture by its code, each option named in the page's language (Gifu (岐阜県))."""
 
     def label_from_instance(self, obj) -> str:
-        return place_text(obj)
+        return place_name(obj)
 
 
 class MunicipalitySearchForm(forms.Form):

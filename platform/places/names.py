@@ -1,10 +1,20 @@
-"""Every place's names by code, read once per process (as ``distances`` reads coordinates):
-for pages that name a place they hold only as a code and a name (statistics' areas)."""
+"""How the site names a place, in the request's language: 飛騨市 in Japanese, "Hida (飛騨市),
+Gifu" in English (``place_name``; templates use it through the ``place`` filter).
+
+A place is a ``Municipality`` or ``Prefecture``, or anything with a ``code`` (an object's
+attribute or a dict's key) and a ``name``, such as the areas of the statistics pages: its
+English name is then looked up by code in every place's names, read once per process (as
+``distances`` reads coordinates). Anything else is shown as it is.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 
 from .models import Municipality, Prefecture
 
@@ -41,3 +51,51 @@ def names_of(code: str) -> PlaceNames | None:
         forget()
         table = _table()
     return table.get(code)
+
+
+def _get(value, attribute: str) -> str:
+    if isinstance(value, dict):
+        return str(value.get(attribute) or "")
+    return str(getattr(value, attribute, "") or "")
+
+
+def _names(value, *, full: bool) -> PlaceNames | None:
+    if isinstance(value, Municipality):
+        if not full:  # no need of the prefecture (a query, where it was not selected)
+            return PlaceNames(value.name, value.english_name)
+        prefecture = value.prefecture
+        return PlaceNames(value.name, value.english_name, prefecture.name, prefecture.english_name)
+    if isinstance(value, Prefecture):
+        return PlaceNames(value.name, value.english_name)
+    code = _get(value, "code")
+    if not code.isdigit():
+        return None
+    found = names_of(code)
+    if found is None or found.name != _get(value, "name"):
+        return None
+    return found
+
+
+def place_name(value, *, full: bool = False, html: bool = False) -> str | SafeString:
+    """The place's name in the active language: 飛騨市 (``full``: 岐阜県飛騨市); in English
+    "Hida (飛騨市)" (``full``: "Hida (飛騨市), Gifu"). With ``html`` the kanji are marked
+    ``<span lang="ja">`` and the answer is safe HTML; without, it is plain text."""
+    if value is None or value == "":
+        return ""
+    names = _names(value, full=full)
+    if names is None:
+        return value if isinstance(value, str) else _get(value, "name")
+    full = full and bool(names.prefecture_name)
+    if (get_language() or "ja").startswith("ja"):
+        return f"{names.prefecture_name}{names.name}" if full else names.name
+    if names.english == names.name:  # no romaji (loaded before them)
+        english = names.name
+    elif html:
+        english = format_html('{} (<span lang="ja">{}</span>)', names.english, names.name)
+    else:
+        english = f"{names.english} ({names.name})"
+    if not full:
+        return english
+    if html:
+        return format_html("{}, {}", english, names.prefecture_english)
+    return f"{english}, {names.prefecture_english}"

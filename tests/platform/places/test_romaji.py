@@ -291,3 +291,12 @@ def test_statistics_pages_name_their_area_in_romaji():
     assert 'Gifu (<span lang="ja">岐阜県</span>)' in html  # the crumbs
     assert f'<li aria-current="page">{HIDA_EN}</li>' in html
     assert "Hida" not in page(client_for(staff), f"/stats/municipalities/{HIDA}/")
+
+
+def test_a_refusal_names_the_town_in_romaji():
+    person = resident()
+    refused = client_for(person, language="en").get(f"/tasks/new/{HIDA}/")
+    assert refused.status_code == 403
+    assert "Only staff of Hida (飛騨市) and approved hosts" in refused.content.decode()
+    refused = client_for(person).get(f"/tasks/new/{HIDA}/")
+    assert "飛騨市 のお手伝いを作れるのは" in refused.content.decode()
