@@ -16,6 +16,7 @@ from accounts.models import Role, User
 from accounts.selectors import staff_scope
 from core.errors import Code, Denied
 from places.models import Municipality
+from places.names import place_ref
 from registry import flags
 from registry.models import AvailableDays, Month
 
@@ -36,7 +37,7 @@ def _task_context(task: Task, **extra: Any) -> dict[str, Any]:
     return {
         "task_id": task.pk,
         "task_title": task.title,
-        "municipality": task.municipality.name,
+        "municipality": place_ref(task.municipality),
         **extra,
     }
 

@@ -14,7 +14,7 @@ from core.errors import Conflict
 from notifications.models import Topic
 from notifications.services import notification_send
 from places.models import Municipality
-from places.names import place_name
+from places.names import place_name, place_ref
 
 from ..errors import MatchingCode
 from ..models import (
@@ -67,7 +67,7 @@ def host_apply(
                 topic=Topic.HOSTING,
                 key=f"host_application:{application.pk}:applied",
                 context={
-                    "municipality": municipality.name,
+                    "municipality": place_ref(municipality),
                     "organisation": application.organisation,
                 },
                 url=reverse("matching:host_applications", args=[municipality.code]),

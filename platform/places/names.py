@@ -53,6 +53,12 @@ def names_of(code: str) -> PlaceNames | None:
     return table.get(code)
 
 
+def place_ref(place: Municipality | Prefecture) -> dict[str, str]:
+    """A place as a stored text's context holds it (a notification's): named by
+    ``place_name`` in the language it is read in, as a plain name was before."""
+    return {"code": place.code, "name": place.name}
+
+
 def _get(value, attribute: str) -> str:
     if isinstance(value, dict):
         return str(value.get(attribute) or "")

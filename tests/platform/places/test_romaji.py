@@ -12,10 +12,14 @@ from django.apps import apps
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from accounts.models import Role
 from core.public_cache import routes_forget
+from notifications.models import Notification, Topic
+from notifications.services import notification_send
 from places.models import Municipality, Prefecture
+from places.names import place_ref
 from places.romaji import display, municipality_romaji, place_key
 from places.services import reference_data
 from tests.factories import client_for, person_with_role
@@ -300,3 +304,24 @@ def test_a_refusal_names_the_town_in_romaji():
     assert "Only staff of Hida (飛騨市) and approved hosts" in refused.content.decode()
     refused = client_for(person).get(f"/tasks/new/{HIDA}/")
     assert "飛騨市 のお手伝いを作れるのは" in refused.content.decode()
+
+
+def test_a_notification_names_the_town_in_the_language_it_is_read_in():
+    person = resident()
+    chizu = Municipality.objects.get(code=CHIZU)
+    for key, town in (("new", place_ref(chizu)), ("old", "智頭町")):  # old rows hold the name
+        notification_send(
+            recipients=[person.pk],
+            kind="announcement",
+            topic=Topic.ANNOUNCEMENTS,
+            key=f"announcement:{key}",
+            context={"municipality": town, "title": "冬", "body": "雪かき"},
+            url="/",
+        )
+    new, old = (Notification.objects.get(key=f"announcement:{k}") for k in ("new", "old"))
+    with translation.override("en"):
+        assert "Chizu (智頭町)" in new.subject and "<span" not in new.subject
+        assert "智頭町" in old.subject
+    with translation.override("ja"):
+        assert new.subject == old.subject
+        assert new.subject.startswith("智頭町からのお知らせ")
