@@ -17,6 +17,7 @@ from accounts.selectors import staff_scope
 from core.errors import Code, Denied
 from core.holidays import is_day_off
 from places.models import Municipality
+from places.names import place_ref
 from registry import flags
 from registry.models import AvailableDays, Month
 
@@ -37,7 +38,7 @@ def _task_context(task: Task, **extra: Any) -> dict[str, Any]:
     return {
         "task_id": task.pk,
         "task_title": task.title,
-        "municipality": task.municipality.name,
+        "municipality": place_ref(task.municipality),
         **extra,
     }
 

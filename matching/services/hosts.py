@@ -14,6 +14,7 @@ from core.errors import Conflict
 from notifications.models import Topic
 from notifications.services import notification_send
 from places.models import Municipality
+from places.names import place_name, place_ref
 
 from ..errors import MatchingCode
 from ..models import (
@@ -42,7 +43,7 @@ def host_apply(
             {
                 "municipality": ValidationError(
                     _("%(name)s のヌシとしてすでに承認されています。")
-                    % {"name": municipality.name},
+                    % {"name": place_name(municipality)},
                     code=MatchingCode.ALREADY_HOST,
                 )
             }
@@ -66,7 +67,7 @@ def host_apply(
                 topic=Topic.HOSTING,
                 key=f"host_application:{application.pk}:applied",
                 context={
-                    "municipality": municipality.name,
+                    "municipality": place_ref(municipality),
                     "organisation": application.organisation,
                 },
                 url=reverse("matching:host_applications", args=[municipality.code]),
@@ -77,7 +78,8 @@ def host_apply(
         raise Conflict(
             {
                 "municipality": ValidationError(
-                    _("%(name)s へのヌシの申請はすでに審査中です。") % {"name": municipality.name},
+                    _("%(name)s へのヌシの申請はすでに審査中です。")
+                    % {"name": place_name(municipality)},
                     code=MatchingCode.APPLICATION_PENDING,
                 )
             }

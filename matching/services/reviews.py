@@ -15,6 +15,7 @@ from accounts.services import audit_record, membership_grant
 from notifications.models import Topic
 from notifications.services import notification_send
 from places.models import Municipality
+from places.names import place_ref
 
 from .. import locks
 from ..models import (
@@ -49,7 +50,10 @@ def _host_apply(application: HostApplication, actor: User, approve: bool) -> Non
         kind="host_approved" if approve else "host_refused",
         topic=Topic.HOSTING,
         key=f"host_application:{application.pk}:decided",
-        context={"municipality": application.municipality.name, "note": application.decision_note},
+        context={
+            "municipality": place_ref(application.municipality),
+            "note": application.decision_note,
+        },
         url=reverse("matching:host_home"),
         author=actor,
         author_keys=["note"],

@@ -20,6 +20,7 @@ from core.photos import photo_clean
 from notifications.models import Topic
 from notifications.services import notification_send
 from places.models import Municipality
+from places.names import place_name
 
 from ..errors import MatchingCode
 from ..locks import lock_sessions_of, lock_task
@@ -148,7 +149,7 @@ def task_create(
     if not (is_staff or scope.hosts_for(municipality.code)):
         raise Denied(
             _("%(name)s のお手伝いを作れるのは、その市区町村の職員と承認されたヌシだけです。")
-            % {"name": municipality.name},
+            % {"name": place_name(municipality)},
             code=MatchingCode.NOT_HOST_HERE,
         )
     now = timezone.now()

@@ -14,6 +14,7 @@ from core.pages import get_only, get_or_post, personal, put_errors
 from core.text import nfkc
 from places.forms import municipality_by_code, municipality_picker
 from places.models import Municipality
+from places.names import place_name
 
 from .. import forms, selectors, services
 from ..models import (
@@ -96,7 +97,7 @@ def host_apply(request):
                         "%(name)s にヌシの申請をしました。"
                         "まちの職員が審査して、結果をお知らせします。"
                     )
-                    % {"name": application.municipality.name},
+                    % {"name": place_name(application.municipality)},
                 )
                 return redirect("matching:host_home")
         chosen = form.cleaned_data.get("municipality") if hasattr(form, "cleaned_data") else None

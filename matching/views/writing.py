@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from accounts.selectors import staff_scope
 from core.pages import get_or_post, personal, put_errors, safe_next
 from places.models import Municipality
+from places.names import place_name
 
 from .. import forms, selectors, services
 from ..models import (
@@ -45,7 +46,7 @@ def task_new(request, code: str):
     if not (is_staff or scope.hosts_for(municipality.code)):
         raise PermissionDenied(
             _("%(name)s のお手伝いを作れるのは、その市区町村の職員と承認されたヌシだけです。")
-            % {"name": municipality.name}
+            % {"name": place_name(municipality)}
         )
     session_errors: list[str] = []
     if request.method == "POST":

@@ -42,7 +42,9 @@ class MunicipalityCodeField(serializers.SlugRelatedField):
 class MunicipalityBriefSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
+    romaji = serializers.CharField(help_text="Hepburn: Hida-shi")
     prefecture = serializers.CharField(source="prefecture.name")
+    prefecture_romaji = serializers.CharField(source="prefecture.romaji", help_text="Gifu")
 
 
 class PrefectureSerializer(serializers.ModelSerializer):
@@ -50,17 +52,20 @@ class PrefectureSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Prefecture
-        fields = ["code", "lg_code", "name", "kana", "region", "region_label"]
+        fields = ["code", "lg_code", "name", "kana", "romaji", "region", "region_label"]
 
 
 class PrefectureBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Prefecture
-        fields = ["code", "name"]
+        fields = ["code", "name", "romaji"]
 
 
 class MunicipalitySerializer(serializers.ModelSerializer):
     prefecture = PrefectureBriefSerializer(read_only=True)
+    english_name = serializers.CharField(
+        read_only=True, help_text="The romaji as English names the town: Hida (Hida-shi)"
+    )
     region = serializers.CharField(source="prefecture.region", read_only=True)
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
 
@@ -70,6 +75,8 @@ class MunicipalitySerializer(serializers.ModelSerializer):
             "code",
             "name",
             "kana",
+            "romaji",
+            "english_name",
             "kind",
             "kind_label",
             "prefecture",
@@ -90,7 +97,7 @@ class MunicipalityFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(
         method="filter_search",
         max_length=100,
-        label=_("名称（漢字・かな・カナ）またはコード"),
+        label=_("名称（漢字・かな・カナ・ローマ字）またはコード"),
     )
     prefecture = django_filters.ModelChoiceFilter(
         queryset=Prefecture.objects.all(), field_name="prefecture", label=_("都道府県コード（2桁）")
@@ -126,7 +133,7 @@ class PrefectureViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="市区町村の検索（漢字・かな・カナ・コード）"),
+    list=extend_schema(summary="市区町村の検索（漢字・かな・カナ・ローマ字・コード）"),
     retrieve=extend_schema(summary="市区町村"),
 )
 class MunicipalityViewSet(PublicCacheMixin, viewsets.ReadOnlyModelViewSet):

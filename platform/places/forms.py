@@ -14,20 +14,28 @@ from core.language import list_join
 
 from .kana import normalize, to_katakana
 from .models import Municipality, Prefecture
+from .names import place_name
 from .selectors import municipality_search
 
 CODE_RE = re.compile(r"^[0-9]{6}$")
 
 
+class PrefectureChoiceField(forms.ModelChoiceField):
+    """A prefecture by its code, each option named in the page's language (Gifu (岐阜県))."""
+
+    def label_from_instance(self, obj) -> str:
+        return place_name(obj)
+
+
 class MunicipalitySearchForm(forms.Form):
     q = forms.CharField(
-        label=_("市区町村名・よみがな・コード"),
+        label=_("市区町村名・よみがな・ローマ字・コード"),
         max_length=100,
         required=False,
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
-        help_text=_("例：飛騨、ひだし、ﾋﾀﾞｼ、212172"),
+        help_text=_("例：飛騨、ひだし、ﾋﾀﾞｼ、hida、212172"),
     )
-    prefecture = forms.ModelChoiceField(
+    prefecture = PrefectureChoiceField(
         label=_("都道府県"),
         queryset=Prefecture.objects.order_by("code"),
         required=False,
@@ -106,7 +114,7 @@ class MunicipalityPickerForm(NormalisedInputMixin, forms.Form):
     """The search of ``municipality_picker``, on another room's form."""
 
     q = forms.CharField(
-        label=_("市区町村名・よみがな・コード"),
+        label=_("市区町村名・よみがな・ローマ字・コード"),
         max_length=100,
         required=False,
         help_text=_("例：飛騨、ちづ、ｱﾏﾁｮｳ、325252"),

@@ -10,6 +10,7 @@ from django.utils.translation import pgettext_lazy
 
 from .codes import is_valid_code
 from .errors import PlacesCode
+from .romaji import display as romaji_display
 
 
 class Region(models.TextChoices):
@@ -56,6 +57,8 @@ class Prefecture(models.Model):
     lg_code = models.CharField(_("全国地方公共団体コード"), max_length=6, unique=True)
     name = models.CharField(_("名称"), max_length=8, unique=True)
     kana = models.CharField(_("よみがな（カナ）"), max_length=16)
+    # The official English name: Gifu, Tokyo, Hokkaido (places.romaji.PREFECTURE_ENGLISH).
+    romaji = models.CharField(_("ローマ字"), max_length=16, blank=True)
     region = models.CharField(_("地方"), max_length=16, choices=Region.choices)
 
     class Meta:
@@ -66,6 +69,11 @@ class Prefecture(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def english_name(self) -> str:
+        """Gifu."""
+        return self.romaji or self.name
 
 
 class MunicipalityKind(models.TextChoices):
@@ -99,10 +107,13 @@ class Municipality(models.Model):
     name = models.CharField(_("名称"), max_length=32)
     kana = models.CharField(_("よみがな（カナ）"), max_length=64)
     kind = models.CharField(_("種別"), max_length=16, choices=MunicipalityKind.choices)
+    # Hepburn from the kana with the kind suffix: Hida-shi, Chizu-cho (places.romaji).
+    romaji = models.CharField(_("ローマ字"), max_length=64, blank=True)
     latitude = models.FloatField(_("緯度"))
     longitude = models.FloatField(_("経度"))
-    # Normalised "code, prefecture+name, kana" for search by kanji, kana or code.
-    search_text = models.CharField(max_length=160, editable=False)
+    # Normalised "code, prefecture+name, kana, romaji" for search by kanji, kana, romaji or
+    # code (places.services.municipality_search_text).
+    search_text = models.CharField(max_length=240, editable=False)
 
     class Meta:
         verbose_name = _("市区町村")
@@ -126,6 +137,10 @@ class Municipality(models.Model):
         """岐阜県飛騨市."""
         return f"{self.prefecture.name}{self.name}"
 
+    @property
+    def english_name(self) -> str:
+        """Hida (from Hida-shi): how English prose names the town."""
+        return romaji_display(self.romaji) if self.romaji else self.name
 
 def town_cover_path(page: TownPage, filename: str) -> str:
     return f"towns/{page.municipality_id}/{filename}"

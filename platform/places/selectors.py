@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models.functions import Lower, Replace
 
 from . import distances
-from .kana import normalize, search_key
+from .kana import normalize
 from .models import Municipality, Prefecture
+from .romaji import SUFFIX_ROMAJI, place_key
 
 
 def prefecture_list() -> QuerySet[Prefecture]:
@@ -16,7 +18,8 @@ def prefecture_list() -> QuerySet[Prefecture]:
 def municipality_search(
     *, query: str = "", prefecture_code: str = "", region: str = ""
 ) -> QuerySet[Municipality]:
-    """Municipalities matching a query in kanji, kana (hiragana or katakana, any width) or code.
+    """Municipalities matching a query in kanji, kana (hiragana or katakana, any width),
+    romaji (with or without the suffix, any case: hida, Hida-shi) or code.
 
     Exact names and names that start with the query come first, then JIS code order.
     """
@@ -30,17 +33,21 @@ def municipality_search(
 
 def municipalities_matching(qs: QuerySet[Municipality], *, query: str) -> QuerySet[Municipality]:
     """Narrow ``qs`` to the municipalities matching ``query``, best matches first."""
-    key = search_key(query)
+    key = place_key(query)
     if not key:
         return qs
     name = normalize(query)
+    romaji = [key, *(f"{key}{suffix}" for suffix in SUFFIX_ROMAJI)]  # hida, hidashi, …
     return (
         qs.filter(search_text__contains=key)
+        .annotate(romaji_key=Replace(Lower("romaji"), Value("-"), Value("")))
         .annotate(
             rank=Case(
                 When(name=name, then=Value(0)),
-                When(name__startswith=name, then=Value(1)),
                 When(code=key, then=Value(0)),
+                When(romaji_key__in=romaji, then=Value(0)),
+                When(name__startswith=name, then=Value(1)),
+                When(romaji_key__startswith=key, then=Value(1)),
                 default=Value(2),
                 output_field=IntegerField(),
             )

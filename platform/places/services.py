@@ -17,10 +17,11 @@ from django.db import transaction
 
 from core.versions import version_bump
 
-from . import distances
+from . import distances, names
 from .codes import is_valid_code
 from .kana import normalize, search_key
 from .models import Municipality, MunicipalityKind, Prefecture, Region
+from .romaji import PREFECTURE_ENGLISH, municipality_romaji, place_key
 from .versions import PLACES
 
 # Code -> the name under which JpGeocode still lists the municipality.
@@ -71,12 +72,38 @@ def _kind(name: str) -> MunicipalityKind:
         raise ReferenceDataError(f"Cannot tell the kind of municipality {name!r}.") from None
 
 
+def municipality_search_text(
+    *, code: str, name: str, kana: str, romaji: str, prefecture: Prefecture
+) -> str:
+    """``Municipality.search_text``: the keys of the code, prefecture and name in kanji, in
+    kana, and in romaji (Gifu + Hida-shi: ``gifuhidashi``, found by hida, Hida-shi, HIDA)."""
+    return " ".join(
+        (
+            search_key(code),
+            search_key(f"{prefecture.name}{name}"),
+            search_key(f"{prefecture.kana}{kana}"),
+            place_key(f"{prefecture.romaji}{romaji}"),
+        )
+    )
+
+
+def _ward_city(name: str, kana: str, cities: dict[str, str]) -> tuple[str, str] | None:
+    """The designated city (name, kana) a ward such as 札幌市中央区 belongs to, if any."""
+    if not name.endswith("区"):
+        return None
+    for city_name, city_kana in cities.items():
+        if name.startswith(city_name) and name != city_name:
+            return city_name, city_kana
+    return None
+
+
 def reference_data() -> tuple[list[Prefecture], list[Municipality]]:
     """Build (unsaved) prefectures and municipalities from the packages, checked."""
     rows = _code_rows()
     coordinates = _coordinates()
     prefectures: dict[str, Prefecture] = {}
     municipalities: list[Municipality] = []
+    cities: dict[str, str] = {}  # 市 name -> kana, for the wards of designated cities
     for row in rows:
         code = row["code"]
         if not is_valid_code(code):
@@ -88,6 +115,7 @@ def reference_data() -> tuple[list[Prefecture], list[Municipality]]:
                 lg_code=code,
                 name=row["prefecture"],
                 kana=normalize(row["prefecture_kana"]),
+                romaji=PREFECTURE_ENGLISH[pref_code],
                 region=Region.for_prefecture_code(pref_code),
             )
             continue
@@ -97,19 +125,25 @@ def reference_data() -> tuple[list[Prefecture], list[Municipality]]:
         if point is None:
             raise ReferenceDataError(f"No coordinate for {row['prefecture']}{name} ({code}).")
         kana = normalize(row["city_kana"])
-        pref_kana = normalize(row["prefecture_kana"])
+        if name.endswith("市"):
+            cities[name] = kana
+        romaji = municipality_romaji(name, kana, city=_ward_city(name, kana, cities))
         municipalities.append(
             Municipality(
                 code=code,
                 prefecture_id=pref_code,
                 name=name,
                 kana=kana,
+                romaji=romaji,
                 kind=_kind(name),
                 latitude=point["lat"],
                 longitude=point["lng"],
-                search_text=" ".join(
-                    search_key(part)
-                    for part in (code, f"{row['prefecture']}{name}", f"{pref_kana}{kana}")
+                search_text=municipality_search_text(
+                    code=code,
+                    name=name,
+                    kana=kana,
+                    romaji=romaji,
+                    prefecture=prefectures[pref_code],
                 ),
             )
         )
@@ -128,7 +162,7 @@ def municipalities_load() -> LoadResult:
             prefectures,
             update_conflicts=True,
             unique_fields=["code"],
-            update_fields=["lg_code", "name", "kana", "region"],
+            update_fields=["lg_code", "name", "kana", "romaji", "region"],
         )
         Municipality.objects.bulk_create(
             municipalities,
@@ -139,6 +173,7 @@ def municipalities_load() -> LoadResult:
                 "prefecture",
                 "name",
                 "kana",
+                "romaji",
                 "kind",
                 "latitude",
                 "longitude",
@@ -146,5 +181,6 @@ def municipalities_load() -> LoadResult:
             ],
         )
     transaction.on_commit(distances.forget)
+    transaction.on_commit(names.forget)
     version_bump(PLACES)
     return LoadResult(prefectures=len(prefectures), municipalities=len(municipalities))

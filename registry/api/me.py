@@ -28,6 +28,9 @@ class ProfileSerializer(serializers.Serializer):
     home_municipality_name = serializers.CharField(
         source="home_municipality.name", read_only=True, default=None, allow_null=True
     )
+    home_municipality_romaji = serializers.CharField(
+        source="home_municipality.romaji", read_only=True, default=None, allow_null=True
+    )
     birth_year = serializers.IntegerField(
         allow_null=True, required=False, min_value=1900, max_value=2100
     )

@@ -19,6 +19,7 @@ from core.queue import enqueue, send_now
 from notifications.models import Topic
 from notifications.services import notification_send
 from places.models import Municipality
+from places.names import place_ref
 
 from .. import locks
 from ..errors import RegistryCode
@@ -100,7 +101,7 @@ def announcement_fan_out(*, announcement_id: int, batch_size: int | None = None)
                 topic=Topic.ANNOUNCEMENTS,
                 key=f"announcement:{announcement.pk}",
                 context={
-                    "municipality": announcement.municipality.name,
+                    "municipality": place_ref(announcement.municipality),
                     "title": announcement.title,
                     "body": announcement.body,
                 },

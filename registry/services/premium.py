@@ -17,6 +17,7 @@ from accounts.models import User
 from core.errors import Conflict
 from notifications.models import Topic
 from notifications.services import notification_send
+from places.names import place_ref
 
 from .. import locks
 from ..errors import RegistryCode
@@ -219,7 +220,7 @@ def _premium_remind_one(pk: int, today: datetime.date) -> int:
             topic=Topic.REGISTRY,
             key=f"registration:{registration.pk}:premium-reminder:{registration.premium_until}",
             context={
-                "municipality": registration.municipality.name,
+                "municipality": place_ref(registration.municipality),
                 "premium_until": registration.premium_until.isoformat(),
                 "done": done,
                 "needed": settings.REGISTRY_PREMIUM_MIN_ACTIVITIES,

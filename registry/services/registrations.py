@@ -248,7 +248,11 @@ def card_verify(*, token: str, viewer: User) -> dict[str, Any]:
     if registration is not None and check.status != "invalid":
         municipality = registration.municipality
         result.update(
-            municipality={"code": municipality.code, "name": municipality.name},
+            municipality={
+                "code": municipality.code,
+                "name": municipality.name,
+                "romaji": municipality.romaji,
+            },
             tier=registration.tier,
             tier_label=str(registration.get_tier_display()),
             premium_until=registration.premium_until,

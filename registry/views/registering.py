@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from core.pages import get_or_post, personal, put_errors
 from core.text import nfkc
 from places.forms import municipality_by_code, municipality_picker
+from places.names import place_name
 
 from .. import forms, selectors, services
 from ..models import may_be_minor
@@ -58,8 +59,8 @@ def registration_new(request):
                     request,
                     _("%(name)s のふるさと住民になりました。%(prefecture)s にも登録されています。")
                     % {
-                        "name": registration.municipality.name,
-                        "prefecture": registration.municipality.prefecture.name,
+                        "name": place_name(registration.municipality),
+                        "prefecture": place_name(registration.municipality.prefecture),
                     },
                 )
                 return redirect("registry:registration_detail", registration.pk)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.pages import get_only, get_or_post, personal, put_errors
+from places.names import place_name
 
 from .. import forms, selectors, services
 from ..models import CONSENT_FIELDS, EventKind, ReviewStatus
@@ -114,7 +115,8 @@ def withdraw(request, pk: int):
         services.registration_withdraw(registration=registration, actor=request.user)
         messages.success(
             request,
-            _("%(name)s への登録を取り下げました。") % {"name": registration.municipality.name},
+            _("%(name)s への登録を取り下げました。")
+            % {"name": place_name(registration.municipality)},
         )
         return redirect("registry:my_page")
     return render(request, "registry/withdraw_confirm.html", {"registration": registration})
@@ -137,7 +139,7 @@ def premium_apply(request, pk: int):
                 messages.success(
                     request,
                     _("プレミアムを申請しました。%(name)s の職員が本人確認をして決定します。")
-                    % {"name": registration.municipality.name},
+                    % {"name": place_name(registration.municipality)},
                 )
                 return redirect("registry:registration_detail", pk)
     else:
@@ -195,7 +197,7 @@ def activity_new(request, pk: int):
                 messages.success(
                     request,
                     _("活動を申告しました。%(name)s の職員が確認します。")
-                    % {"name": registration.municipality.name},
+                    % {"name": place_name(registration.municipality)},
                 )
                 return redirect(reverse("registry:registration_detail", args=[pk]) + "#activities")
     else:

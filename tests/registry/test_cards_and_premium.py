@@ -89,7 +89,7 @@ def test_a_valid_card_shows_the_tier_and_only_what_was_consented(hida_staff):
     assert set(result) == BASE_KEYS
     assert result["status"] == "valid"
     assert result["tier"] == "basic"
-    assert result["municipality"] == {"code": HIDA, "name": "飛騨市"}
+    assert result["municipality"] == {"code": HIDA, "name": "飛騨市", "romaji": "Hida-shi"}
     assert person.email not in str(result) and "山田" not in str(result)
 
     services.consent_change(registration=registration, actor=person, share_name=True)

@@ -114,6 +114,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "notifications.context_processors.unread",
             ],
+            # {{ place|place }}: every page names a place the same way, in its language.
+            "builtins": ["places.templatetags.place_names"],
         },
     },
 ]

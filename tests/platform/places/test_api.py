@@ -17,7 +17,7 @@ def test_search_finds_hida(client, query):
     assert response.status_code == 200
     body = response.json()
     assert body["results"][0]["code"] == "212172"
-    assert body["results"][0]["prefecture"] == {"code": "21", "name": "岐阜県"}
+    assert body["results"][0]["prefecture"] == {"code": "21", "name": "岐阜県", "romaji": "Gifu"}
     assert body["results"][0]["name"] == "飛騨市"
 
 
@@ -65,6 +65,7 @@ def test_prefectures_in_jis_order(client):
         "lg_code": "470007",
         "name": "沖縄県",
         "kana": "オキナワケン",
+        "romaji": "Okinawa",
         "region": "kyushu_okinawa",
         "region_label": "九州・沖縄",
     }
