@@ -37,6 +37,9 @@ class Block:
     csv: str
     anchor: str
     rows: list[dict] = field(default_factory=list)
+    # Suppressed for the area's own staff too, who see its totals as counted: the page
+    # says why (an attribute a registrant did not agree to tell the town).
+    withheld: bool = False
 
     def __post_init__(self) -> None:
         self.rows = charts.table_rows(self.table, _not_applicable(self.table))
@@ -132,6 +135,9 @@ def _page(request, area: Area, **extra_context):
             chart=_chart(table, area),
             csv=_csv(area, table.name, dashboard.period),
             anchor=f"table-{table.name}",
+            withheld=dashboard.own_totals
+            and table.basis == selectors.PUBLISHED
+            and table.name in selectors.BREAKDOWNS,
         )
     extra = {}
     if "municipalities" in blocks:
