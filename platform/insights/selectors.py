@@ -1,9 +1,11 @@
-"""Reads of the statistics, always for a viewer: who may open which area, and the tables of
-an area as that viewer may see them.
+"""Reads of the statistics, always for a viewer: the tables of an area as that viewer may
+see them (who may open which area, and at which level, is ``access``).
 
-A national administrator has row-level rights and reads the live counts (``Count``).
-Everyone else reads the published figures (``Published``), where figures that could
-identify people are suppressed (``None``; "x" on pages and in CSV). The pages, the API and
+A national administrator has row-level rights and reads the live counts (``Count``). An
+area's own staff (a town's, or their prefecture's) read its totals, its board and its
+funnel live too, and its breakdowns as published. Everyone else reads the published figures
+(``Published``), where figures that could identify people are suppressed (``None``; "x" on
+pages and in CSV). Each table says which (``basis``) and as of when. The pages, the API and
 the CSV downloads all take their tables from ``dashboard_read``.
 """
 
