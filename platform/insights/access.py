@@ -83,7 +83,8 @@ def _town(municipality: Municipality) -> Area:
 
 
 def has_row_level_rights(*, user) -> bool:
-    """Only national administrators see the counts unsuppressed."""
+    """Only national administrators see every count unsuppressed (an area's own staff see
+    its totals so: ``sees_own_totals``)."""
     return staff_scope(user=user).national
 
 
