@@ -8,6 +8,8 @@
 
 ``?period=day|week|month`` chooses the series' periods (viewers without row-level rights get
 days for the nation only, and no weeks). A suppressed figure is ``null`` in JSON, "x" in CSV.
+Each table says its ``basis`` ("counted": unsuppressed, for national administrators and an
+area's own staff, ``access``; "published") and its ``as_of``.
 """
 
 from __future__ import annotations

@@ -97,7 +97,15 @@ def table_rows(table, not_applicable: frozenset = frozenset()) -> list[dict]:
             else:
                 cells.append(Cell(number(value), value is None))
         rows.append(
-            {"key": row["key"], "label": row["label"], "url": row.get("url", ""), "cells": cells}
+            {
+                "key": row["key"],
+                "label": row["label"],
+                "url": row.get("url", ""),
+                "cells": cells,
+                # A row of another basis than its table's (``selectors._summary``).
+                "basis": row.get("basis", ""),
+                "as_of": row.get("as_of"),
+            }
         )
     return rows
 
@@ -459,6 +467,12 @@ class TileMap:
     legend: list[dict]  # {"level", "text"}: the colour steps, then "x" (suppressed)
     kind: str = "map"
 
+    @property
+    def linked(self) -> bool:
+        """Some tile opens a page: they get a layer of links over the image (an image,
+        ``role="img"``, holds nothing interactive)."""
+        return any(tile.get("url") for tile in self.tiles)
+
 
 TILE = 22
 TILE_GAP = 2
@@ -516,6 +530,11 @@ class DotMap:
     legend: list[dict]  # {"x", "y", "r", "text", "state"}
     legend_y: float
     kind: str = "dots"
+
+    @property
+    def linked(self) -> bool:
+        """Some dot opens a page (see ``TileMap.linked``)."""
+        return any(dot.get("url") for dot in self.dots)
 
 
 DOT_PAD = 16

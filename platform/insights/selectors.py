@@ -1,9 +1,11 @@
-"""Reads of the statistics, always for a viewer: who may open which area, and the tables of
-an area as that viewer may see them.
+"""Reads of the statistics, always for a viewer: the tables of an area as that viewer may
+see them (who may open which area, and at which level, is ``access``).
 
-A national administrator has row-level rights and reads the live counts (``Count``).
-Everyone else reads the published figures (``Published``), where figures that could
-identify people are suppressed (``None``; "x" on pages and in CSV). The pages, the API and
+A national administrator has row-level rights and reads the live counts (``Count``). An
+area's own staff (a town's, or their prefecture's) read its totals, its board and its
+funnel live too, and its breakdowns as published. Everyone else reads the published figures
+(``Published``), where figures that could identify people are suppressed (``None``; "x" on
+pages and in CSV). Each table says which (``basis``) and as of when. The pages, the API and
 the CSV downloads all take their tables from ``dashboard_read``.
 """
 
@@ -20,138 +22,33 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from accounts.selectors import staff_scope
-from core.errors import Denied
 from places.models import Municipality, Prefecture, Region
 from registry.models import AgeBand, Gender, RelationshipType, Tier
 
 from . import cells
+from .access import (  # noqa: F401 — the pages and the API read these from here
+    MUNICIPALITY,
+    NATIONAL,
+    PREFECTURE,
+    Area,
+    area_get,
+    area_open,
+    areas_of,
+    has_row_level_rights,
+    may_open,
+    municipality_points,
+    nation,
+    sees_own_totals,
+)
 from .disclosure import CUMULATIVE, week_of
-from .errors import InsightsCode
 from .models import Count, Page, Published, State
 
 # How a suppressed figure (None) is printed, on pages and in CSV alike.
 SUPPRESSED = "x"
 PERIODS = ("day", "week", "month")
-NATIONAL, PREFECTURE, MUNICIPALITY = "national", "prefecture", "municipality"
 RANKING_SIZE = 20
-
-
-# --- Who may see what ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Area:
-    kind: str  # NATIONAL, PREFECTURE or MUNICIPALITY
-    code: str  # "" for the nation
-    name: str
-    prefecture_code: str = ""
-    prefecture_name: str = ""
-
-    @property
-    def key(self) -> str:
-        if self.kind == NATIONAL:
-            return cells.NATION
-        if self.kind == PREFECTURE:
-            return cells.prefecture_area(self.code)
-        return cells.municipality_area(self.code)
-
-    def as_dict(self) -> dict:
-        data = {"kind": self.kind, "code": self.code, "name": self.name}
-        if self.prefecture_code:
-            data["prefecture"] = {"code": self.prefecture_code, "name": self.prefecture_name}
-        return data
-
-
-def nation() -> Area:
-    return Area(NATIONAL, "", str(_("全国")))
-
-
-def area_get(*, kind: str, code: str = "") -> Area:
-    """The area by kind and code; Http404 if there is none."""
-    if kind == NATIONAL:
-        return nation()
-    if not code.isascii() or not code.isdigit() or len(code) != (2 if kind == PREFECTURE else 6):
-        raise Http404  # not a code at all (a NUL byte would even fail in the database)
-    if kind == PREFECTURE:
-        prefecture = Prefecture.objects.filter(code=code).first()
-        if prefecture is None:
-            raise Http404
-        return Area(PREFECTURE, prefecture.code, prefecture.name)
-    municipality = Municipality.objects.select_related("prefecture").filter(code=code).first()
-    if municipality is None:
-        raise Http404
-    return _town(municipality)
-
-
-def _town(municipality: Municipality) -> Area:
-    return Area(
-        MUNICIPALITY,
-        municipality.code,
-        municipality.name,
-        municipality.prefecture_id,
-        municipality.prefecture.name,
-    )
-
-
-def has_row_level_rights(*, user) -> bool:
-    """Only national administrators see the counts unsuppressed."""
-    return staff_scope(user=user).national
-
-
-def may_open(*, user, area: Area) -> bool:
-    """Everyone may open the nation's (published) figures; prefecture staff their
-    prefecture and its municipalities; municipality staff their town."""
-    if area.kind == NATIONAL:
-        return True
-    scope = staff_scope(user=user)
-    if area.kind == PREFECTURE:
-        return scope.covers_prefecture(area.code)
-    return (
-        scope.national
-        or area.code in scope.staff_municipality_codes
-        or area.prefecture_code in scope.prefecture_codes
-    )
-
-
-def area_open(*, user, kind: str, code: str = "") -> Area:
-    """The area, if this viewer may open it (``Denied`` otherwise)."""
-    area = area_get(kind=kind, code=code)
-    if not may_open(user=user, area=area):
-        raise Denied(
-            _("この統計を見る権限がありません。"), code=InsightsCode.STATISTICS_NOT_ALLOWED
-        )
-    return area
-
-
-def areas_of(*, user) -> list[Area]:
-    """The areas this viewer may open, the nation first."""
-    scope = staff_scope(user=user)
-    found = [nation()]
-    if scope.national:
-        # Every area; the prefectures here, their municipalities from their pages.
-        found += [
-            Area(PREFECTURE, c, n)
-            for c, n in Prefecture.objects.order_by("code").values_list("code", "name")
-        ]
-        return found
-    for prefecture in Prefecture.objects.filter(code__in=scope.prefecture_codes).order_by("code"):
-        found.append(Area(PREFECTURE, prefecture.code, prefecture.name))
-    found += [
-        _town(municipality)
-        for municipality in Municipality.objects.filter(code__in=scope.staff_municipality_codes)
-        .select_related("prefecture")
-        .order_by("code")
-    ]
-    return found
-
-
-def municipality_points(*, prefecture_code: str) -> dict[str, tuple[float, float]]:
-    """Municipality code → (latitude, longitude) of its representative point, for the
-    prefecture's map of dots."""
-    rows = Municipality.objects.filter(prefecture_id=prefecture_code).values_list(
-        "code", "latitude", "longitude"
-    )
-    return {code: (latitude, longitude) for code, latitude, longitude in rows}
+# The basis of a table: as counted (unsuppressed), or as published (suppressed).
+COUNTED, PUBLISHED = "counted", "published"
 
 
 # --- The figures ----------------------------------------------------------------------------
@@ -275,6 +172,9 @@ class Table:
     chart: str = "bar"  # bar, line, map, dots, funnel, none
     unit: str = ""
     note: str = ""
+    # What its figures are (COUNTED: unsuppressed; PUBLISHED: suppressed) and as of when.
+    basis: str = PUBLISHED
+    as_of: datetime.datetime | None = None
 
     def add(self, key: str, label: str, url: str = "", **values) -> None:
         row = {"key": key, "label": str(label), "values": values}
@@ -295,9 +195,23 @@ class Table:
             "unit": self.unit,
             "note": self.note,
             "chart": self.chart,
+            "basis": self.basis,
+            "as_of": _iso(self.as_of),
             "columns": [{"key": k, "title": str(t)} for k, t in self.columns],
-            "rows": self.rows,
+            "rows": [_row_dict(row) for row in self.rows],
         }
+
+
+def _iso(moment: datetime.datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _row_dict(row: dict) -> dict:
+    """A row as the API gives it: a row of another basis than its table's (the summary's
+    figures of the areas above a town) says so."""
+    if "as_of" not in row:
+        return row
+    return {**row, "as_of": _iso(row["as_of"])}
 
 
 TABLE_NAMES = (
@@ -362,6 +276,7 @@ class Dashboard:
     period: str
     as_of: datetime.datetime | None
     tables: list[Table]
+    own_totals: bool = False  # the area's totals as counted (its own staff: ``access``)
 
     def table(self, name: str) -> Table:
         for table in self.tables:
@@ -373,6 +288,7 @@ class Dashboard:
         return {
             "area": self.area.as_dict(),
             "suppressed": not self.row_level,
+            "own_totals": self.own_totals,
             "threshold": settings.INSIGHTS_MIN_CELL,
             "period": self.period,
             "as_of": self.as_of.isoformat() if self.as_of else None,
@@ -420,29 +336,92 @@ def _children(area: Area) -> list[tuple[str, str, str]]:
     return []
 
 
-def dashboard_read(*, user, area: Area, period: str = "month") -> Dashboard:
-    """Every table of the area as this viewer may see it (``area_open`` checked access)."""
-    if period not in published_periods(user=user, area=area):
-        raise ValueError(period)
-    row_level = has_row_level_rights(user=user)
+@dataclass
+class _Bases:
+    """The figures a viewer reads: ``counted`` (unsuppressed, ``Count``) where they may see
+    the area's totals, ``published`` where not (and for what stays suppressed for them);
+    the time of each."""
+
+    counted: Figures | None = None
+    published: Figures | None = None
+    counted_at: datetime.datetime | None = None
+    board_at: datetime.datetime | None = None
+    published_at: datetime.datetime | None = None
+    counted_areas: frozenset = frozenset()
+
+    def totals(self) -> tuple[Figures, str, datetime.datetime | None]:
+        if self.counted is not None:
+            return self.counted, COUNTED, self.counted_at
+        return self.published, PUBLISHED, self.published_at
+
+    def board(self) -> tuple[Figures, str, datetime.datetime | None]:
+        if self.counted is not None:
+            return self.counted, COUNTED, self.board_at
+        return self.published, PUBLISHED, self.published_at
+
+    def attributes(self) -> tuple[Figures, str, datetime.datetime | None]:
+        """The breakdowns: counted for national administrators only."""
+        if self.published is None:
+            return self.counted, COUNTED, self.counted_at
+        return self.published, PUBLISHED, self.published_at
+
+
+def _bases(*, user, area: Area, period: str, row_level: bool, own: bool) -> tuple:
+    """The figures this viewer reads and the children of the area its tables list."""
+    bases = _Bases()
     key = area.key
-    if row_level:
-        state = State.objects.filter(id=1).first()
-        as_of = state.counted_at if state is not None else None
-        children = _children(area)
-        wanted = [key] + [a for a, _c, _n in children]
-        if area.kind == MUNICIPALITY:
-            wanted += [cells.prefecture_area(area.prefecture_code), cells.NATION]
-        figures = Figures(row_level=True, areas=wanted, series_of=key, period=period)
-    else:  # one row: the page as the publication wrote it
-        page = published_page(area=area, period=period)
-        as_of = datetime.datetime.fromisoformat(page["as_of"]) if page.get("as_of") else None
+    children = []
+    if not row_level:  # one row: the page as the publication wrote it (months but the nation)
+        page = published_page(area=area, period=period if area.kind == NATIONAL else "month")
+        bases.published_at = (
+            datetime.datetime.fromisoformat(page["as_of"]) if page.get("as_of") else None
+        )
         children = [tuple(child) for child in page.get("children", [])]
         if area.kind == NATIONAL:
             children += [(cells.region_area(r), r, str(label)) for r, label in Region.choices]
-        figures = Figures(row_level=False, areas=[], series_of=key, period=period, page=page)
-    tables = [_summary(figures, area)]
-    tables.append(_series_table(figures, key, period))
+        bases.published = Figures(
+            row_level=False, areas=[], series_of=key, period=period, page=page
+        )
+    if own:
+        state = State.objects.filter(id=1).first()
+        if state is not None:
+            bases.counted_at = state.counted_at
+            # The board is counted after the registrations (the funnel joins both).
+            bases.board_at = state.board_counted_at or state.counted_at
+        children = _children(area) if row_level or area.kind == PREFECTURE else children
+        wanted = [key] + [a for a, _c, _n in children]
+        if area.kind == MUNICIPALITY:
+            upper = cells.prefecture_area(area.prefecture_code)
+            if row_level or sees_own_totals(
+                user=user, area=Area(PREFECTURE, area.prefecture_code, area.prefecture_name)
+            ):
+                wanted.append(upper)
+            if row_level:
+                wanted.append(cells.NATION)
+        bases.counted = Figures(row_level=True, areas=wanted, series_of=key, period=period)
+        bases.counted_areas = frozenset(wanted)
+    return bases, children
+
+
+def dashboard_read(*, user, area: Area, period: str = "month") -> Dashboard:
+    """Every table of the area as this viewer may see it (``area_open`` checked access):
+    national administrators every figure as counted; the area's own staff (``access``) its
+    totals, its board and its funnel as counted and its breakdowns as published; everyone
+    else the published figures. Each table says its basis and the time of its figures."""
+    if period not in published_periods(user=user, area=area):
+        raise ValueError(period)
+    row_level = has_row_level_rights(user=user)
+    own = sees_own_totals(user=user, area=area)
+    key = area.key
+    bases, children = _bases(user=user, area=area, period=period, row_level=row_level, own=own)
+    figures, basis, as_of = bases.totals()
+
+    def stamped(table: Table, basis: str, as_of) -> Table:
+        table.basis, table.as_of = basis, as_of
+        return table
+
+    summary = stamped(_summary(bases, area), basis, as_of)
+    tables = [summary, stamped(_series_table(figures, key, period), basis, as_of)]
     if area.kind == NATIONAL:
         tables.append(
             _children_table(
@@ -482,19 +461,37 @@ def dashboard_read(*, user, area: Area, period: str = "month") -> Dashboard:
                 link=lambda code: f"/stats/municipalities/{code}/",
             )
         )
+    for table in tables[2:]:
+        stamped(table, basis, as_of)
+    attributes, attributes_basis, attributes_at = bases.attributes()
     for name, (measure, title, labels) in BREAKDOWNS.items():
         table = Table(name, str(title), [("registrations", _("登録数（延べ）"))], unit=_("件"))
         for value in cells.BREAKDOWN_KEYS[measure]:
-            table.add(value, labels[value], registrations=figures.get(key, measure, value))
+            table.add(value, labels[value], registrations=attributes.get(key, measure, value))
         if name == "types":
             table.note = _("1件の登録で複数の関わり方を選べるため、合計は登録数と一致しません。")
-        tables.append(table)
-    tables.append(_board(figures, key))
-    tables.append(_funnel(figures, key))
-    return Dashboard(area=area, row_level=row_level, period=period, as_of=as_of, tables=tables)
+        tables.append(stamped(table, attributes_basis, attributes_at))
+    board, board_basis, board_at = bases.board()
+    tables.append(stamped(_board(board, key), board_basis, board_at))
+    # The funnel's first step is the summary's own figure (the area's people registered):
+    # one figure, one time, on both.
+    registered = summary.rows[1]["values"]["value"]
+    tables.append(stamped(_funnel(board, key, registered), board_basis, board_at))
+    return Dashboard(
+        area=area,
+        row_level=row_level,
+        own_totals=own,
+        period=period,
+        as_of=as_of,
+        tables=tables,
+    )
 
 
-def _summary(figures: Figures, area: Area) -> Table:
+def _summary(bases: _Bases, area: Area) -> Table:
+    """The area's registrations and people; on a town's page, its prefecture's and the
+    nation's registrations beside them, each as this viewer may see it (a town's staff see
+    their town's as counted and the others' as published: the row says so)."""
+    figures = bases.totals()[0]
     key = area.key
     table = Table("summary", _("登録の概要"), [("value", _("値"))], chart="none")
     table.add("registrations", _("登録数（延べ）"), value=figures.get(key, cells.REGISTRATIONS))
@@ -505,11 +502,16 @@ def _summary(figures: Figures, area: Area) -> Table:
             (cells.prefecture_area(area.prefecture_code), area.prefecture_name),
             (cells.NATION, _("全国")),
         ):
+            mine = upper in bases.counted_areas
+            source = bases.counted if mine or bases.published is None else bases.published
             table.add(
                 f"registrations_{'prefecture' if upper != cells.NATION else 'nation'}",
                 _("%(area)sの登録数（延べ）") % {"area": label},
-                value=figures.get(upper, cells.REGISTRATIONS),
+                value=source.get(upper, cells.REGISTRATIONS),
             )
+            if source is not figures:
+                table.rows[-1]["basis"] = PUBLISHED
+                table.rows[-1]["as_of"] = bases.published_at
     return table
 
 
@@ -666,7 +668,7 @@ def _board(figures: Figures, key: str) -> Table:
     return table
 
 
-def _funnel(figures: Figures, key: str) -> Table:
+def _funnel(figures: Figures, key: str, registered: int | None) -> Table:
     labels = {
         "registered": _("登録している人"),
         "signed_up": _("うち、そのまちのお手伝いに申し込んだ人"),
@@ -679,9 +681,9 @@ def _funnel(figures: Figures, key: str) -> Table:
         [("people", _("人数")), ("share", _("登録者に占める割合（%）"))],
         chart="funnel",
         unit=_("人"),
+        note=_("「登録している人」は、登録の概要の登録者数（実人数）と同じ数値です。"),
     )
-    registered = figures.get(key, cells.FUNNEL, "registered")
     for stage in cells.FUNNEL_KEYS:
-        people = figures.get(key, cells.FUNNEL, stage)
+        people = registered if stage == "registered" else figures.get(key, cells.FUNNEL, stage)
         table.add(stage, labels[stage], people=people, share=_rate(people, registered))
     return table

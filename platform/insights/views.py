@@ -1,7 +1,8 @@
 """The statistics pages: the nation's (everyone), a prefecture's and a municipality's (their
-staff and national administrators). Thin: ``selectors.area_open`` decides who may open
-which area (``PermissionDenied`` is the site's 403 page, an unknown code a 404),
-``selectors.dashboard_read`` gives the tables as this viewer may see them, and ``charts``
+staff and national administrators, who see the area's totals as counted). Thin:
+``selectors.area_open`` decides who may open which area (``PermissionDenied`` is the site's
+403 page, an unknown code a 404), ``selectors.dashboard_read`` gives the tables as this
+viewer may see them (each with its basis and time), and ``charts``
 turns each table into the geometry of its SVG. Every figure on a page is also on its table
 and in the API's CSV."""
 
@@ -37,9 +38,18 @@ class Block:
     csv: str
     anchor: str
     rows: list[dict] = field(default_factory=list)
+    # A breakdown shown as published to the area's own staff, who see its totals as
+    # counted (``access``).
+    attributes: bool = False
 
     def __post_init__(self) -> None:
         self.rows = charts.table_rows(self.table, _not_applicable(self.table))
+
+    @property
+    def withheld(self) -> bool:
+        """Figures of it suppressed for the area's own staff too: the page says why (they
+        would tell an attribute a registrant did not agree to tell the town)."""
+        return self.attributes and charts.suppressed_count(self.rows) > 0
 
     @property
     def tall(self) -> bool:
@@ -132,6 +142,9 @@ def _page(request, area: Area, **extra_context):
             chart=_chart(table, area),
             csv=_csv(area, table.name, dashboard.period),
             anchor=f"table-{table.name}",
+            attributes=dashboard.own_totals
+            and table.basis == selectors.PUBLISHED
+            and table.name in selectors.BREAKDOWNS,
         )
     extra = {}
     if "municipalities" in blocks:

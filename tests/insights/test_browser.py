@@ -115,6 +115,10 @@ def test_the_national_page_draws_its_charts_and_map_offline(live_server, populat
         assert page.page.locator("svg.chart-map g.tile.heat-0").count() < 47
         links = page.page.locator("svg.chart-map a[href^='/stats/prefectures/']").count()
         assert links == (47 if user is admin else 0)
+        # The links lie in a layer over the image, exactly over it, and none inside it.
+        assert page.page.locator("svg[role=img] a").count() == 0
+        if user is admin:
+            assert _layer_over_image(page, "chart-map")
         page.screenshot(f"stats-{name}")
         assert _too_wide(page, PHONE["width"]) == []
         assert page.requests, "the page was not recorded"
@@ -138,14 +142,17 @@ def test_a_prefecture_page_draws_its_towns_as_dots_offline(live_server, populati
         assert drawn.get("dots") == 1
         assert drawn.get("line") == 1
         assert drawn.get("funnel") == 1
-        # All 42 towns of 岐阜県 are dots inside the picture, each linking to its page.
-        dots = page.page.locator("svg.chart-dots a circle.dot")
+        # All 42 towns of 岐阜県 are dots inside the picture, each linking to its page (from
+        # a layer exactly over the image: nothing interactive inside role="img").
+        dots = page.page.locator("svg.chart-dots.chart-hit a circle")
         assert dots.count() == 42
+        assert page.page.locator("svg[role=img] a").count() == 0
+        assert _layer_over_image(page, "chart-dots")
         inside = page.page.evaluate(
             """() => {
-                const svg = document.querySelector('svg.chart-dots');
+                const svg = document.querySelector('svg.chart-dots.chart-hit');
                 const box = svg.viewBox.baseVal;
-                return [...svg.querySelectorAll('a circle.dot')].every(c =>
+                return [...svg.querySelectorAll('a circle')].every(c =>
                     c.cx.baseVal.value >= 0 && c.cx.baseVal.value <= box.width &&
                     c.cy.baseVal.value >= 0 && c.cy.baseVal.value <= box.height);
             }"""
@@ -165,16 +172,30 @@ def test_a_prefecture_page_draws_its_towns_as_dots_offline(live_server, populati
     assert page.external_requests() == []
 
 
+def _layer_over_image(page: RecordingPage, kind: str) -> bool:
+    """The layer of links lies exactly over the image it belongs to."""
+    return page.page.evaluate(
+        """(kind) => {
+            const image = document.querySelector(`svg.${kind}[role=img]`).getBoundingClientRect();
+            const layer = document.querySelector(`svg.${kind}.chart-hit`).getBoundingClientRect();
+            return ['x', 'y', 'width', 'height'].every(k => Math.abs(image[k] - layer[k]) < 0.5);
+        }""",
+        kind,
+    )
+
+
 def test_a_municipality_page_on_a_wide_screen(live_server, population, open_page):
     hida = person_with_role(Role.MUNICIPALITY_EDITOR, "212172")
     page = open_page(hida, WIDE)
     _load(page, f"{live_server.url}/stats/municipalities/212172/")
     drawn = _charts_drawn(page)
-    # A small town: most figures suppressed, and where all are, a sentence stands in the
-    # chart's place.
+    # The town's own staff: its totals as counted, the series and the funnel drawn; its
+    # breakdowns as published (a small town: where all are suppressed, a sentence stands
+    # in the chart's place).
+    assert drawn.get("line") == 1 and drawn.get("funnel") == 1
     blank = page.page.locator(".chart-blank").count()
-    assert blank >= 1 and sum(drawn.values()) + blank >= 6
+    assert sum(drawn.values()) + blank >= 9
     assert "dots" not in drawn and "map" not in drawn
-    assert page.page.locator("#suppression-note").count() == 1
+    assert page.page.locator("#own-totals-note").count() == 1
     page.screenshot("stats-municipality-212172-staff-wide")
     assert page.external_requests() == []
