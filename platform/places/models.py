@@ -142,6 +142,7 @@ class Municipality(models.Model):
         """Hida (from Hida-shi): how English prose names the town."""
         return romaji_display(self.romaji) if self.romaji else self.name
 
+
 def town_cover_path(page: TownPage, filename: str) -> str:
     return f"towns/{page.municipality_id}/{filename}"
 
