@@ -70,17 +70,17 @@ WORDS = {
         "home": "By registrants' region of residence",
         "kinki": "Kinki",
         "kanto": "Kanto",
-        "board": "Help task activity",
+        "board": "Task activity",
         "signups": "Confirmed sign-ups",
         "attended": "Sign-ups attended",
-        "no_show": "Sign-ups not attended without notice",
+        "no_show": "No-shows (absent without notice)",
         "funnel": "From registration to participation (unique people)",
         "registered": "Registered people",
-        "signed_up": "of whom signed up for a help task in the municipality",
+        "signed_up": "of whom signed up for a task in the municipality",
         "took_part": "of whom took part",
         "counted": "Counted figures (not suppressed)",
         "published": "Published figures (suppressed)",
-        "own_note": "As staff of 飛騨市, you see registrations, registrants, the monthly series "
+        "own_note": "As staff of Hida (飛騨市), you see registrations, registrants, the monthly series "
         "and sign-ups and attendance of its tasks as counted, without suppression.",
         "why": "This breakdown could reveal attributes registrants have not agreed to tell the "
         "town (age, gender, home, ways of involvement …), so its staff see it as published: "
