@@ -176,26 +176,24 @@ def test_the_national_administrator_sees_every_figure_unsuppressed(counted, peop
     assert cells(html, "関東", "登録者の住まいの地方別") == ["10"]
 
 
-def test_prefecture_staff_see_their_prefecture_with_its_towns_totals(counted, people):
-    """Their prefecture's and its towns' totals as counted (issue 19: as their towns' staff
-    see them); breakdowns as published. ``tests/insights/test_own_town.py`` has the rest."""
+def test_prefecture_staff_see_their_prefecture_with_small_figures_suppressed(counted, people):
     client = client_for(people["gifu"])
     html = get(client, PREFECTURE)
     assert "<h1>岐阜県の統計</h1>" in html
-    assert 'id="own-totals-note"' in html
-    # 高山市's three registrations: a number on the table and a dot of its size on the map.
-    assert cells(html, "高山市", "市区町村別") == ["3"]
+    assert 'id="suppression-note"' in html
+    # 高山市's three registrations are suppressed, on the table and on the map of dots.
+    assert suppressed(html, "高山市", "市区町村別")
     dot = re.search(rf'<circle class="dot dot-(\w+)"[^>]*data-code="{TAKAYAMA}"', html)
-    assert dot and dot.group(1) == "shown"
-    # All 42 towns of 岐阜県 are dots, each linking to its page (over the image).
+    assert dot and dot.group(1) == "suppressed"
+    # All 42 towns of 岐阜県 are dots, each linking to its page.
     assert len(re.findall(r'<a href="/stats/municipalities/21\d{4}/" tabindex="-1">', html)) == 42
     # The national page leads to the prefecture (its tile and its row), and only to it.
     national = get(client, NATIONAL)
     assert national.count(f'href="/stats/prefectures/{GIFU}/"') >= 3  # tile, row, "担当地域"
     assert f'href="/stats/prefectures/{TOTTORI}/"' not in national
-    # Its towns' pages: 高山市's own figures as counted there too.
+    # Its towns' pages: 高山市's own figures suppressed there too.
     html = get(client, TAKAYAMA_PAGE)
-    assert re.search(r"<dt>登録数（延べ）</dt>\s*<dd>3</dd>", html)
+    assert re.search(r"<dt>登録数（延べ）</dt>\s*<dd><span class=\"suppressed\">x", html)
     assert f'<a href="/stats/prefectures/{GIFU}/">岐阜県</a>' in html  # the breadcrumb
 
 
