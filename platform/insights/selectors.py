@@ -22,7 +22,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from accounts.selectors import staff_scope
+from core.language import japanese
 from places.models import Municipality, Prefecture, Region
+from places.names import place_name
 from registry.models import AgeBand, Gender, RelationshipType, Tier
 
 from . import cells
@@ -565,6 +567,8 @@ def _children_table(figures, name, title, children, *, people, chart="bar", link
         values = {"registrations": figures.get(area_key, cells.REGISTRATIONS)}
         if people:
             values["people"] = figures.get(area_key, cells.PEOPLE)
+        if area_key[0] in "PM":  # a place: "Gifu (岐阜県)" on English pages
+            label = place_name({"code": code, "name": label})
         table.add(code, label, url=link(code) if link else "", **values)
     return table
 
@@ -597,7 +601,12 @@ def _ranking(figures: Figures) -> Table:
         if value != previous:  # equal figures share a rank (1, 2, 2, 4)
             rank, previous = position, value
         name, prefecture = names.get(area[1:], (area[1:], ""))
-        table.add(area[1:], f"{prefecture} {name}".strip(), rank=rank, registrations=value)
+        label = (
+            f"{prefecture} {name}".strip()
+            if japanese()
+            else place_name({"code": area[1:], "name": name}, full=True)
+        )
+        table.add(area[1:], label, rank=rank, registrations=value)
     return table
 
 

@@ -437,3 +437,20 @@ def test_no_staff_page_is_kept_for_anyone_else(town, shared_cache, staff_first):
     # And once more the other way round, now that both are in the caches.
     for step in (as_visitor, as_staff) if staff_first else (as_staff, as_visitor):
         step()
+
+
+def test_the_statistics_name_places_in_romaji_in_english(town):
+    """The tables of places (prefectures, a prefecture's towns, the ranking) name them as
+    every English page does: "Gifu (岐阜県)", "Hida (飛騨市), Gifu"; Japanese as before."""
+    admin = town["admin"]
+
+    def rows(language: str, path: str, name: str) -> dict[str, str]:
+        data = api_as(admin, language=language).get(path).json()
+        table = next(t for t in data["tables"] if t["name"] == name)
+        return {row["key"]: row["label"] for row in table["rows"]}
+
+    assert rows("en", "/api/stats/national/", "prefectures")[GIFU] == "Gifu (岐阜県)"
+    assert rows("en", "/api/stats/national/", "ranking")[HIDA] == "Hida (飛騨市), Gifu"
+    assert rows("en", f"/api/stats/prefectures/{GIFU}/", "municipalities")[HIDA] == "Hida (飛騨市)"
+    assert rows("ja", "/api/stats/national/", "prefectures")[GIFU] == "岐阜県"
+    assert rows("ja", "/api/stats/national/", "ranking")[HIDA] == "岐阜県 飛騨市"
