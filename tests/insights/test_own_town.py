@@ -23,6 +23,7 @@ from insights import services
 from insights.models import Count
 from matching import services as board
 from tests.factories import client_for, person_with_role
+from tests.insights.test_pages import cells
 from tests.matching.support import move_to_past, published_task
 from tests.support import CHIZU, HIDA, TAKAYAMA, api_as, register, resident
 from tests.workers import RedisServer
@@ -130,24 +131,6 @@ def section(html: str, name: str) -> str:
     found = re.search(rf'<section [^>]*aria-labelledby="table-{name}">.*?</section>', html, re.S)
     assert found, name
     return found.group(0)
-
-
-def cells(html: str, label: str, caption: str) -> list[str]:
-    """The cells (as text) of the row ``label`` of the table captioned ``caption``."""
-    caption, label = markup.escape(caption), markup.escape(label)
-    table = re.search(rf"<caption[^>]*>{re.escape(caption)}.*?</table>", html, re.S)
-    assert table, caption
-    row = re.search(
-        rf'<th scope="row">(?:<a [^>]*>)?{re.escape(label)}(?:</a>)?</th>(.*?)</tr>',
-        table.group(0),
-        re.S,
-    )
-    assert row, (caption, label)
-    found = re.findall(r'<td class="num">(.*?)</td>', row.group(1), re.S)
-    return [
-        re.sub(r"<[^>]+>", "", re.sub(r'<span class="visually-hidden">.*?</span>', "", c))
-        for c in found
-    ]
 
 
 def card(html: str, label: str) -> str:

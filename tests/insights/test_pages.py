@@ -6,6 +6,7 @@ count of the national page."""
 
 from __future__ import annotations
 
+import html as markup
 import re
 
 import pytest
@@ -66,6 +67,7 @@ def get(client: Client, path: str, status: int = 200) -> str:
 
 def cells(html: str, label: str, caption: str) -> list[str]:
     """The cells (as text) of the row ``label`` of the table captioned ``caption``."""
+    caption, label = markup.escape(caption), markup.escape(label)
     table = re.search(rf"<caption[^>]*>{re.escape(caption)}.*?</table>", html, re.S)
     assert table, caption
     row = re.search(
